@@ -1,0 +1,588 @@
+"""The catalog's documents: validation of everything a person can submit, and the one write path.
+
+The web forms, the REST API and the admin all validate through these serializers, so a rule is
+written once and every error names its field (nested for nested objects).
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from rest_framework import serializers
+
+from ..choices import ExposureLevel, LoadBalancer, LogRetention, MatchType, MtlsMode, Protocol
+from ..models import Exposure, Hostname, Membership, PlatformSettings, Route, Service, Team, Telemetry, Traffic
+from ..validators import (
+    normalize_hostname,
+    validate_hash_on,
+    validate_header_name,
+    validate_hostname,
+    validate_label_value,
+    validate_path_prefix,
+    validate_regex,
+    validate_retry_on,
+    zone_for,
+)
+
+MESH_ONLY = "needs the service in the mesh (mesh: true)"
+
+
+def _django_validator(func):
+    """Run a Django validator and turn its error into a DRF one."""
+
+    def run(value):
+        try:
+            func(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+
+    return run
+
+
+def merge_patch(target, patch):
+    """RFC 7386 JSON merge patch: objects merge recursively, null removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result[key] = None
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+# --- Team ----------------------------------------------------------------------------------------
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["username", "role", "source"]
+        read_only_fields = fields
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    incident_webhook_url = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        style={"input_type": "password"},
+        help_text="HTTPS webhook of the incident tool. Write-only; read back masked.",
+    )
+    incident_webhook_url_masked = serializers.CharField(source="incident_webhook_masked", read_only=True)
+    members = MemberSerializer(source="memberships", many=True, read_only=True)
+
+    class Meta:
+        model = Team
+        fields = [
+            "slug",
+            "name",
+            "slack_channel",
+            "incident_webhook_url",
+            "incident_webhook_url_masked",
+            "sso_group",
+            "members",
+            "revision",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["revision", "created_at", "updated_at"]
+
+    def validate_incident_webhook_url(self, value: str) -> str:
+        if value:
+            _django_validator(Team._meta.get_field("incident_webhook_url").run_validators)(value)
+        return value
+
+    def validate_slug(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.slug:
+            raise serializers.ValidationError("A team's slug cannot change; it names the team's resources.")
+        return value
+
+    def update(self, instance, validated_data):
+        instance.revision += 1
+        return super().update(instance, validated_data)
+
+
+# --- Service: nested documents -----------------------------------------------------------------------
+
+
+class RouteSerializer(serializers.Serializer):
+    """``{"header": "user-agent", "regex": ".*Mobile.*", "service": "payments-sp"}``"""
+
+    header = serializers.CharField(max_length=100)
+    exact = serializers.CharField(required=False, max_length=500)
+    prefix = serializers.CharField(required=False, max_length=500)
+    regex = serializers.CharField(required=False, max_length=500, validators=[_django_validator(validate_regex)])
+    service = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Service.objects.all(),
+        error_messages={
+            "does_not_exist": "Service {value!r} does not exist; a route can only point at a registered service."
+        },
+    )
+
+    def validate_header(self, value: str) -> str:
+        value = value.strip().lower()
+        _django_validator(validate_header_name)(value)
+        return value
+
+    def validate(self, attrs):
+        given = [m for m in MatchType.values if m in attrs]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Give exactly one of 'exact', 'prefix' or 'regex' for the header value."]}
+            )
+        return attrs
+
+
+class ExposureSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=ExposureLevel.choices, default=ExposureLevel.MESH)
+    hostnames = serializers.ListField(child=serializers.CharField(max_length=253), default=list, max_length=50)
+    paths = serializers.ListField(
+        child=serializers.CharField(max_length=200, validators=[_django_validator(validate_path_prefix)]),
+        default=lambda: ["/"],
+        min_length=1,
+        max_length=50,
+    )
+    routes = RouteSerializer(many=True, default=list)
+    builtin_sso = serializers.BooleanField(default=False)
+
+    def validate_hostnames(self, values: list[str]) -> list[str]:
+        errors, seen = [], set()
+        for value in values:
+            try:
+                validate_hostname(value)
+            except DjangoValidationError as exc:
+                errors.extend(exc.messages)
+                continue
+            name = normalize_hostname(value)
+            if name in seen:
+                errors.append(f"{value!r} is listed twice.")
+            seen.add(name)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return [normalize_hostname(v) for v in values]
+
+    def validate_paths(self, values: list[str]) -> list[str]:
+        if len(set(values)) != len(values):
+            raise serializers.ValidationError("A path prefix is listed twice.")
+        return values
+
+
+class CanarySerializer(serializers.Serializer):
+    version = serializers.CharField(max_length=63, validators=[_django_validator(validate_label_value)])
+    weight = serializers.IntegerField(min_value=1, max_value=99)
+    stable_version = serializers.CharField(
+        max_length=63, default="v1", validators=[_django_validator(validate_label_value)]
+    )
+
+    def validate(self, attrs):
+        if attrs["version"] == attrs["stable_version"]:
+            raise serializers.ValidationError({"version": ["The canary version must differ from the stable one."]})
+        return attrs
+
+
+class RetriesSerializer(serializers.Serializer):
+    attempts = serializers.IntegerField(min_value=0, max_value=10)
+    per_try_timeout_seconds = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=3,
+        min_value=Decimal("0.001"),
+        max_value=3600,
+        required=False,
+        allow_null=True,
+        coerce_to_string=False,
+    )
+    retry_on = serializers.CharField(
+        max_length=300, default="5xx,reset,connect-failure", validators=[_django_validator(validate_retry_on)]
+    )
+
+
+class OutlierDetectionSerializer(serializers.Serializer):
+    consecutive_5xx = serializers.IntegerField(min_value=1, max_value=1000)
+    interval_seconds = serializers.IntegerField(min_value=1, max_value=3600, default=10)
+    base_ejection_seconds = serializers.IntegerField(min_value=1, max_value=86400, default=30)
+    max_ejection_percent = serializers.IntegerField(min_value=1, max_value=100, default=50)
+
+
+class ConnectionPoolSerializer(serializers.Serializer):
+    max_connections = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False)
+    http1_max_pending_requests = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False)
+    http2_max_requests = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Set at least one limit, or send null for no connection pool limits."]}
+            )
+        return attrs
+
+
+class TrafficSerializer(serializers.Serializer):
+    load_balancer = serializers.ChoiceField(
+        choices=LoadBalancer.choices,
+        default=LoadBalancer.ROUND_ROBIN,
+        help_text="Istio has no 'least response time' balancer; least_request is the closest.",
+    )
+    hash_on = serializers.CharField(
+        max_length=120,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        default=None,
+        validators=[_django_validator(validate_hash_on)],
+    )
+    canary = CanarySerializer(required=False, allow_null=True, default=None)
+    timeout_seconds = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=3,
+        min_value=Decimal("0.001"),
+        max_value=3600,
+        required=False,
+        allow_null=True,
+        default=None,
+        coerce_to_string=False,
+    )
+    retries = RetriesSerializer(required=False, allow_null=True, default=None)
+    outlier_detection = OutlierDetectionSerializer(required=False, allow_null=True, default=None)
+    connection_pool = ConnectionPoolSerializer(required=False, allow_null=True, default=None)
+    mtls = serializers.ChoiceField(choices=MtlsMode.choices, default=MtlsMode.STRICT)
+    allowed_callers = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Service.objects.all(),
+        many=True,
+        default=list,
+        error_messages={"does_not_exist": "Service {value!r} does not exist."},
+    )
+
+    def validate(self, attrs):
+        errors = {}
+        lb, hash_on = attrs.get("load_balancer"), attrs.get("hash_on")
+        if hash_on and lb != LoadBalancer.CONSISTENT_HASH:
+            errors["hash_on"] = ["Only meaningful with load_balancer 'consistent_hash'."]
+        if lb == LoadBalancer.CONSISTENT_HASH and not hash_on:
+            errors["hash_on"] = ["consistent_hash needs hash_on: 'source_ip', 'header:NAME' or 'cookie:NAME'."]
+        retries, timeout = attrs.get("retries"), attrs.get("timeout_seconds")
+        per_try = (retries or {}).get("per_try_timeout_seconds")
+        if per_try and timeout and per_try > timeout:
+            errors["retries"] = {"per_try_timeout_seconds": ["Must not exceed timeout_seconds."]}
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class SloSerializer(serializers.Serializer):
+    availability = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        min_value=Decimal("90"),
+        max_value=Decimal("99.999"),
+        coerce_to_string=False,
+        help_text="Percent of successful requests over 30 days, 90–99.999.",
+    )
+    latency_p99_ms = serializers.IntegerField(min_value=1, max_value=600_000, required=False, allow_null=True)
+
+
+class TelemetrySerializer(serializers.Serializer):
+    access_logging = serializers.BooleanField(default=True)
+    log_retention_days = serializers.ChoiceField(
+        choices=LogRetention.choices,
+        default=30,
+        error_messages={
+            "invalid_choice": "{input} is not a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, "
+            "30, 60, 90, … 3653 days)."
+        },
+    )
+    metrics_path = serializers.CharField(
+        max_length=200, default="/metrics", validators=[_django_validator(validate_path_prefix)]
+    )
+    metrics_port = serializers.IntegerField(min_value=1, max_value=65535, required=False, allow_null=True, default=None)
+    scrape_interval_seconds = serializers.IntegerField(min_value=5, max_value=3600, default=30)
+    tracing_sampling_percent = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        max_value=Decimal("100"),
+        default=Decimal("1"),
+        coerce_to_string=False,
+    )
+    dashboard = serializers.BooleanField(default=False)
+    slo = SloSerializer(required=False, allow_null=True, default=None)
+
+
+# --- Service ---------------------------------------------------------------------------------------
+
+
+def _jsonable(value):
+    """Nested documents are stored as JSON: decimals become plain numbers."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    """A service with its exposure, traffic and telemetry, validated and written as one document."""
+
+    team = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Team.objects.all(),
+        error_messages={"does_not_exist": "Team {value!r} does not exist."},
+    )
+    exposure = ExposureSerializer(required=False)
+    traffic = TrafficSerializer(required=False)
+    telemetry = TelemetrySerializer(required=False)
+
+    class Meta:
+        model = Service
+        fields = [
+            "name",
+            "team",
+            "description",
+            "lifecycle",
+            "tier",
+            "port",
+            "protocol",
+            "mesh",
+            "exposure",
+            "traffic",
+            "telemetry",
+            "state",
+            "revision",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["state", "revision", "created_at", "updated_at"]
+
+    # The nested defaults apply when a nested object is omitted altogether.
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            data = {**data}
+            for key in ("exposure", "traffic", "telemetry"):
+                if data.get(key) is None:
+                    data[key] = {}
+        return super().to_internal_value(data)
+
+    def validate_name(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.name:
+            raise serializers.ValidationError(
+                "A service's name cannot change (it is its namespace); register a new service instead."
+            )
+        return value
+
+    def validate(self, attrs):
+        platform = self.context.get("platform") or PlatformSettings.load()
+        name = attrs.get("name", getattr(self.instance, "name", None))
+        mesh = attrs.get("mesh", True)
+        protocol = attrs.get("protocol", Protocol.HTTP)
+        exposure, traffic = attrs["exposure"], attrs["traffic"]
+        errors: dict[str, dict] = {"exposure": {}, "traffic": {}, "telemetry": {}}
+
+        level = exposure["level"]
+        if level == ExposureLevel.EXTERNAL and not mesh:
+            errors["exposure"]["level"] = [
+                "'external' needs the service in the mesh; outside the mesh a service may only be "
+                "'mesh' (cluster-internal) or 'internal'."
+            ]
+        if protocol == Protocol.TCP and level != ExposureLevel.MESH:
+            errors["exposure"]["level"] = ["A TCP service cannot sit behind an ALB (HTTP only); use 'mesh'."]
+
+        hostnames = exposure["hostnames"]
+        if level == ExposureLevel.MESH and hostnames:
+            errors["exposure"]["hostnames"] = ["A mesh-only service has no hostnames; choose 'internal' or 'external'."]
+        elif level != ExposureLevel.MESH:
+            host_errors = self._hostname_errors(hostnames, level, platform, name)
+            if host_errors:
+                errors["exposure"]["hostnames"] = host_errors
+
+        routes = exposure["routes"]
+        if routes:
+            if protocol == Protocol.TCP:
+                errors["exposure"]["routes"] = ["Header routes need HTTP or gRPC; a TCP service has no headers."]
+            elif not mesh:
+                errors["exposure"]["routes"] = [f"Header routes {MESH_ONLY}."]
+            elif any(r["service"].name == name for r in routes):
+                errors["exposure"]["routes"] = ["A route cannot point at the service itself."]
+        if exposure["builtin_sso"] and (mesh or level != ExposureLevel.INTERNAL):
+            errors["exposure"]["builtin_sso"] = ["Only meaningful for an 'internal' service outside the mesh."]
+
+        callers = traffic["allowed_callers"]
+        if any(c.name == name for c in callers):
+            errors["traffic"]["allowed_callers"] = ["A service does not need to allow itself."]
+        elif not_in_mesh := sorted(c.name for c in callers if not c.mesh):
+            errors["traffic"]["allowed_callers"] = [
+                f"{', '.join(not_in_mesh)}: outside the mesh, so it has no mTLS identity to allow."
+            ]
+        if not mesh:
+            for field in ("canary", "retries", "outlier_detection", "connection_pool", "timeout_seconds"):
+                if traffic.get(field) is not None:
+                    errors["traffic"][field] = [f"{field} {MESH_ONLY}."]
+            if callers:
+                errors["traffic"]["allowed_callers"] = [f"allowed_callers {MESH_ONLY}."]
+            if traffic["load_balancer"] != LoadBalancer.ROUND_ROBIN:
+                errors["traffic"]["load_balancer"] = [
+                    f"Choosing a load balancer {MESH_ONLY}; kube-proxy balances at random."
+                ]
+        if protocol == Protocol.TCP:
+            for field in ("retries", "timeout_seconds"):
+                if traffic.get(field) is not None:
+                    errors["traffic"][field] = [f"{field} applies to HTTP and gRPC only."]
+            if (traffic.get("hash_on") or "").startswith(("header:", "cookie:")):
+                errors["traffic"]["hash_on"] = ["A TCP service can only hash on source_ip."]
+
+        errors = {k: v for k, v in errors.items() if v}
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def _hostname_errors(self, hostnames, level, platform, name) -> list[str]:
+        if not hostnames:
+            return [f"An '{level}' service needs at least one hostname under {platform.zones[level]}."]
+        errors = []
+        zones = [platform.internal_zone, platform.external_zone]
+        for host in hostnames:
+            zone = zone_for(host, zones)
+            if zone != platform.zones[level]:
+                where = f"it belongs to the {zone} zone" if zone else "it is in neither platform zone"
+                errors.append(f"{host!r} must lie under {platform.zones[level]} for '{level}'; {where}.")
+        taken = Hostname.objects.filter(fqdn__in=hostnames).exclude(exposure__service__name=name)
+        for owner in taken.select_related("exposure__service"):
+            errors.append(f"{owner.fqdn!r} is already used by service {owner.exposure.service.name!r}.")
+        return errors
+
+    # --- writing -----------------------------------------------------------------------------------
+
+    @transaction.atomic
+    def create(self, validated_data):
+        nested = {k: validated_data.pop(k) for k in ("exposure", "traffic", "telemetry")}
+        service = Service.objects.create(**validated_data)
+        self._write_nested(service, nested, created=True)
+        return service_queryset().get(pk=service.pk)
+
+    @transaction.atomic
+    def update(self, instance, validated_data):
+        nested = {k: validated_data.pop(k) for k in ("exposure", "traffic", "telemetry")}
+        for field, value in validated_data.items():
+            setattr(instance, field, value)
+        instance.revision += 1
+        instance.save()
+        self._write_nested(instance, nested, created=False)
+        return service_queryset().get(pk=instance.pk)
+
+    def _write_nested(self, service: Service, nested: dict, created: bool) -> None:
+        exposure = dict(nested["exposure"])
+        hostnames, routes = exposure.pop("hostnames"), exposure.pop("routes")
+        exposure_row, _ = Exposure.objects.update_or_create(service=service, defaults=exposure)
+        if not created:
+            exposure_row.hostnames.all().delete()
+            exposure_row.routes.all().delete()
+        Hostname.objects.bulk_create(
+            Hostname(exposure=exposure_row, fqdn=h, position=i) for i, h in enumerate(hostnames)
+        )
+        Route.objects.bulk_create(
+            Route(
+                exposure=exposure_row,
+                position=i,
+                header=r["header"],
+                match=next(m for m in MatchType.values if m in r),
+                value=next(r[m] for m in MatchType.values if m in r),
+                target=r["service"],
+            )
+            for i, r in enumerate(routes)
+        )
+
+        traffic = dict(nested["traffic"])
+        callers = traffic.pop("allowed_callers")
+        traffic["hash_on"] = traffic.get("hash_on") or ""
+        for key in ("canary", "retries", "outlier_detection", "connection_pool"):
+            traffic[key] = _jsonable(traffic.get(key))
+        traffic_row, _ = Traffic.objects.update_or_create(service=service, defaults=traffic)
+        traffic_row.allowed_callers.set(callers)
+
+        telemetry = dict(nested["telemetry"])
+        telemetry["slo"] = _jsonable(telemetry.get("slo"))
+        Telemetry.objects.update_or_create(service=service, defaults=telemetry)
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    def to_representation(self, instance: Service):
+        return {
+            "name": instance.name,
+            "team": instance.team.slug,
+            "description": instance.description,
+            "lifecycle": instance.lifecycle,
+            "tier": instance.tier,
+            "port": instance.port,
+            "protocol": instance.protocol,
+            "mesh": instance.mesh,
+            "exposure": exposure_document(instance.exposure),
+            "traffic": traffic_document(instance.traffic),
+            "telemetry": telemetry_document(instance.telemetry),
+            "state": instance.state,
+            "revision": instance.revision,
+            "created_at": serializers.DateTimeField().to_representation(instance.created_at),
+            "updated_at": serializers.DateTimeField().to_representation(instance.updated_at),
+        }
+
+
+def _number(value):
+    if value is None:
+        return None
+    return _jsonable(Decimal(value))
+
+
+def exposure_document(exposure: Exposure) -> dict:
+    return {
+        "level": exposure.level,
+        "hostnames": [h.fqdn for h in exposure.hostnames.all()],
+        "paths": list(exposure.paths),
+        "routes": [{"header": r.header, r.match: r.value, "service": r.target.name} for r in exposure.routes.all()],
+        "builtin_sso": exposure.builtin_sso,
+    }
+
+
+def traffic_document(traffic: Traffic) -> dict:
+    return {
+        "load_balancer": traffic.load_balancer,
+        "hash_on": traffic.hash_on or None,
+        "canary": traffic.canary,
+        "timeout_seconds": _number(traffic.timeout_seconds),
+        "retries": traffic.retries,
+        "outlier_detection": traffic.outlier_detection,
+        "connection_pool": traffic.connection_pool,
+        "mtls": traffic.mtls,
+        "allowed_callers": sorted(s.name for s in traffic.allowed_callers.all()),
+    }
+
+
+def telemetry_document(telemetry: Telemetry) -> dict:
+    return {
+        "access_logging": telemetry.access_logging,
+        "log_retention_days": telemetry.log_retention_days,
+        "metrics_path": telemetry.metrics_path,
+        "metrics_port": telemetry.metrics_port,
+        "scrape_interval_seconds": telemetry.scrape_interval_seconds,
+        "tracing_sampling_percent": _number(telemetry.tracing_sampling_percent),
+        "dashboard": telemetry.dashboard,
+        "slo": telemetry.slo,
+    }
+
+
+SERVICE_PREFETCH = (
+    "exposure__hostnames",
+    "exposure__routes__target",
+    "traffic__allowed_callers",
+)
+
+
+def service_queryset():
+    """Services with everything the document needs, in a constant number of queries."""
+    return Service.objects.select_related("team", "exposure", "traffic", "telemetry").prefetch_related(
+        *SERVICE_PREFETCH
+    )

@@ -1,0 +1,96 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from ..choices import KubernetesTarget, LogRetention
+from ..validators import validate_cidr, validate_dns1123_label, validate_hostname
+
+
+def _default_corp_cidrs() -> list[str]:
+    return ["203.0.113.0/24"]
+
+
+class PlatformSettings(models.Model):
+    """The platform's one row of settings (SRE-only): cluster, zones, load balancers, networks."""
+
+    cluster_name = models.CharField(max_length=100, default="sandbox", validators=[validate_dns1123_label])
+    region = models.CharField(max_length=32, default="ap-northeast-1")
+    kubernetes_target = models.CharField(
+        max_length=16, choices=KubernetesTarget.choices, default=KubernetesTarget.GITOPS
+    )
+
+    internal_zone = models.CharField(max_length=253, default="internal.example.com", validators=[validate_hostname])
+    internal_zone_id = models.CharField(max_length=64, blank=True)
+    external_zone = models.CharField(max_length=253, default="example.com", validators=[validate_hostname])
+    external_zone_id = models.CharField(max_length=64, blank=True)
+    corp_cidrs = models.JSONField(default=_default_corp_cidrs, help_text="CIDRs the internal WAF allows.")
+    create_load_balancers = models.BooleanField(
+        default=True, help_text="Bootstrap creates the ALBs and WAF ACLs when they are not found."
+    )
+    vpc_id = models.CharField(max_length=64, blank=True)
+    subnet_ids = models.JSONField(default=list, blank=True)
+
+    # Filled in by bootstrap (adopted or created).
+    external_alb_arn = models.CharField(max_length=2048, blank=True)
+    external_alb_dns_name = models.CharField(max_length=255, blank=True)
+    external_alb_zone_id = models.CharField(max_length=64, blank=True)
+    external_listener_arn = models.CharField(max_length=2048, blank=True)
+    external_web_acl_arn = models.CharField(max_length=2048, blank=True)
+    internal_alb_arn = models.CharField(max_length=2048, blank=True)
+    internal_alb_dns_name = models.CharField(max_length=255, blank=True)
+    internal_alb_zone_id = models.CharField(max_length=64, blank=True)
+    internal_listener_arn = models.CharField(max_length=2048, blank=True)
+    internal_web_acl_arn = models.CharField(max_length=2048, blank=True)
+    corp_ip_set_arn = models.CharField(max_length=2048, blank=True)
+
+    ingress_namespace = models.CharField(max_length=63, default="istio-ingress", validators=[validate_dns1123_label])
+    istio_root_namespace = models.CharField(max_length=63, default="istio-system", validators=[validate_dns1123_label])
+    monitoring_namespace = models.CharField(max_length=63, default="monitoring", validators=[validate_dns1123_label])
+    otel_provider_name = models.CharField(max_length=63, default="otel-tracing")
+    otel_collector_endpoint = models.CharField(
+        max_length=255, default="opentelemetry-collector.observability.svc.cluster.local:4317"
+    )
+    oauth2_proxy_url = models.CharField(
+        max_length=255,
+        default="https://oauth2-proxy.internal.example.com",
+        help_text="Where Nginx Ingress sends tools outside the mesh to sign in.",
+    )
+    control_plane_log_retention_days = models.PositiveIntegerField(
+        choices=LogRetention.choices, default=LogRetention.D90
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "platform settings"
+        verbose_name_plural = "platform settings"
+
+    def __str__(self) -> str:
+        return f"Platform {self.cluster_name} ({self.region})"
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        errors = {}
+        if not isinstance(self.corp_cidrs, list) or not self.corp_cidrs:
+            errors["corp_cidrs"] = ["List at least one CIDR block of the corporate network."]
+        else:
+            for cidr in self.corp_cidrs:
+                try:
+                    validate_cidr(str(cidr))
+                except ValidationError as exc:
+                    errors.setdefault("corp_cidrs", []).extend(exc.messages)
+        if self.internal_zone == self.external_zone:
+            errors["internal_zone"] = ["The internal and external zones must differ."]
+        if errors:
+            raise ValidationError(errors)
+
+    @classmethod
+    def load(cls) -> "PlatformSettings":
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj
+
+    @property
+    def zones(self) -> dict[str, str]:
+        """Exposure level -> DNS zone."""
+        return {"internal": self.internal_zone, "external": self.external_zone}

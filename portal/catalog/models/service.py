@@ -1,0 +1,148 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from ..choices import (
+    ExposureLevel,
+    Lifecycle,
+    LoadBalancer,
+    LogRetention,
+    MatchType,
+    MtlsMode,
+    Protocol,
+    ServiceState,
+)
+from ..validators import validate_dns1123_label, validate_header_name, validate_hostname
+
+PORT_VALIDATORS = [MinValueValidator(1), MaxValueValidator(65535)]
+
+
+def _default_paths() -> list[str]:
+    return ["/"]
+
+
+class Service(models.Model):
+    """A microservice registered by a team; its name is also its namespace."""
+
+    name = models.CharField(max_length=63, unique=True, validators=[validate_dns1123_label])
+    team = models.ForeignKey("catalog.Team", on_delete=models.PROTECT, related_name="services")
+    description = models.TextField(blank=True)
+    lifecycle = models.CharField(max_length=16, choices=Lifecycle.choices, default=Lifecycle.EXPERIMENTAL)
+    tier = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(4)], help_text="1 = most critical."
+    )
+    port = models.PositiveIntegerField(default=8080, validators=PORT_VALIDATORS)
+    protocol = models.CharField(max_length=8, choices=Protocol.choices, default=Protocol.HTTP)
+    mesh = models.BooleanField(default=True, help_text="Inject the Istio sidecar (namespace label).")
+    state = models.CharField(max_length=16, choices=ServiceState.choices, default=ServiceState.ACTIVE)
+    revision = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped by every catalog edit.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["team", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Exposure(models.Model):
+    """How far the service is reachable (seed §15, §16)."""
+
+    service = models.OneToOneField(Service, on_delete=models.CASCADE, primary_key=True, related_name="exposure")
+    level = models.CharField(max_length=10, choices=ExposureLevel.choices, default=ExposureLevel.MESH)
+    paths = models.JSONField(default=_default_paths, help_text="Path prefixes routed to the service.")
+    builtin_sso = models.BooleanField(
+        default=False, help_text="Outside the mesh: the tool signs people in itself, so no OAuth2 Proxy in front."
+    )
+
+    def __str__(self) -> str:
+        return f"{self.service_id}: {self.level}"
+
+
+class Hostname(models.Model):
+    """An FQDN of an exposed service; unique across the platform."""
+
+    exposure = models.ForeignKey(Exposure, on_delete=models.CASCADE, related_name="hostnames")
+    fqdn = models.CharField(max_length=253, unique=True, validators=[validate_hostname])
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["exposure", "position", "fqdn"]
+
+    def __str__(self) -> str:
+        return self.fqdn
+
+
+class Route(models.Model):
+    """Send matching requests to another service (seed §15 VirtualService (1)/(2))."""
+
+    exposure = models.ForeignKey(Exposure, on_delete=models.CASCADE, related_name="routes")
+    position = models.PositiveSmallIntegerField(default=0)
+    header = models.CharField(max_length=100, validators=[validate_header_name])
+    match = models.CharField(max_length=8, choices=MatchType.choices, default=MatchType.EXACT)
+    value = models.CharField(max_length=500)
+    target = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="routed_from")
+
+    class Meta:
+        ordering = ["exposure", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.header} {self.match} {self.value!r} -> {self.target_id}"
+
+
+class Traffic(models.Model):
+    """Load balancing and resilience inside the mesh (seed §15).
+
+    The nested settings (canary, retries, outlier detection, connection pool) are stored as the
+    documents the API accepts; ``portal.catalog.api.serializers`` validates them.
+    """
+
+    service = models.OneToOneField(Service, on_delete=models.CASCADE, primary_key=True, related_name="traffic")
+    load_balancer = models.CharField(max_length=16, choices=LoadBalancer.choices, default=LoadBalancer.ROUND_ROBIN)
+    hash_on = models.CharField(max_length=120, blank=True, help_text="source_ip, header:NAME or cookie:NAME.")
+    canary = models.JSONField(null=True, blank=True, help_text='{"version": "v2", "weight": 10}')
+    timeout_seconds = models.DecimalField(
+        max_digits=7,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.001")), MaxValueValidator(3600)],
+    )
+    retries = models.JSONField(null=True, blank=True)
+    outlier_detection = models.JSONField(null=True, blank=True)
+    connection_pool = models.JSONField(null=True, blank=True)
+    mtls = models.CharField(max_length=10, choices=MtlsMode.choices, default=MtlsMode.STRICT)
+    allowed_callers = models.ManyToManyField(Service, blank=True, related_name="callable_by")
+
+    def __str__(self) -> str:
+        return f"{self.service_id}: {self.load_balancer}"
+
+
+class Telemetry(models.Model):
+    """Logs, metrics, traces, dashboard and SLO (seed §18)."""
+
+    service = models.OneToOneField(Service, on_delete=models.CASCADE, primary_key=True, related_name="telemetry")
+    access_logging = models.BooleanField(default=True)
+    log_retention_days = models.PositiveIntegerField(choices=LogRetention.choices, default=LogRetention.D30)
+    metrics_path = models.CharField(max_length=200, default="/metrics")
+    metrics_port = models.PositiveIntegerField(
+        null=True, blank=True, validators=PORT_VALIDATORS, help_text="Defaults to the service port."
+    )
+    scrape_interval_seconds = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(5), MaxValueValidator(3600)]
+    )
+    tracing_sampling_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=1, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    dashboard = models.BooleanField(default=False)
+    slo = models.JSONField(null=True, blank=True, help_text='{"availability": 99.9, "latency_p99_ms": 300}')
+
+    def __str__(self) -> str:
+        return f"{self.service_id}: telemetry"

@@ -1,0 +1,65 @@
+"""Encryption at rest for secrets (webhook URLs): Fernet keys from the environment, with rotation."""
+
+from functools import cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+
+@cache
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    if not keys:
+        raise ImproperlyConfigured("PORTAL_ENCRYPTION_KEYS must hold at least one Fernet key")
+    try:
+        return MultiFernet([Fernet(key.strip()) for key in keys])
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"PORTAL_ENCRYPTION_KEYS holds an invalid Fernet key: {exc}") from exc
+
+
+def fernet() -> MultiFernet:
+    """The key ring: the first key encrypts, every key decrypts."""
+    return _fernet(tuple(settings.PORTAL_ENCRYPTION_KEYS))
+
+
+def encrypt(plaintext: str) -> str:
+    return fernet().encrypt(plaintext.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    try:
+        return fernet().decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise ImproperlyConfigured(
+            "a stored secret cannot be decrypted with PORTAL_ENCRYPTION_KEYS; was a key removed?"
+        ) from exc
+
+
+def rotate(token: str) -> str:
+    """Re-encrypt a token under the first (newest) key."""
+    return fernet().rotate(token.encode()).decode()
+
+
+def mask(secret: str) -> str:
+    """What people see of a stored secret: scheme and host, never the path or the token."""
+    if not secret:
+        return ""
+    scheme, sep, rest = secret.partition("://")
+    host = rest.split("/", 1)[0] if sep else ""
+    return f"{scheme}://{host}/…" if host else "…"
+
+
+class EncryptedTextField(models.TextField):
+    """A text column stored as a Fernet token; Python code sees the plaintext."""
+
+    def from_db_value(self, value, expression, connection):
+        if value in (None, ""):
+            return value
+        return decrypt(value)
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value in (None, ""):
+            return value
+        return encrypt(value)

@@ -1,0 +1,71 @@
+import os
+import secrets
+import time
+from urllib.error import URLError
+from urllib.request import urlopen
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from portal.catalog.choices import MembershipRole
+from portal.catalog.models import Membership, PlatformSettings, Team
+
+
+class Command(BaseCommand):
+    help = "Local mode: create the admin SRE and a demo team, wait for the AWS sandbox, then serve."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--addr", default="127.0.0.1:8000")
+        parser.add_argument("--sandbox-timeout", type=float, default=60)
+
+    def handle(self, addr, sandbox_timeout, **options):
+        PlatformSettings.load()
+        password = self._admin_password()
+        team, _ = Team.objects.get_or_create(
+            slug="demo",
+            defaults={"name": "Demo team", "slack_channel": "#demo-alerts", "sso_group": "demo"},
+        )
+        Membership.objects.get_or_create(user=self.admin, team=team, defaults={"role": MembershipRole.OWNER})
+        self._wait_for_sandbox(sandbox_timeout)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\n  Portal: http://{addr}/   sign in as 'admin' with password: {password}\n"
+                f"  (stored in {self.password_file})\n"
+            )
+        )
+        call_command("runserver", addr, use_reloader=False, use_threading=True)
+
+    def _admin_password(self) -> str:
+        self.password_file = settings.VAR_DIR / "admin-password"
+        User = get_user_model()
+        self.admin = User.objects.filter(username="admin").first()
+        if self.admin is not None and self.password_file.exists():
+            return self.password_file.read_text().strip()
+        password = secrets.token_urlsafe(12)
+        if self.admin is None:
+            self.admin = User(username="admin", email="admin@example.com")
+        self.admin.is_sre = True
+        self.admin.is_superuser = True
+        self.admin.set_password(password)
+        self.admin.save()
+        self.password_file.parent.mkdir(parents=True, exist_ok=True)
+        self.password_file.write_text(password + "\n")
+        os.chmod(self.password_file, 0o600)
+        return password
+
+    def _wait_for_sandbox(self, timeout: float) -> None:
+        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        if not endpoint:
+            return
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urlopen(f"{endpoint}/moto-api/", timeout=2).close()  # noqa: S310 - loopback sandbox
+                return
+            except (URLError, OSError):
+                if time.monotonic() > deadline:
+                    self.stderr.write(f"the AWS sandbox at {endpoint} did not answer within {timeout:.0f}s")
+                    return
+                time.sleep(0.5)

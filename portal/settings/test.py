@@ -1,0 +1,20 @@
+"""Test settings: PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set, SQLite otherwise."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-with-enough-length-to-be-accepted-000")
+os.environ.setdefault("PORTAL_ENCRYPTION_KEYS", "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy1vayE=")
+os.environ.setdefault("PORTAL_ALLOW_PRIVATE_WEBHOOKS", "false")
+os.environ.setdefault("AWS_DEFAULT_REGION", "ap-northeast-1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("PORTAL_BROKER_DIR", tempfile.mkdtemp(prefix="portal-broker-"))
+os.environ.setdefault("PORTAL_GITOPS_DIR", tempfile.mkdtemp(prefix="portal-gitops-"))
+
+from .base import *  # noqa: F403
+from .base import DATABASES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), "portal-test.sqlite3")}
