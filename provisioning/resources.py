@@ -1,0 +1,67 @@
+"""The unit every stage passes along: one desired (or observed) resource."""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+KUBERNETES = "kubernetes"
+AWS = "aws"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A Kubernetes object (``body`` is the manifest) or an AWS resource (``body`` is its spec)."""
+
+    provider: str
+    kind: str
+    name: str
+    namespace: str = ""
+    api_version: str = ""
+    body: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # Parts of the body that must never be shown or committed (Secret data).
+    sensitive: bool = False
+
+    @property
+    def key(self) -> str:
+        """Stable identity across renders, observations and the inventory."""
+        return "|".join((self.provider, self.api_version, self.kind, self.namespace, self.name))
+
+    @property
+    def digest(self) -> str:
+        return body_digest(self.body)
+
+    def label(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}"
+
+
+def canonical_json(body: Any) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def body_digest(body: Any) -> str:
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+
+
+def k8s(manifest: dict[str, Any], *, sensitive: bool = False) -> Resource:
+    """Wrap a Kubernetes manifest."""
+    meta = manifest["metadata"]
+    return Resource(
+        provider=KUBERNETES,
+        kind=manifest["kind"],
+        name=meta["name"],
+        namespace=meta.get("namespace", ""),
+        api_version=manifest["apiVersion"],
+        body=manifest,
+        sensitive=sensitive,
+    )
+
+
+def sort_resources(resources: list[Resource]) -> list[Resource]:
+    """Deterministic order: Kubernetes before AWS, namespaces first, then by kind and name."""
+    rank = {"Namespace": 0, "ServiceAccount": 1, "Secret": 2, "ConfigMap": 3, "Service": 4}
+    return sorted(
+        resources,
+        key=lambda r: (r.provider != KUBERNETES, rank.get(r.kind, 9), r.kind, r.namespace, r.name),
+    )

@@ -1,0 +1,202 @@
+"""Catalog rows -> frozen plain data. The only place provisioning reads the ORM."""
+
+from dataclasses import dataclass
+
+from portal.catalog.api.serializers import service_queryset
+from portal.catalog.models import PlatformSettings, Service
+
+
+@dataclass(frozen=True)
+class PlatformSnapshot:
+    cluster_name: str = "sandbox"
+    region: str = "ap-northeast-1"
+    kubernetes_target: str = "gitops"
+    internal_zone: str = "internal.example.com"
+    internal_zone_id: str = ""
+    external_zone: str = "example.com"
+    external_zone_id: str = ""
+    corp_cidrs: tuple[str, ...] = ("203.0.113.0/24",)
+    external_alb_arn: str = ""
+    external_alb_dns_name: str = ""
+    external_alb_zone_id: str = ""
+    external_listener_arn: str = ""
+    external_web_acl_arn: str = ""
+    internal_alb_arn: str = ""
+    internal_alb_dns_name: str = ""
+    internal_alb_zone_id: str = ""
+    internal_listener_arn: str = ""
+    internal_web_acl_arn: str = ""
+    corp_ip_set_arn: str = ""
+    ingress_namespace: str = "istio-ingress"
+    istio_root_namespace: str = "istio-system"
+    monitoring_namespace: str = "monitoring"
+    otel_provider_name: str = "otel-tracing"
+    otel_collector_endpoint: str = "opentelemetry-collector.observability.svc.cluster.local:4317"
+    oauth2_proxy_url: str = "https://oauth2-proxy.internal.example.com"
+    control_plane_log_retention_days: int = 90
+    portal_url: str = "http://127.0.0.1:8000"
+
+    def zone(self, level: str) -> str:
+        return {"internal": self.internal_zone, "external": self.external_zone}[level]
+
+
+@dataclass(frozen=True)
+class TeamSnapshot:
+    slug: str
+    name: str
+    slack_channel: str = ""
+    has_incident_webhook: bool = False
+
+
+@dataclass(frozen=True)
+class Route:
+    header: str
+    match: str  # exact | prefix | regex
+    value: str
+    target: str  # service name
+
+
+@dataclass(frozen=True)
+class Canary:
+    version: str
+    weight: int
+    stable_version: str = "v1"
+
+
+@dataclass(frozen=True)
+class Retries:
+    attempts: int
+    retry_on: str
+    per_try_timeout_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class OutlierDetection:
+    consecutive_5xx: int
+    interval_seconds: int = 10
+    base_ejection_seconds: int = 30
+    max_ejection_percent: int = 50
+
+
+@dataclass(frozen=True)
+class ConnectionPool:
+    max_connections: int | None = None
+    http1_max_pending_requests: int | None = None
+    http2_max_requests: int | None = None
+
+
+@dataclass(frozen=True)
+class Slo:
+    availability: float
+    latency_p99_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class ServiceSnapshot:
+    name: str
+    team: TeamSnapshot
+    description: str = ""
+    lifecycle: str = "experimental"
+    tier: int = 3
+    port: int = 8080
+    protocol: str = "http"
+    mesh: bool = True
+    revision: int = 1
+    # exposure
+    level: str = "mesh"
+    hostnames: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ("/",)
+    routes: tuple[Route, ...] = ()
+    builtin_sso: bool = False
+    # traffic
+    load_balancer: str = "round_robin"
+    hash_on: str = ""
+    canary: Canary | None = None
+    timeout_seconds: float | None = None
+    retries: Retries | None = None
+    outlier_detection: OutlierDetection | None = None
+    connection_pool: ConnectionPool | None = None
+    mtls: str = "STRICT"
+    allowed_callers: tuple[str, ...] = ()
+    # telemetry
+    access_logging: bool = True
+    log_retention_days: int = 30
+    metrics_path: str = "/metrics"
+    metrics_port: int = 8080
+    scrape_interval_seconds: int = 30
+    tracing_sampling_percent: float = 1.0
+    dashboard: bool = False
+    slo: Slo | None = None
+
+
+def _number(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def platform_snapshot(settings_row: PlatformSettings | None = None) -> PlatformSnapshot:
+    from django.conf import settings
+
+    row = settings_row or PlatformSettings.load()
+    values = {f: getattr(row, f) for f in PlatformSnapshot.__dataclass_fields__ if hasattr(row, f)}
+    values["corp_cidrs"] = tuple(row.corp_cidrs)
+    values["portal_url"] = settings.PORTAL_PUBLIC_URL
+    return PlatformSnapshot(**values)
+
+
+def service_snapshot(service: Service) -> ServiceSnapshot:
+    """Freeze one service; ``service`` should come from ``service_queryset()``."""
+    exposure, traffic, telemetry, team = service.exposure, service.traffic, service.telemetry, service.team
+    canary = traffic.canary
+    retries = traffic.retries
+    return ServiceSnapshot(
+        name=service.name,
+        team=TeamSnapshot(
+            slug=team.slug,
+            name=team.name,
+            slack_channel=team.slack_channel,
+            has_incident_webhook=bool(team.incident_webhook_url),
+        ),
+        description=service.description,
+        lifecycle=service.lifecycle,
+        tier=service.tier,
+        port=service.port,
+        protocol=service.protocol,
+        mesh=service.mesh,
+        revision=service.revision,
+        level=exposure.level,
+        hostnames=tuple(h.fqdn for h in exposure.hostnames.all()),
+        paths=tuple(exposure.paths),
+        routes=tuple(Route(r.header, r.match, r.value, r.target.name) for r in exposure.routes.all()),
+        builtin_sso=exposure.builtin_sso,
+        load_balancer=traffic.load_balancer,
+        hash_on=traffic.hash_on,
+        canary=Canary(**canary) if canary else None,
+        timeout_seconds=_number(traffic.timeout_seconds),
+        retries=Retries(
+            attempts=retries["attempts"],
+            retry_on=retries.get("retry_on") or "5xx,reset,connect-failure",
+            per_try_timeout_seconds=_number(retries.get("per_try_timeout_seconds")),
+        )
+        if retries
+        else None,
+        outlier_detection=OutlierDetection(**traffic.outlier_detection) if traffic.outlier_detection else None,
+        connection_pool=ConnectionPool(**traffic.connection_pool) if traffic.connection_pool else None,
+        mtls=traffic.mtls,
+        allowed_callers=tuple(sorted(s.name for s in traffic.allowed_callers.all())),
+        access_logging=telemetry.access_logging,
+        log_retention_days=telemetry.log_retention_days,
+        metrics_path=telemetry.metrics_path,
+        metrics_port=telemetry.metrics_port or service.port,
+        scrape_interval_seconds=telemetry.scrape_interval_seconds,
+        tracing_sampling_percent=float(telemetry.tracing_sampling_percent),
+        dashboard=telemetry.dashboard,
+        slo=Slo(
+            availability=float(telemetry.slo["availability"]), latency_p99_ms=telemetry.slo.get("latency_p99_ms")
+        )
+        if telemetry.slo
+        else None,
+    )
+
+
+def load_service(name: str) -> ServiceSnapshot:
+    return service_snapshot(service_queryset().get(name=name))
