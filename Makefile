@@ -39,7 +39,7 @@ tests/oidc/node_modules/.package-lock.json: tests/oidc/package-lock.json
 	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
 
 run: $(STAMP)
-	mkdir -p var
+	mkdir -p var/staticfiles
 	$(PY) manage.py migrate --noinput
 	$(VENV)/bin/honcho -f Procfile.local start
 

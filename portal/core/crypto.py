@@ -36,11 +36,6 @@ def decrypt(token: str) -> str:
         ) from exc
 
 
-def rotate(token: str) -> str:
-    """Re-encrypt a token under the first (newest) key."""
-    return fernet().rotate(token.encode()).decode()
-
-
 def mask(secret: str) -> str:
     """What people see of a stored secret: scheme and host, never the path or the token."""
     if not secret:

@@ -13,3 +13,7 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "sandbox")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "sandbox")
 
 from .base import *  # noqa: F403
+
+# Static files straight from static/ (no collectstatic in development).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
