@@ -88,3 +88,28 @@ def alarm_name(service: str) -> str:
 
 def receiver_secret_name(team: str) -> str:
     return f"{team}-alert-receivers"
+
+
+# The Service port Prometheus scrapes when metrics have their own port; the ServiceMonitor selects it by name.
+METRICS_PORT_NAME = "http-metrics"
+
+# Pods carry their release in this label; canary subsets select on it.
+LABEL_VERSION = "version"
+
+# The platform's cert-manager ClusterIssuer for certificates served by the Nginx Ingress (tools outside the mesh).
+CLUSTER_ISSUER = "internal-ca"
+
+
+def tls_secret_name(service: str) -> str:
+    """The Secret cert-manager writes a service's certificate into, for the Nginx Ingress to serve."""
+    return f"{service}-tls"
+
+
+def ingress_gateway_service_account(level: str) -> str:
+    """The ServiceAccount of an exposure level's Istio ingress gateway; the platform layer renders it."""
+    return f"istio-ingressgateway-{level}"
+
+
+def ingress_gateway_principal(ingress_namespace: str, level: str) -> str:
+    """The SPIFFE principal of an exposure level's ingress gateway, as an AuthorizationPolicy source."""
+    return f"{CLUSTER_DOMAIN}/ns/{ingress_namespace}/sa/{ingress_gateway_service_account(level)}"

@@ -1,0 +1,278 @@
+"""Pure builders of a mesh service's Istio objects: traffic policy, routing, mTLS, authorization and telemetry.
+
+Routing of the VirtualService:
+
+- Header routes come first, one per catalog route, each sending matching requests to another service.
+- The default route always exists and sends everything else to this service (split stable/canary with a canary).
+- Path prefixes restrict only what the level's gateway forwards: when the prefixes do not include ``/``, each
+  route matches the gateway *and* a prefix, or the ``mesh`` gateway with no path condition. In-mesh callers keep
+  reaching the whole service by its mesh host, so exposing part of an API never breaks its internal callers.
+"""
+
+from typing import Any
+
+from provisioning import names
+from provisioning.desired.kubernetes import object_meta
+from provisioning.resources import Resource, k8s
+from provisioning.snapshot import PlatformSnapshot, Route, ServiceSnapshot
+
+NETWORKING = "networking.istio.io/v1"
+SECURITY = "security.istio.io/v1"
+TELEMETRY = "telemetry.istio.io/v1"
+
+# Istio's reserved gateway name for traffic between sidecars.
+MESH_GATEWAY = "mesh"
+EXPOSED_LEVELS = ("internal", "external")
+
+SIMPLE_LOAD_BALANCERS = {"round_robin": "ROUND_ROBIN", "least_request": "LEAST_REQUEST", "random": "RANDOM"}
+STABLE_SUBSET = "stable"
+CANARY_SUBSET = "canary"
+
+# Providers the platform layer declares in meshConfig (Envoy's access log, Istio's Prometheus metrics).
+ACCESS_LOG_PROVIDER = "envoy"
+METRICS_PROVIDER = "prometheus"
+
+
+def duration(seconds: float) -> str:
+    """An Istio duration: whole seconds as ``"5s"``, anything finer in whole milliseconds (``"2500ms"``).
+
+    Rounding to milliseconds keeps the text stable where float formatting would not be (``0.1 + 0.2``).
+    """
+    millis = round(seconds * 1000)
+    return f"{millis // 1000}s" if millis % 1000 == 0 else f"{millis}ms"
+
+
+def is_exposed(svc: ServiceSnapshot) -> bool:
+    """Whether the level's ingress gateway forwards to this service."""
+    return svc.level in EXPOSED_LEVELS
+
+
+# --- DestinationRule ---------------------------------------------------------------------------------
+
+
+def load_balancer(svc: ServiceSnapshot) -> dict[str, Any]:
+    """``simple`` for the plain algorithms, ``consistentHash`` keyed by source IP, a header or a cookie."""
+    if svc.load_balancer != "consistent_hash":
+        return {"simple": SIMPLE_LOAD_BALANCERS[svc.load_balancer]}
+    kind, _, key = svc.hash_on.partition(":")
+    if kind == "header":
+        # Envoy compares header names case-insensitively; lower case matches the catalog's route headers.
+        return {"consistentHash": {"httpHeaderName": key.lower()}}
+    if kind == "cookie":
+        # A ttl makes Envoy set the cookie when the client has none; 0s keeps it a session cookie.
+        return {"consistentHash": {"httpCookie": {"name": key, "ttl": "0s"}}}
+    return {"consistentHash": {"useSourceIp": True}}
+
+
+def connection_pool(svc: ServiceSnapshot) -> dict[str, Any]:
+    """Only the limits the team set; empty sections are left out."""
+    pool = svc.connection_pool
+    if pool is None:
+        return {}
+    tcp = {"maxConnections": pool.max_connections} if pool.max_connections is not None else {}
+    http = {
+        key: value
+        for key, value in (
+            ("http1MaxPendingRequests", pool.http1_max_pending_requests),
+            ("http2MaxRequests", pool.http2_max_requests),
+        )
+        if value is not None
+    }
+    return {section: body for section, body in (("tcp", tcp), ("http", http)) if body}
+
+
+def outlier_detection(svc: ServiceSnapshot) -> dict[str, Any]:
+    """Eject endpoints after consecutive 5xx (connection failures for TCP)."""
+    outlier = svc.outlier_detection
+    if outlier is None:
+        return {}
+    return {
+        "consecutive5xxErrors": outlier.consecutive_5xx,
+        "interval": duration(outlier.interval_seconds),
+        "baseEjectionTime": duration(outlier.base_ejection_seconds),
+        "maxEjectionPercent": outlier.max_ejection_percent,
+    }
+
+
+def destination_rule(svc: ServiceSnapshot) -> dict[str, Any]:
+    """Client-side policy for calls to the service; always mesh mTLS, canary subsets by the pods' version label."""
+    policy: dict[str, Any] = {"loadBalancer": load_balancer(svc)}
+    if pool := connection_pool(svc):
+        policy["connectionPool"] = pool
+    if outlier := outlier_detection(svc):
+        policy["outlierDetection"] = outlier
+    policy["tls"] = {"mode": "ISTIO_MUTUAL"}
+    spec: dict[str, Any] = {"host": names.mesh_host(svc.name), "trafficPolicy": policy}
+    if svc.canary:
+        spec["subsets"] = [
+            {"name": STABLE_SUBSET, "labels": {names.LABEL_VERSION: svc.canary.stable_version}},
+            {"name": CANARY_SUBSET, "labels": {names.LABEL_VERSION: svc.canary.version}},
+        ]
+    return {"apiVersion": NETWORKING, "kind": "DestinationRule", "metadata": object_meta(svc, svc.name), "spec": spec}
+
+
+# --- VirtualService ----------------------------------------------------------------------------------
+
+
+def gateways(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[str]:
+    """Sidecars always; the level's ingress gateway when the service is exposed."""
+    if is_exposed(svc):
+        return [MESH_GATEWAY, names.gateway_ref(platform.ingress_namespace, svc.level)]
+    return [MESH_GATEWAY]
+
+
+def restricts_paths(svc: ServiceSnapshot) -> bool:
+    """Whether the gateway forwards only some prefixes (``/`` among them means everything)."""
+    return is_exposed(svc) and "/" not in svc.paths
+
+
+def matches(svc: ServiceSnapshot, platform: PlatformSnapshot, condition: dict[str, Any]) -> list[dict[str, Any]]:
+    """Match entries (ORed) for ``condition``: gateway traffic limited to the path prefixes, mesh traffic not."""
+    if not restricts_paths(svc):
+        return [condition] if condition else []
+    gateway = names.gateway_ref(platform.ingress_namespace, svc.level)
+    by_path = [{"gateways": [gateway], **condition, "uri": {"prefix": path}} for path in svc.paths]
+    return [*by_path, {"gateways": [MESH_GATEWAY], **condition}]
+
+
+def destinations(svc: ServiceSnapshot) -> list[dict[str, Any]]:
+    """This service on its port, or its stable and canary subsets weighted 100-w / w."""
+    target = {"host": names.mesh_host(svc.name), "port": {"number": svc.port}}
+    if svc.canary is None:
+        return [{"destination": target}]
+    return [
+        {"destination": {**target, "subset": STABLE_SUBSET}, "weight": 100 - svc.canary.weight},
+        {"destination": {**target, "subset": CANARY_SUBSET}, "weight": svc.canary.weight},
+    ]
+
+
+def header_route(svc: ServiceSnapshot, platform: PlatformSnapshot, index: int, route: Route) -> dict[str, Any]:
+    """Send requests whose header matches to another service.
+
+    No port: the target's port is not in this snapshot and a single-port target needs none. No timeout or
+    retries either: those are this service's limits, not the target's.
+    """
+    condition = {"headers": {route.header: {route.match: route.value}}}
+    return {
+        "name": f"route-{index}-{route.target}",
+        "match": matches(svc, platform, condition),
+        "route": [{"destination": {"host": names.mesh_host(route.target)}}],
+    }
+
+
+def retries(svc: ServiceSnapshot) -> dict[str, Any]:
+    """Istio retry policy; per-try timeout only when the team set one."""
+    policy: dict[str, Any] = {"attempts": svc.retries.attempts}
+    if svc.retries.per_try_timeout_seconds is not None:
+        policy["perTryTimeout"] = duration(svc.retries.per_try_timeout_seconds)
+    policy["retryOn"] = svc.retries.retry_on
+    return policy
+
+
+def default_route(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, Any]:
+    """Everything the header routes did not take, to this service, with its timeout and retries."""
+    route: dict[str, Any] = {"name": "default"}
+    if match := matches(svc, platform, {}):
+        route["match"] = match
+    route["route"] = destinations(svc)
+    if svc.timeout_seconds is not None:
+        route["timeout"] = duration(svc.timeout_seconds)
+    if svc.retries is not None:
+        route["retries"] = retries(svc)
+    return route
+
+
+def virtual_service(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, Any]:
+    """Routing for the mesh host and the exposure hostnames; L4 only for TCP services."""
+    spec: dict[str, Any] = {
+        "hosts": [names.mesh_host(svc.name), *svc.hostnames],
+        "gateways": gateways(svc, platform),
+    }
+    if svc.protocol == "tcp":
+        spec["tcp"] = [{"route": destinations(svc)}]
+    else:
+        header_routes = [header_route(svc, platform, i, r) for i, r in enumerate(svc.routes)]
+        spec["http"] = [*header_routes, default_route(svc, platform)]
+    return {"apiVersion": NETWORKING, "kind": "VirtualService", "metadata": object_meta(svc, svc.name), "spec": spec}
+
+
+# --- Security ------------------------------------------------------------------------------------------
+
+
+def peer_authentication(svc: ServiceSnapshot) -> dict[str, Any]:
+    """Namespace-wide mTLS mode; the namespace holds only this service's workloads."""
+    return {
+        "apiVersion": SECURITY,
+        "kind": "PeerAuthentication",
+        "metadata": object_meta(svc, svc.name),
+        "spec": {"mtls": {"mode": svc.mtls}},
+    }
+
+
+def scrape_rule(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, Any]:
+    """Let Prometheus scrape despite the allow-list, opening no more than the metrics endpoint.
+
+    A separate metrics port serves nothing else, so any source may use it. On the service's own port, STRICT
+    scrapes arrive over mTLS with the monitoring namespace's identity (see the ServiceMonitor); PERMISSIVE scrapes
+    are plain text without one, so only ``GET`` of the metrics path is opened. A TCP port is never opened to
+    sources without identity.
+    """
+    if svc.metrics_port != svc.port:
+        return {"to": [{"operation": {"ports": [str(svc.metrics_port)]}}]}
+    monitoring = {"from": [{"source": {"namespaces": [platform.monitoring_namespace]}}]}
+    if svc.protocol == "tcp":
+        return {**monitoring, "to": [{"operation": {"ports": [str(svc.port)]}}]}
+    metrics = {"to": [{"operation": {"ports": [str(svc.port)], "methods": ["GET"], "paths": [svc.metrics_path]}}]}
+    return {**monitoring, **metrics} if svc.mtls == "STRICT" else metrics
+
+
+def authorization_policy(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, Any]:
+    """ALLOW the listed callers, plus what the service needs to keep working: its ingress gateway and Prometheus.
+
+    Kubelet probes are unaffected: Istio rewrites them to the sidecar's agent port.
+    """
+    callers = [names.principal(caller) for caller in sorted(svc.allowed_callers)]
+    rules: list[dict[str, Any]] = [{"from": [{"source": {"principals": callers}}]}]
+    if is_exposed(svc):
+        gateway = names.ingress_gateway_principal(platform.ingress_namespace, svc.level)
+        rules.append({"from": [{"source": {"principals": [gateway]}}]})
+    rules.append(scrape_rule(svc, platform))
+    return {
+        "apiVersion": SECURITY,
+        "kind": "AuthorizationPolicy",
+        "metadata": object_meta(svc, svc.name),
+        "spec": {"action": "ALLOW", "rules": rules},
+    }
+
+
+# --- Telemetry -----------------------------------------------------------------------------------------
+
+
+def telemetry(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, Any]:
+    """Access logs on or off, trace sampling through the platform's OpenTelemetry provider, Prometheus metrics."""
+    return {
+        "apiVersion": TELEMETRY,
+        "kind": "Telemetry",
+        "metadata": object_meta(svc, svc.name),
+        "spec": {
+            "accessLogging": [{"providers": [{"name": ACCESS_LOG_PROVIDER}], "disabled": not svc.access_logging}],
+            "tracing": [
+                {
+                    "providers": [{"name": platform.otel_provider_name}],
+                    "randomSamplingPercentage": svc.tracing_sampling_percent,
+                }
+            ],
+            "metrics": [{"providers": [{"name": METRICS_PROVIDER}]}],
+        },
+    }
+
+
+def build_mesh(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource]:
+    """The Istio objects of a mesh service (none outside the mesh); an AuthorizationPolicy only with callers set."""
+    if not svc.mesh:
+        return []
+    manifests = [destination_rule(svc), virtual_service(svc, platform), peer_authentication(svc)]
+    if svc.allowed_callers:
+        manifests.append(authorization_policy(svc, platform))
+    manifests.append(telemetry(svc, platform))
+    return [k8s(manifest) for manifest in manifests]

@@ -1,0 +1,143 @@
+"""Pure builders of a service's core Kubernetes objects: namespace, identity, Service and, outside the mesh, Ingress.
+
+Every function takes frozen snapshots and returns plain manifests; same input, same output.
+"""
+
+from typing import Any
+
+from provisioning import names
+from provisioning.resources import Resource, k8s
+from provisioning.snapshot import PlatformSnapshot, ServiceSnapshot
+
+# Kubernetes appProtocol per catalog protocol; Istio reads it alongside the port-name prefix.
+APP_PROTOCOLS = {"http": "http", "grpc": "grpc", "tcp": "tcp"}
+
+INGRESS_CLASS = "nginx"
+AUTH_URL_ANNOTATION = "nginx.ingress.kubernetes.io/auth-url"
+AUTH_SIGNIN_ANNOTATION = "nginx.ingress.kubernetes.io/auth-signin"
+
+
+def object_meta(
+    svc: ServiceSnapshot,
+    name: str,
+    *,
+    namespaced: bool = True,
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """``metadata`` of an object the portal owns for ``svc``: the service's labels plus any kind-specific ones."""
+    meta: dict[str, Any] = {"name": name}
+    if namespaced:
+        meta["namespace"] = svc.name
+    meta["labels"] = {**names.service_labels(svc.team.slug, svc.name), **(labels or {})}
+    if annotations:
+        meta["annotations"] = annotations
+    return meta
+
+
+def namespace(svc: ServiceSnapshot) -> dict[str, Any]:
+    """The service's own namespace; injection is stated either way so a mesh-wide default cannot override it."""
+    injection = "enabled" if svc.mesh else "disabled"
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": object_meta(svc, svc.name, namespaced=False, labels={"istio-injection": injection}),
+    }
+
+
+def service_account(svc: ServiceSnapshot) -> dict[str, Any]:
+    """The workload identity; ``names.principal`` relies on it being named after the service."""
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": object_meta(svc, svc.name)}
+
+
+def service_ports(svc: ServiceSnapshot) -> list[dict[str, Any]]:
+    """The main port (Istio protocol naming) and, when metrics are served elsewhere, the scrape port."""
+    ports = [
+        {
+            "name": names.port_name(svc.protocol, svc.port),
+            "port": svc.port,
+            "targetPort": svc.port,
+            "protocol": "TCP",
+            "appProtocol": APP_PROTOCOLS[svc.protocol],
+        }
+    ]
+    if svc.metrics_port != svc.port:
+        ports.append(
+            {
+                "name": names.METRICS_PORT_NAME,
+                "port": svc.metrics_port,
+                "targetPort": svc.metrics_port,
+                "protocol": "TCP",
+                "appProtocol": "http",
+            }
+        )
+    return ports
+
+
+def service(svc: ServiceSnapshot) -> dict[str, Any]:
+    """ClusterIP Service selecting the team's pods by the recommended name label."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": object_meta(svc, svc.name),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": {names.LABEL_NAME: svc.name},
+            "ports": service_ports(svc),
+        },
+    }
+
+
+def oauth2_proxy_annotations(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, str]:
+    """Nginx external-auth annotations putting OAuth2 Proxy in front, unless the tool signs users in itself."""
+    if svc.builtin_sso:
+        return {}
+    proxy = platform.oauth2_proxy_url.rstrip("/")
+    return {
+        AUTH_URL_ANNOTATION: f"{proxy}/oauth2/auth",
+        AUTH_SIGNIN_ANNOTATION: f"{proxy}/oauth2/start?rd=$scheme://$host$escaped_request_uri",
+    }
+
+
+def ingress(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, Any]:
+    """Nginx Ingress for an ``internal`` service outside the mesh: one rule per hostname, one path per prefix."""
+    backend = {"service": {"name": svc.name, "port": {"number": svc.port}}}
+    paths = [{"path": path, "pathType": "Prefix", "backend": backend} for path in svc.paths]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": object_meta(svc, svc.name, annotations=oauth2_proxy_annotations(svc, platform)),
+        "spec": {
+            "ingressClassName": INGRESS_CLASS,
+            "tls": [{"hosts": list(svc.hostnames), "secretName": names.tls_secret_name(svc.name)}],
+            "rules": [{"host": host, "http": {"paths": paths}} for host in svc.hostnames],
+        },
+    }
+
+
+def certificate(svc: ServiceSnapshot) -> dict[str, Any]:
+    """cert-manager Certificate whose Secret the Ingress serves."""
+    secret = names.tls_secret_name(svc.name)
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": object_meta(svc, secret),
+        "spec": {
+            "secretName": secret,
+            "dnsNames": list(svc.hostnames),
+            "issuerRef": {"name": names.CLUSTER_ISSUER, "kind": "ClusterIssuer", "group": "cert-manager.io"},
+        },
+    }
+
+
+def uses_nginx_ingress(svc: ServiceSnapshot) -> bool:
+    """Outside the mesh an ``internal`` service is reached through Nginx Ingress (the mesh uses Istio gateways)."""
+    return not svc.mesh and svc.level == "internal"
+
+
+def build_core(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource]:
+    """Namespace, ServiceAccount and Service of every service, plus Ingress and Certificate outside the mesh."""
+    manifests = [namespace(svc), service_account(svc), service(svc)]
+    if uses_nginx_ingress(svc):
+        manifests += [ingress(svc, platform), certificate(svc)]
+    return [k8s(manifest) for manifest in manifests]
