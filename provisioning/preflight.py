@@ -473,6 +473,11 @@ class SchemaValidator:
         """
         return _validator_for_dir(settings.PORTAL_CRD_DIR or "")
 
+    def has_schema(self, api_version: str, kind: str) -> bool:
+        """Whether this validator knows the kind (built in, or from a served CRD version)."""
+        group, _, version = api_version.rpartition("/")
+        return (group, version, kind) in self._builtin.definitions or (group, version, kind) in self._crd_schemas
+
     def validate(self, manifest: Mapping[str, Any]) -> list[Violation]:
         """Every violation in one manifest; an empty list means the API server would accept it."""
         if not isinstance(manifest, Mapping):

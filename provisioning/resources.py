@@ -21,6 +21,8 @@ class Resource:
     body: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     # Parts of the body that must never be shown or committed (Secret data).
     sensitive: bool = False
+    # Inventory scope of a resource shared beyond one service (a team's SNS topic); empty = the run's scope.
+    owner: str = ""
 
     @property
     def key(self) -> str:

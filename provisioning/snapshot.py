@@ -1,6 +1,6 @@
 """Catalog rows -> frozen plain data. The only place provisioning reads the ORM."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from portal.catalog.api.serializers import service_queryset
 from portal.catalog.models import PlatformSettings, Service
@@ -54,6 +54,7 @@ class Route:
     match: str  # exact | prefix | regex
     value: str
     target: str  # service name
+    target_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,26 @@ class Slo:
 
 
 @dataclass(frozen=True)
+class OnCallPair:
+    """Who holds each on-call role of the service's team when the snapshot was taken."""
+
+    incident_commander: str = ""
+    resolver: str = ""
+
+
+@dataclass(frozen=True)
+class Receivers:
+    """Secret values the alert receivers need. Never stored in a plan, shown, or logged."""
+
+    slack_api_url: str = field(default="", repr=False)
+    incident_webhook_url: str = field(default="", repr=False)
+
+
+# ServiceSnapshot fields left out of the copy stored with each plan.
+SECRET_FIELDS = ("receivers",)
+
+
+@dataclass(frozen=True)
 class ServiceSnapshot:
     name: str
     team: TeamSnapshot
@@ -127,6 +148,9 @@ class ServiceSnapshot:
     tracing_sampling_percent: float = 1.0
     dashboard: bool = False
     slo: Slo | None = None
+    # alerting
+    oncall: OnCallPair = OnCallPair()
+    receivers: Receivers = field(default=Receivers(), repr=False, compare=False)
 
 
 def _number(value) -> float | None:
@@ -166,7 +190,9 @@ def service_snapshot(service: Service) -> ServiceSnapshot:
         level=exposure.level,
         hostnames=tuple(h.fqdn for h in exposure.hostnames.all()),
         paths=tuple(exposure.paths),
-        routes=tuple(Route(r.header, r.match, r.value, r.target.name) for r in exposure.routes.all()),
+        routes=tuple(
+            Route(r.header, r.match, r.value, r.target.name, r.target.port) for r in exposure.routes.all()
+        ),
         builtin_sso=exposure.builtin_sso,
         load_balancer=traffic.load_balancer,
         hash_on=traffic.hash_on,
@@ -190,9 +216,7 @@ def service_snapshot(service: Service) -> ServiceSnapshot:
         scrape_interval_seconds=telemetry.scrape_interval_seconds,
         tracing_sampling_percent=float(telemetry.tracing_sampling_percent),
         dashboard=telemetry.dashboard,
-        slo=Slo(
-            availability=float(telemetry.slo["availability"]), latency_p99_ms=telemetry.slo.get("latency_p99_ms")
-        )
+        slo=Slo(availability=float(telemetry.slo["availability"]), latency_p99_ms=telemetry.slo.get("latency_p99_ms"))
         if telemetry.slo
         else None,
     )

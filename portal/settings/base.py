@@ -187,8 +187,22 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = env.int("PORTAL_TASK_TIME_LIMIT", default=1800)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("PORTAL_TASK_SOFT_TIME_LIMIT", default=1500)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "reap-runs": {"task": "provisioning.reap_runs", "schedule": env.int("PORTAL_REAP_INTERVAL_SECONDS", default=30)},
+    "drift-sweep": {
+        "task": "provisioning.drift_sweep",
+        "schedule": env.int("PORTAL_DRIFT_INTERVAL_SECONDS", default=3600),
+    },
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Provisioning runs ---------------------------------------------------------------------------
+# A worker refreshes a run's heartbeat at every step; without one for this long it is presumed dead.
+PORTAL_RUN_LEASE_SECONDS = env.int("PORTAL_RUN_LEASE_SECONDS", default=120)
+PORTAL_RUN_MAX_ATTEMPTS = env.int("PORTAL_RUN_MAX_ATTEMPTS", default=5)
+# A queued run that no worker picked up for this long is sent to the broker again.
+PORTAL_RUN_REQUEUE_SECONDS = env.int("PORTAL_RUN_REQUEUE_SECONDS", default=60)
 
 # --- Secrets at rest --------------------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotation).

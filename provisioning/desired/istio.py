@@ -147,16 +147,17 @@ def destinations(svc: ServiceSnapshot) -> list[dict[str, Any]]:
 
 
 def header_route(svc: ServiceSnapshot, platform: PlatformSnapshot, index: int, route: Route) -> dict[str, Any]:
-    """Send requests whose header matches to another service.
-
-    No port: the target's port is not in this snapshot and a single-port target needs none. No timeout or
-    retries either: those are this service's limits, not the target's.
+    """Send requests whose header matches to another service, on its main port (its Service may also
+    expose a metrics port). No timeout or retries: those are this service's limits, not the target's.
     """
     condition = {"headers": {route.header: {route.match: route.value}}}
+    destination: dict[str, Any] = {"host": names.mesh_host(route.target)}
+    if route.target_port is not None:
+        destination["port"] = {"number": route.target_port}
     return {
         "name": f"route-{index}-{route.target}",
         "match": matches(svc, platform, condition),
-        "route": [{"destination": {"host": names.mesh_host(route.target)}}],
+        "route": [{"destination": destination}],
     }
 
 

@@ -234,3 +234,12 @@ def test_update_replaces_hostnames_and_bumps_the_revision(neighbours):
 def test_the_team_must_exist(platform):
     Team.objects.create(slug="other", name="Other")
     assert_refused({"name": "svc", "team": "nobody"}, "team", "does not exist")
+
+
+def test_an_slo_needs_request_metrics_from_the_mesh(neighbours):
+    tcp = doc(
+        protocol="tcp",
+        exposure={"level": "mesh", "hostnames": [], "routes": []},
+        traffic={"retries": None, "timeout_seconds": None},
+    )
+    assert_refused(tcp, "telemetry.slo", "HTTP or gRPC")

@@ -394,6 +394,14 @@ def test_header_routes_come_before_the_default_route(match):
     assert http[1]["name"] == "default"
 
 
+def test_header_routes_name_the_targets_main_port_when_known():
+    route = Route("user-agent", "regex", ".*Mobile.*", "payments-sp", target_port=3000)
+    http = spec(snapshot(routes=(route,)), "VirtualService")["http"]
+    assert http[0]["route"] == [
+        {"destination": {"host": "payments-sp.payments-sp.svc.cluster.local", "port": {"number": 3000}}}
+    ]
+
+
 def test_header_routes_keep_their_catalog_order():
     routes = (
         Route("user-agent", "regex", ".*Mobile.*", "payments-sp"),

@@ -436,6 +436,11 @@ class ServiceSerializer(serializers.ModelSerializer):
             if (traffic.get("hash_on") or "").startswith(("header:", "cookie:")):
                 errors["traffic"]["hash_on"] = ["A TCP service can only hash on source_ip."]
 
+        if attrs["telemetry"].get("slo") and (not mesh or protocol == Protocol.TCP):
+            errors["telemetry"]["slo"] = [
+                "An SLO is measured from the mesh's request metrics: it needs an HTTP or gRPC service in the mesh."
+            ]
+
         errors = {k: v for k, v in errors.items() if v}
         if errors:
             raise serializers.ValidationError(errors)

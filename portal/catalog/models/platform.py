@@ -1,6 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from portal.core.crypto import EncryptedTextField, mask
+
 from ..choices import KubernetesTarget, LogRetention
 from ..validators import validate_cidr, validate_dns1123_label, validate_hostname
 
@@ -54,6 +56,10 @@ class PlatformSettings(models.Model):
         default="https://oauth2-proxy.internal.example.com",
         help_text="Where Nginx Ingress sends tools outside the mesh to sign in.",
     )
+    slack_webhook_url = EncryptedTextField(
+        blank=True,
+        help_text="Slack incoming-webhook (or API) URL Alertmanager posts to. Stored encrypted; shown masked.",
+    )
     control_plane_log_retention_days = models.PositiveIntegerField(
         choices=LogRetention.choices, default=LogRetention.D90
     )
@@ -89,6 +95,10 @@ class PlatformSettings(models.Model):
     def load(cls) -> "PlatformSettings":
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+    @property
+    def slack_webhook_masked(self) -> str:
+        return mask(self.slack_webhook_url)
 
     @property
     def zones(self) -> dict[str, str]:

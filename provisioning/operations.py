@@ -1,0 +1,84 @@
+"""What people and automation ask of the engine: plan, apply, destroy, drift check, approve."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from portal.catalog.choices import ServiceState
+from portal.catalog.models import Service
+
+from .choices import RunAction, RunStatus
+from .errors import PermanentError
+from .models import Plan, ProvisioningRun, service_scope
+from .reconcile import Engine, last_applied_snapshot, service_state
+from .runs import RunInProgress, active_run, enqueue, log, request_run
+
+
+def plan_service(service: Service, user=None, engine: Engine | None = None) -> Plan:
+    """Compute and store a plan now; nothing is changed."""
+    engine = engine or Engine()
+    scope = service_state(service.name, engine.platform)
+    plan, _ = engine.plan(scope, action=RunAction.APPLY, user=user, last_applied=last_applied_snapshot(scope.key))
+    return plan
+
+
+def apply_service(service: Service, user=None, plan: Plan | None = None, force: bool = False) -> ProvisioningRun:
+    if service.state != ServiceState.ACTIVE:
+        raise PermanentError(f"{service.name} is {service.get_state_display().lower()}; it cannot be applied")
+    return request_run(service_scope(service.name), RunAction.APPLY, service=service, user=user, plan=plan, force=force)
+
+
+def destroy_service(service: Service, user=None) -> ProvisioningRun:
+    """Delete everything the service owns, then its catalog row (kept, marked, if that fails)."""
+    routed_from = sorted(service.routed_from.values_list("exposure__service__name", flat=True))
+    if routed_from:
+        raise PermanentError(f"{', '.join(routed_from)} route requests to {service.name}; remove those routes first")
+    with transaction.atomic():
+        run = request_run(service_scope(service.name), RunAction.DESTROY, service=service, user=user)
+        Service.objects.filter(pk=service.pk).update(state=ServiceState.DELETING)
+    return run
+
+
+def drift_check_service(service: Service, user=None) -> ProvisioningRun:
+    return request_run(service_scope(service.name), RunAction.DRIFT_CHECK, service=service, user=user)
+
+
+def request_drift_checks() -> int:
+    """Queue a drift check for every active service that has no run in progress."""
+    count = 0
+    for service in Service.objects.filter(state=ServiceState.ACTIVE).only("pk", "name"):
+        try:
+            drift_check_service(service)
+            count += 1
+        except RunInProgress:
+            continue
+    return count
+
+
+def approve_run(run: ProvisioningRun, user) -> ProvisioningRun:
+    """An SRE lets a waiting run go ahead; the worker plans again and applies if nothing changed."""
+    with transaction.atomic():
+        updated = ProvisioningRun.objects.filter(pk=run.pk, status=RunStatus.AWAITING_APPROVAL).update(
+            status=RunStatus.QUEUED, approved_by=user, approved_at=timezone.now()
+        )
+        if not updated:
+            raise PermanentError(f"run #{run.pk} is not awaiting approval (it is {run.status})")
+        run.refresh_from_db()
+        log(run, "provisioning.run.approved", f"approved by {user.username}", user=user.username)
+        transaction.on_commit(lambda: enqueue(run.pk))
+    return run
+
+
+def reject_run(run: ProvisioningRun, user, reason: str) -> ProvisioningRun:
+    if not reason.strip():
+        raise PermanentError("a rejection needs a reason the requester can read")
+    updated = ProvisioningRun.objects.filter(pk=run.pk, status=RunStatus.AWAITING_APPROVAL).update(
+        status=RunStatus.CANCELLED, rejection_reason=reason, error=f"rejected: {reason}", finished_at=timezone.now()
+    )
+    if not updated:
+        raise PermanentError(f"run #{run.pk} is not awaiting approval (it is {run.status})")
+    run.refresh_from_db()
+    log(run, "provisioning.run.rejected", reason, user=user.username)
+    return run
+
+
+__all__ = ["RunInProgress", "active_run"]

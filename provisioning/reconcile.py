@@ -1,0 +1,367 @@
+"""snapshot -> render -> observe -> diff -> apply -> record."""
+
+import dataclasses
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .choices import ChangeAction, ResourceStatus, RunAction, RunStatus, StepStatus
+from .desired import SERVICE_KINDS, render_service
+from .diff import Change, plan_changes, summarize
+from .errors import PermanentError, ProvisioningError
+from .models import ManagedResource, Plan, ProvisioningRun, RunStep, service_scope
+from .names import LABEL_MANAGED_BY, LABEL_SERVICE, MANAGED_BY
+from .resources import KUBERNETES, Resource
+from .runs import check_cancel, finish, heartbeat, log, set_status
+from .snapshot import SECRET_FIELDS, PlatformSnapshot, load_service, platform_snapshot
+from .targets import Backend, kubernetes_backend
+
+logger = logging.getLogger("provisioning")
+
+
+@dataclass
+class Scope:
+    """What one run reconciles: a service (or the platform layer) and its desired resources."""
+
+    key: str
+    labels: dict[str, str]
+    kinds: list[tuple[str, str]]
+    desired: list[Resource]
+    snapshot: dict[str, Any]
+    revision: int = 0
+    service_id: int | None = None
+    # Further inventory scopes this run may prune (a team's shared resources when its last service goes).
+    extra_scopes: tuple[str, ...] = ()
+
+    @property
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for resource in self.desired:
+            digest.update(f"{resource.key}={resource.digest}\n".encode())
+        return digest.hexdigest()
+
+
+def service_state(name: str, platform: PlatformSnapshot, *, destroy: bool = False) -> Scope:
+    """The scope of one service; when destroying, nothing is desired."""
+    from portal.catalog.models import Service
+
+    svc = load_service(name)
+    return Scope(
+        key=service_scope(name),
+        labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_SERVICE: name},
+        kinds=SERVICE_KINDS,
+        desired=[] if destroy else render_service(svc, platform),
+        snapshot=_jsonable({k: v for k, v in dataclasses.asdict(svc).items() if k not in SECRET_FIELDS}),
+        revision=svc.revision,
+        service_id=Service.objects.values_list("pk", flat=True).get(name=name),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def record_to_resource(record: ManagedResource) -> Resource:
+    return Resource(
+        provider=record.provider,
+        kind=record.kind,
+        name=record.name,
+        namespace=record.namespace,
+        api_version=record.api_version,
+        body=record.applied_body,
+        owner=record.scope if not record.scope.startswith("service:") else "",
+    )
+
+
+# Order of work: create and update in render order; delete in reverse (namespaces last).
+def ordered(changes: list[Change]) -> list[Change]:
+    writes = [c for c in changes if c.action in (ChangeAction.CREATE, ChangeAction.UPDATE)]
+    deletes = [c for c in changes if c.action == ChangeAction.DELETE]
+    deletes.sort(key=lambda c: (c.resource.provider == KUBERNETES, c.resource.kind == "Namespace"))
+    return writes + deletes
+
+
+class Engine:
+    """Plans and applies one scope against the platform's backends."""
+
+    def __init__(self, platform: PlatformSnapshot | None = None, backends: dict[str, Backend] | None = None):
+        self.platform = platform or platform_snapshot()
+        if backends is None:
+            backends = {KUBERNETES: kubernetes_backend(self.platform.kubernetes_target)}
+        self.backends = backends
+
+    # --- plan ---------------------------------------------------------------------------------
+
+    def observe(self, scope: Scope) -> list[Change]:
+        records = [
+            record_to_resource(r) for r in ManagedResource.objects.filter(scope__in=[scope.key, *scope.extra_scopes])
+        ]
+        changes: list[Change] = []
+        for provider, backend in self.backends.items():
+            desired = [r for r in scope.desired if r.provider == provider]
+            recorded = [r for r in records if r.provider == provider]
+            observed, existing = backend.observe(scope.kinds, scope.labels, desired, recorded)
+            changes.extend(plan_changes(desired, observed, existing))
+        unknown = {r.provider for r in scope.desired} - set(self.backends)
+        if unknown:
+            raise PermanentError(f"no backend configured for {', '.join(sorted(unknown))} resources")
+        return changes
+
+    def plan(self, scope: Scope, *, action: str, user=None, last_applied: dict | None = None) -> tuple[Plan, list]:
+        """Observe and diff; store the plan. Nothing is changed."""
+        from .approvals import approval_reasons
+
+        changes = self.observe(scope)
+        reasons = approval_reasons(scope.snapshot, last_applied) if action == RunAction.APPLY else []
+        plan = Plan.objects.create(
+            scope=scope.key,
+            service_id=scope.service_id,
+            action=action if action != RunAction.DRIFT_CHECK else RunAction.APPLY,
+            catalog_revision=scope.revision,
+            fingerprint=scope.fingerprint,
+            snapshot=scope.snapshot,
+            summary=summarize(changes),
+            changes=[c.as_dict() for c in changes],
+            requires_approval=bool(reasons),
+            approval_reasons=reasons,
+            created_by=user if getattr(user, "pk", None) else None,
+        )
+        return plan, changes
+
+    # --- apply --------------------------------------------------------------------------------
+
+    def preflight(self, run: ProvisioningRun, resources: list[Resource]) -> None:
+        """Before any write: every Kubernetes object must pass strict schema validation."""
+        manifests = [r for r in resources if r.provider == KUBERNETES]
+        if not manifests:
+            return
+        validator = self.backends[KUBERNETES].schema_validator()
+        known = [r for r in manifests if validator.has_schema(r.api_version, r.kind)]
+        unknown = sorted({f"{r.kind} ({r.api_version})" for r in manifests if r not in known})
+        if unknown:
+            log(
+                run,
+                "provisioning.preflight.unchecked",
+                f"no schema to check {', '.join(unknown)}: install the CRDs or set PORTAL_CRD_DIR",
+                level="warning",
+            )
+        violations = validator.validate_all([r.body for r in known])
+        if violations:
+            raise PermanentError(
+                "preflight: the rendered objects do not validate:\n" + "\n".join(str(v) for v in violations),
+                code="PreflightFailed",
+            )
+
+    def execute(self, run: ProvisioningRun, scope: Scope, changes: list[Change]) -> None:
+        """Apply the changes resource by resource, recording each step; raise on the first failure."""
+        work = ordered(changes)
+        self.preflight(run, [c.resource for c in work if c.action != ChangeAction.DELETE])
+        RunStep.objects.filter(run=run).delete()
+        steps = RunStep.objects.bulk_create(
+            RunStep(
+                run=run,
+                position=i,
+                key=c.resource.key,
+                provider=c.resource.provider,
+                kind=c.resource.kind,
+                namespace=c.resource.namespace,
+                name=c.resource.name,
+                action=c.action,
+            )
+            for i, c in enumerate(work)
+        )
+        self._record_unchanged(run, scope, [c for c in changes if c.action == ChangeAction.UNCHANGED])
+        used = {c.resource.provider for c in work}
+        for provider in used:
+            self.backends[provider].begin()
+        failure: ProvisioningError | None = None
+        try:
+            for step, change in zip(steps, work, strict=True):
+                check_cancel(run)
+                self._run_step(run, scope, step, change)
+        except ProvisioningError as exc:
+            failure = exc
+            RunStep.objects.filter(run=run, status=StepStatus.PENDING).update(status=StepStatus.SKIPPED)
+            raise
+        finally:
+            verb = "destroy" if run.action == RunAction.DESTROY else "apply"
+            outcome = f" (failed: {failure})" if failure else ""
+            for provider in used:
+                ref = self.backends[provider].finish(f"portal run #{run.pk}: {verb} {scope.key}{outcome}")
+                if ref:
+                    log(run, "provisioning.commit", f"{provider}: committed {ref}", ref=ref)
+
+    def _run_step(self, run: ProvisioningRun, scope: Scope, step: RunStep, change: Change) -> None:
+        resource = change.resource
+        backend = self.backends[resource.provider]
+        step.status, step.started_at = StepStatus.RUNNING, timezone.now()
+        step.save(update_fields=["status", "started_at"])
+        heartbeat(run)
+        try:
+            if change.action == ChangeAction.DELETE:
+                backend.delete(resource)
+                ManagedResource.objects.filter(key=resource.key).delete()
+            else:
+                result = backend.apply(resource, force=run.force_conflicts)
+                self._record(run, scope, resource, result)
+        except ProvisioningError as exc:
+            step.status, step.error, step.error_code = StepStatus.FAILED, str(exc), exc.code
+            step.finished_at = timezone.now()
+            step.save(update_fields=["status", "error", "error_code", "finished_at"])
+            log(run, "provisioning.step.failed", str(exc), level="error", key=resource.key, code=exc.code)
+            raise
+        step.status, step.finished_at = StepStatus.SUCCEEDED, timezone.now()
+        step.save(update_fields=["status", "finished_at"])
+        log(run, "provisioning.step.succeeded", f"{change.action} {resource.label()}", key=resource.key)
+
+    def _record(self, run, scope: Scope, resource: Resource, result: dict[str, Any] | None) -> None:
+        external_id = (result or {}).get("external_id", "") if resource.provider != KUBERNETES else ""
+        ManagedResource.objects.update_or_create(
+            key=resource.key,
+            defaults={
+                "scope": resource.owner or scope.key,
+                "service_id": None if resource.owner else scope.service_id,
+                "provider": resource.provider,
+                "api_version": resource.api_version,
+                "kind": resource.kind,
+                "namespace": resource.namespace,
+                "name": resource.name,
+                "external_id": external_id or "",
+                "applied_digest": resource.digest,
+                "applied_body": resource.body,
+                "status": ResourceStatus.APPLIED,
+                "drift": [],
+                "last_run": run,
+                "last_applied_at": timezone.now(),
+            },
+        )
+
+    def _record_unchanged(self, run, scope: Scope, unchanged: list[Change]) -> None:
+        """Unchanged resources are converged: make sure the inventory knows them and shows no drift."""
+        keys = [c.resource.key for c in unchanged]
+        known = set(ManagedResource.objects.filter(key__in=keys).values_list("key", flat=True))
+        for change in unchanged:
+            if change.resource.key not in known:
+                self._record(run, scope, change.resource, None)
+        ManagedResource.objects.filter(key__in=keys).exclude(
+            status=ResourceStatus.APPLIED
+        ).update(status=ResourceStatus.APPLIED, drift=[])
+
+    # --- drift --------------------------------------------------------------------------------
+
+    @transaction.atomic
+    def record_drift(self, run: ProvisioningRun, scope: Scope, changes: list[Change]) -> bool:
+        """Mark inventory rows whose actual state left the desired one; True when anything drifted."""
+        now = timezone.now()
+        drifted = False
+        for change in changes:
+            key = change.resource.key
+            if change.action == ChangeAction.UNCHANGED:
+                ManagedResource.objects.filter(key=key).update(
+                    status=ResourceStatus.APPLIED, drift=[], last_checked_at=now
+                )
+                continue
+            drifted = True
+            status = {
+                ChangeAction.CREATE: ResourceStatus.MISSING,
+                ChangeAction.UPDATE: ResourceStatus.DRIFTED,
+                ChangeAction.DELETE: ResourceStatus.DRIFTED,
+            }[change.action]
+            diff = [d.as_dict() for d in change.diff]
+            ManagedResource.objects.filter(key=key).update(status=status, drift=diff, last_checked_at=now)
+            log(
+                run,
+                "provisioning.drift.found",
+                f"{change.resource.label()}: {change.action}"
+                + "".join(f"\n  {d['path']}: {d['old']!r} -> {d['new']!r}" for d in diff[:20]),
+                level="warning",
+                key=key,
+            )
+        return drifted
+
+
+# --- runs -------------------------------------------------------------------------------------
+
+
+def last_applied_snapshot(scope_key: str) -> dict | None:
+    """The catalog input of the last successful apply of this scope."""
+    run = (
+        ProvisioningRun.objects.filter(scope=scope_key, action=RunAction.APPLY, status=RunStatus.SUCCEEDED)
+        .exclude(plan=None)
+        .select_related("plan")
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+    return run.plan.snapshot if run else None
+
+
+def scope_for(run: ProvisioningRun, platform: PlatformSnapshot) -> Scope:
+    name = run.scope.removeprefix("service:")
+    return service_state(name, platform, destroy=run.action == RunAction.DESTROY)
+
+
+def execute(run: ProvisioningRun, engine: Engine | None = None) -> None:
+    """Carry out one claimed run: plan, wait for approval when needed, apply and record."""
+    engine = engine or Engine()
+    scope = scope_for(run, engine.platform)
+    if run.action == RunAction.DRIFT_CHECK:
+        plan, changes = engine.plan(scope, action=run.action)
+        ProvisioningRun.objects.filter(pk=run.pk).update(plan=plan)
+        run.drift_found = engine.record_drift(run, scope, changes)
+        ProvisioningRun.objects.filter(pk=run.pk).update(drift_found=run.drift_found)
+        finish(run, RunStatus.SUCCEEDED, "")
+        return
+
+    previous = run.plan
+    plan, changes = engine.plan(
+        scope, action=run.action, user=run.requested_by, last_applied=last_applied_snapshot(scope.key)
+    )
+    if previous is not None and previous.fingerprint != plan.fingerprint:
+        log(
+            run,
+            "provisioning.plan.stale",
+            f"the catalog changed since plan #{previous.pk}; planned again as #{plan.pk}",
+        )
+    approved = run.approved_at is not None and previous is not None and previous.fingerprint == plan.fingerprint
+    if previous is not None and previous.fingerprint == plan.fingerprint and previous.changes == plan.changes:
+        plan.delete()  # the stored plan still holds: keep one row
+        plan = previous
+    run.plan = plan
+    ProvisioningRun.objects.filter(pk=run.pk).update(plan=plan)
+    log(run, "provisioning.plan.ready", _summary_line(plan.summary), plan=plan.pk, **plan.summary)
+
+    if plan.requires_approval and not approved:
+        set_status(run, RunStatus.AWAITING_APPROVAL)
+        log(run, "provisioning.run.awaiting_approval", "; ".join(plan.approval_reasons))
+        return
+
+    set_status(run, RunStatus.APPLYING)
+    engine.execute(run, scope, changes)
+    finish(run, RunStatus.SUCCEEDED, "")
+    if run.action == RunAction.DESTROY and scope.service_id is not None:
+        _forget_service(run, scope.service_id)
+
+
+def _summary_line(summary: dict) -> str:
+    return ", ".join(f"{summary.get(k, 0)} to {k}" for k in ("create", "update", "delete")) + (
+        f", {summary.get('unchanged', 0)} unchanged"
+    )
+
+
+def _forget_service(run: ProvisioningRun, service_id: int) -> None:
+    """After a complete destroy, the catalog row goes (its runs and plans stay, by scope)."""
+    from portal.catalog.models import Service
+
+    with transaction.atomic():
+        ManagedResource.objects.filter(service_id=service_id).delete()
+        deleted, _ = Service.objects.filter(pk=service_id).delete()
+    if deleted:
+        log(run, "provisioning.service.deleted", f"{run.scope} and everything it owned are gone")

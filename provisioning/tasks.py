@@ -1,0 +1,71 @@
+"""Thin Celery tasks around the reconcile engine: ids in, explicit names, acks_late, time limits."""
+
+import logging
+import random
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError
+
+from .choices import RunStatus
+from .errors import PermanentError, TemporaryError
+from .models import ProvisioningRun
+from .reconcile import execute
+from .runs import RunCancelled, claim, finish, max_attempts, reap, requeue
+
+logger = logging.getLogger("provisioning")
+
+TEMPORARY = (TemporaryError, OperationalError, InterfaceError)
+
+
+def backoff(attempt: int) -> float:
+    """Exponential backoff with full jitter, capped at five minutes."""
+    return random.uniform(0, min(300, 2 ** min(attempt, 8)))
+
+
+@shared_task(
+    name="provisioning.execute_run",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=1500,
+    time_limit=1800,
+    max_retries=None,
+)
+def execute_run(self, run_id: int) -> str:
+    """Plan and (unless waiting for approval) apply, destroy or drift-check one run."""
+    run = claim(run_id, self.request.id or "")
+    if run is None:
+        return "not claimed"
+    try:
+        execute(run)
+    except RunCancelled:
+        return RunStatus.CANCELLED
+    except TEMPORARY as exc:
+        if run.attempts >= max_attempts():
+            finish(run, RunStatus.FAILED, f"gave up after {run.attempts} attempts: {exc}")
+            return RunStatus.FAILED
+        requeue(run, f"temporary error, retrying: {exc}")
+        raise self.retry(exc=exc, countdown=backoff(run.attempts)) from exc
+    except PermanentError as exc:
+        finish(run, RunStatus.FAILED, str(exc))
+    except SoftTimeLimitExceeded:
+        finish(run, RunStatus.FAILED, "the run exceeded its time limit")
+    except Exception as exc:
+        logger.exception("provisioning.run.crashed", extra={"run": run_id})
+        finish(run, RunStatus.FAILED, f"internal error: {exc.__class__.__name__}: {exc}")
+    return ProvisioningRun.objects.values_list("status", flat=True).get(pk=run_id)
+
+
+@shared_task(name="provisioning.drift_sweep", acks_late=True, soft_time_limit=3000, time_limit=3600)
+def drift_sweep() -> int:
+    """Periodic: a drift check of every active service (skipping those with a run in progress)."""
+    from .operations import request_drift_checks
+
+    return request_drift_checks()
+
+
+@shared_task(name="provisioning.reap_runs", acks_late=True, soft_time_limit=50, time_limit=60)
+def reap_runs() -> dict[str, int]:
+    """Periodic: release runs whose worker died; resend runs the broker never delivered."""
+    return reap()

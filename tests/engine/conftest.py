@@ -1,0 +1,35 @@
+import pytest
+
+from portal.catalog.api.serializers import ServiceSerializer
+from portal.catalog.models import Service
+from provisioning.gitrepo import Repo
+from provisioning.models import ProvisioningRun
+from provisioning.tasks import execute_run
+
+
+@pytest.fixture
+def gitops_repo(settings, tmp_path):
+    settings.PORTAL_GITOPS_DIR = tmp_path / "gitops"
+    settings.PORTAL_GITOPS_REMOTE = ""
+    return Repo(settings.PORTAL_GITOPS_DIR)
+
+
+def register(**data) -> Service:
+    serializer = ServiceSerializer(data={"team": "payments", **data})
+    serializer.is_valid(raise_exception=True)
+    return serializer.save()
+
+
+def update(service: Service, **changes) -> Service:
+    from portal.catalog.api.serializers import merge_patch, service_queryset
+
+    current = ServiceSerializer(service_queryset().get(pk=service.pk)).data
+    serializer = ServiceSerializer(instance=service, data=merge_patch(current, changes))
+    serializer.is_valid(raise_exception=True)
+    return serializer.save()
+
+
+def run_task(run: ProvisioningRun) -> ProvisioningRun:
+    """Execute the run's Celery task in this process (as a worker would) and return the fresh row."""
+    execute_run.apply(args=[run.pk], task_id=f"test-{run.pk}")
+    return ProvisioningRun.objects.get(pk=run.pk)
