@@ -5,6 +5,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 KUBERNETES = "kubernetes"
 AWS = "aws"
 
@@ -67,3 +69,18 @@ def sort_resources(resources: list[Resource]) -> list[Resource]:
         resources,
         key=lambda r: (r.provider != KUBERNETES, rank.get(r.kind, 9), r.kind, r.namespace, r.name),
     )
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Block-style YAML without anchors/aliases, as people and GitOps tools expect to read it."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def to_yaml(body: dict[str, Any]) -> str:
+    return yaml.dump(body, Dumper=_PlainDumper, sort_keys=False, default_flow_style=False)
+
+
+def to_yaml_documents(bodies: list[dict[str, Any]]) -> str:
+    return yaml.dump_all(bodies, Dumper=_PlainDumper, sort_keys=False, default_flow_style=False)

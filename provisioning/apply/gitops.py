@@ -2,10 +2,8 @@
 
 from typing import Any
 
-import yaml
-
 from ..gitrepo import Repo, object_path
-from ..resources import Resource
+from ..resources import Resource, to_yaml
 
 
 class RepoWriter:
@@ -23,7 +21,7 @@ class RepoWriter:
         relative = object_path(resource)
         path = self.repo.path / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(resource.body, sort_keys=False, default_flow_style=False))
+        path.write_text(to_yaml(resource.body))
         self.writes += 1
         self.touched.append(str(relative))
         return resource.body
