@@ -4,6 +4,8 @@ import pytest
 
 from portal.catalog.models import PlatformSettings, Team
 
+pytest_plugins = ["tests.k8sdouble.fixtures"]
+
 
 @pytest.fixture
 def platform(db):

@@ -1,0 +1,1 @@
+"""A Kubernetes API server double, served over HTTP on loopback, and the pytest fixtures around it."""
