@@ -20,6 +20,7 @@ import json
 import re
 import secrets
 import threading
+import time
 import urllib.request
 import uuid
 from collections import defaultdict
@@ -1468,6 +1469,7 @@ class KubernetesDouble:
         self._cluster = Cluster(load_crd_documents(self.crd_dir))
         self._log: list[RequestRecord] = []
         self._faults: list[Fault] = []
+        self._write_delay = 0.0
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -1519,6 +1521,7 @@ class KubernetesDouble:
             self._cluster.reset()
             self._log.clear()
             self._faults.clear()
+            self._write_delay = 0.0
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -1609,6 +1612,7 @@ class KubernetesDouble:
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._write_delay = 0.0
 
     def objects(
         self,
@@ -1642,6 +1646,11 @@ class KubernetesDouble:
         """One stored object (seeded ones included), or None."""
         found = self.objects(kind, namespace, name=name, group=group, include_seed=True)
         return found[0] if found else None
+
+    def slow_writes(self, seconds: float) -> None:
+        """Hold every write request this long before serving it (other requests go on meanwhile)."""
+        with self._lock:
+            self._write_delay = float(seconds)
 
     def _add_fault(self, fault: Fault) -> None:
         with self._lock:
@@ -1691,6 +1700,8 @@ class KubernetesDouble:
                 self.fail_requests(**payload)
             elif route == ("DELETE", "faults"):
                 self.clear_faults()
+            elif route == ("POST", "faults/slow-writes"):
+                self.slow_writes(**payload)
             elif route == ("GET", "objects"):
                 args = request.args
                 found = self.objects(
@@ -1715,6 +1726,8 @@ class KubernetesDouble:
             content_type=request.mimetype,
             field_manager=request.args.get("fieldManager", ""),
         )
+        if self._write_delay and request.method in WRITE_METHODS:
+            time.sleep(self._write_delay)
         with self._lock:
             try:
                 response = self._dispatch(request, record)
@@ -1995,6 +2008,9 @@ class DoubleClient:
 
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
+
+    def slow_writes(self, seconds: float) -> None:
+        self._call("POST", "faults/slow-writes", {"seconds": seconds})
 
     def objects(
         self,
