@@ -7,6 +7,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("portal.oncall.api.urls")),
     path("api/v1/", include("portal.catalog.api.urls")),
+    path("api/v1/", include("provisioning.api.urls")),
+    path("api/v1/", include("portal.audit.api.urls")),
     path("", include("portal.core.urls")),
 ]

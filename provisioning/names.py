@@ -1,5 +1,7 @@
 """Every naming rule and label key of provisioned resources, defined once."""
 
+import hashlib
+
 # Recommended Kubernetes labels plus the portal's ownership labels, on every object.
 LABEL_NAME = "app.kubernetes.io/name"
 LABEL_PART_OF = "app.kubernetes.io/part-of"
@@ -113,3 +115,79 @@ def ingress_gateway_service_account(level: str) -> str:
 def ingress_gateway_principal(ingress_namespace: str, level: str) -> str:
     """The SPIFFE principal of an exposure level's ingress gateway, as an AuthorizationPolicy source."""
     return f"{CLUSTER_DOMAIN}/ns/{ingress_namespace}/sa/{ingress_gateway_service_account(level)}"
+
+
+# --- AWS ----------------------------------------------------------------------------------------
+MANAGED_TAG_VALUE = "true"
+
+# The per-service 5xx metric that a metric filter on the service's log group publishes (see desired/aws.py).
+METRIC_NAMESPACE = "Portal/Services"
+
+
+def service_tags(team: str, service: str) -> dict[str, str]:
+    """Tags of every AWS resource one service owns."""
+    return {TAG_MANAGED: MANAGED_TAG_VALUE, TAG_TEAM: team, TAG_SERVICE: service}
+
+
+def team_tags(team: str) -> dict[str, str]:
+    """Tags of a team's shared AWS resources (its SNS topic): no service tag, so no service's scope claims them."""
+    return {TAG_MANAGED: MANAGED_TAG_VALUE, TAG_TEAM: team}
+
+
+def platform_tags(name: str) -> dict[str, str]:
+    """Tags of the shared pieces bootstrap creates or adopts (zones, ALBs, WAF ACLs)."""
+    return {TAG_MANAGED: MANAGED_TAG_VALUE, TAG_OWNER: OWNER_PLATFORM, "Name": name}
+
+
+def http_5xx_metric_name(service: str) -> str:
+    return f"{service}-http-5xx"
+
+
+def metric_filter_name(service: str) -> str:
+    return f"portal-{service}-5xx"
+
+
+def record_owner_name(hostname: str) -> str:
+    """The TXT record next to an alias record that says which service owns it (Route53 records have no tags)."""
+    return f"_portal-owner.{hostname}"
+
+
+def arn_partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def sns_topic_arn(region: str, account_id: str, name: str) -> str:
+    return f"arn:{arn_partition(region)}:sns:{region}:{account_id}:{name}"
+
+
+def _short(prefix: str, cluster: str, limit: int) -> str:
+    """Names ELBv2 limits to 32 characters: a digest of the cluster name stands in when it is too long."""
+    name = f"{prefix}-{cluster}"
+    if len(name) <= limit:
+        return name
+    return f"{prefix}-{hashlib.sha256(cluster.encode()).hexdigest()[: limit - len(prefix) - 1]}"
+
+
+def alb_name(cluster: str, level: str) -> str:
+    return _short(f"portal-{level}", cluster, 32)
+
+
+def target_group_name(cluster: str, level: str) -> str:
+    """The one target group of a level's ALB: the Istio ingress gateway's NodePort, bound by the LB controller."""
+    return _short(f"portal-{level}-gw", cluster, 32)
+
+
+def web_acl_name(cluster: str, level: str) -> str:
+    return _short(f"portal-{level}", cluster, 128)
+
+
+def corp_ip_set_name(cluster: str) -> str:
+    return _short("portal-corp", cluster, 128)
+
+
+def sandbox_vpc_name(cluster: str) -> str:
+    return f"portal-{cluster}"

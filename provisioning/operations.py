@@ -6,11 +6,13 @@ from django.utils import timezone
 from portal.catalog.choices import ServiceState
 from portal.catalog.models import Service
 
+from .approvals import approval_reasons
 from .choices import RunAction, RunStatus
 from .errors import PermanentError
 from .models import Plan, ProvisioningRun, service_scope
-from .reconcile import Engine, last_applied_snapshot, service_state
+from .reconcile import Engine, last_applied_snapshot, service_state, stored_snapshot
 from .runs import RunInProgress, active_run, enqueue, log, request_run
+from .snapshot import load_service
 
 
 def plan_service(service: Service, user=None, engine: Engine | None = None) -> Plan:
@@ -22,9 +24,21 @@ def plan_service(service: Service, user=None, engine: Engine | None = None) -> P
 
 
 def apply_service(service: Service, user=None, plan: Plan | None = None, force: bool = False) -> ProvisioningRun:
+    """Queue an apply; when the change needs an SRE (internet exposure), plan now and wait for approval."""
     if service.state != ServiceState.ACTIVE:
         raise PermanentError(f"{service.name} is {service.get_state_display().lower()}; it cannot be applied")
-    return request_run(service_scope(service.name), RunAction.APPLY, service=service, user=user, plan=plan, force=force)
+    scope = service_scope(service.name)
+    current = active_run(scope)
+    if current is not None:
+        raise RunInProgress(current)
+    snapshot = stored_snapshot(load_service(service.name))
+    reasons = approval_reasons(snapshot, last_applied_snapshot(scope))
+    if reasons and (plan is None or plan.catalog_revision != service.revision):
+        # The SRE approves what they can see: a plan made now.
+        plan = plan_service(service, user)
+    return request_run(
+        scope, RunAction.APPLY, service=service, user=user, plan=plan, force=force, approval_reasons=reasons
+    )
 
 
 def destroy_service(service: Service, user=None) -> ProvisioningRun:
@@ -56,6 +70,8 @@ def request_drift_checks() -> int:
 
 def approve_run(run: ProvisioningRun, user) -> ProvisioningRun:
     """An SRE lets a waiting run go ahead; the worker plans again and applies if nothing changed."""
+    if run.requested_by_id is not None and run.requested_by_id == user.pk:
+        raise PermanentError("the requester cannot approve their own change; ask another SRE")
     with transaction.atomic():
         updated = ProvisioningRun.objects.filter(pk=run.pk, status=RunStatus.AWAITING_APPROVAL).update(
             status=RunStatus.QUEUED, approved_by=user, approved_at=timezone.now()
@@ -79,6 +95,3 @@ def reject_run(run: ProvisioningRun, user, reason: str) -> ProvisioningRun:
     run.refresh_from_db()
     log(run, "provisioning.run.rejected", reason, user=user.username)
     return run
-
-
-__all__ = ["RunInProgress", "active_run"]

@@ -9,13 +9,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from .aws.backend import AwsBackend
 from .choices import ChangeAction, ResourceStatus, RunAction, RunStatus, StepStatus
 from .desired import SERVICE_KINDS, render_service
 from .diff import Change, plan_changes, summarize
 from .errors import PermanentError, ProvisioningError
-from .models import ManagedResource, Plan, ProvisioningRun, RunStep, service_scope
+from .models import ManagedResource, Plan, ProvisioningRun, RunStep, service_scope, team_scope
 from .names import LABEL_MANAGED_BY, LABEL_SERVICE, MANAGED_BY
-from .resources import KUBERNETES, Resource
+from .resources import AWS, KUBERNETES, Resource
 from .runs import check_cancel, finish, heartbeat, log, set_status
 from .snapshot import SECRET_FIELDS, PlatformSnapshot, load_service, platform_snapshot
 from .targets import Backend, kubernetes_backend
@@ -55,10 +56,25 @@ def service_state(name: str, platform: PlatformSnapshot, *, destroy: bool = Fals
         labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_SERVICE: name},
         kinds=SERVICE_KINDS,
         desired=[] if destroy else render_service(svc, platform),
-        snapshot=_jsonable({k: v for k, v in dataclasses.asdict(svc).items() if k not in SECRET_FIELDS}),
+        snapshot=stored_snapshot(svc),
         revision=svc.revision,
         service_id=Service.objects.values_list("pk", flat=True).get(name=name),
+        extra_scopes=_team_scope_if_last(svc.team.slug, name) if destroy else (),
     )
+
+
+def _team_scope_if_last(team: str, name: str) -> tuple[str, ...]:
+    """Destroying the team's last active service prunes the team's shared resources (its SNS topic) too."""
+    from portal.catalog.choices import ServiceState
+    from portal.catalog.models import Service
+
+    others = Service.objects.filter(team__slug=team, state=ServiceState.ACTIVE).exclude(name=name)
+    return () if others.exists() else (team_scope(team),)
+
+
+def stored_snapshot(svc) -> dict[str, Any]:
+    """The catalog input as kept with a plan: plain JSON, without secret values."""
+    return _jsonable({k: v for k, v in dataclasses.asdict(svc).items() if k not in SECRET_FIELDS})
 
 
 def _jsonable(value: Any) -> Any:
@@ -95,7 +111,10 @@ class Engine:
     def __init__(self, platform: PlatformSnapshot | None = None, backends: dict[str, Backend] | None = None):
         self.platform = platform or platform_snapshot()
         if backends is None:
-            backends = {KUBERNETES: kubernetes_backend(self.platform.kubernetes_target)}
+            backends = {
+                KUBERNETES: kubernetes_backend(self.platform.kubernetes_target),
+                AWS: AwsBackend(self.platform),
+            }
         self.backends = backends
 
     # --- plan ---------------------------------------------------------------------------------

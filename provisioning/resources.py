@@ -65,6 +65,8 @@ def k8s(manifest: dict[str, Any], *, sensitive: bool = False) -> Resource:
 def sort_resources(resources: list[Resource]) -> list[Resource]:
     """Deterministic order: Kubernetes before AWS, namespaces first, then by kind and name."""
     rank = {"Namespace": 0, "ServiceAccount": 1, "Secret": 2, "ConfigMap": 3, "Service": 4}
+    # AWS: what others point at first (the topic the alarm notifies, the log group the filter reads).
+    rank |= {"sns.Topic": 0, "logs.LogGroup": 1, "logs.MetricFilter": 2}
     return sorted(
         resources,
         key=lambda r: (r.provider != KUBERNETES, rank.get(r.kind, 9), r.kind, r.namespace, r.name),

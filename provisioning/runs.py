@@ -48,14 +48,28 @@ def active_run(scope: str) -> ProvisioningRun | None:
     return ProvisioningRun.objects.filter(scope=scope, status__in=ACTIVE_STATUSES).first()
 
 
-def request_run(scope: str, action: str, *, service=None, user=None, plan=None, force: bool = False):
-    """Create a queued run and enqueue it when the transaction commits; refuse if one is in progress."""
+def request_run(
+    scope: str,
+    action: str,
+    *,
+    service=None,
+    user=None,
+    plan=None,
+    force: bool = False,
+    approval_reasons: list[str] | None = None,
+):
+    """Create a run and enqueue it when the transaction commits; refuse if one is in progress.
+
+    With ``approval_reasons`` the run waits for an SRE instead of going to a worker.
+    """
+    status = RunStatus.AWAITING_APPROVAL if approval_reasons else RunStatus.QUEUED
     try:
         with transaction.atomic():
             run = ProvisioningRun.objects.create(
                 scope=scope,
                 service=service,
                 action=action,
+                status=status,
                 requested_by=user if getattr(user, "pk", None) else None,
                 plan=plan,
                 force_conflicts=force,
@@ -63,10 +77,15 @@ def request_run(scope: str, action: str, *, service=None, user=None, plan=None, 
     except IntegrityError:
         existing = active_run(scope)
         if existing is None:  # finished in between: try once more
-            return request_run(scope, action, service=service, user=user, plan=plan, force=force)
+            return request_run(
+                scope, action, service=service, user=user, plan=plan, force=force, approval_reasons=approval_reasons
+            )
         raise RunInProgress(existing) from None
     log(run, "provisioning.run.requested", f"{action} requested", user=getattr(user, "username", None))
-    transaction.on_commit(lambda: enqueue(run.pk))
+    if approval_reasons:
+        log(run, "provisioning.run.awaiting_approval", "; ".join(approval_reasons))
+    else:
+        transaction.on_commit(lambda: enqueue(run.pk))
     return run
 
 

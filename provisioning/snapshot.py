@@ -1,9 +1,13 @@
 """Catalog rows -> frozen plain data. The only place provisioning reads the ORM."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
 
 from portal.catalog.api.serializers import service_queryset
 from portal.catalog.models import PlatformSettings, Service
+from portal.oncall.current import oncall_pair
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,9 @@ class PlatformSnapshot:
     internal_listener_arn: str = ""
     internal_web_acl_arn: str = ""
     corp_ip_set_arn: str = ""
+    external_target_group_arn: str = ""
+    internal_target_group_arn: str = ""
+    aws_account_id: str = ""
     ingress_namespace: str = "istio-ingress"
     istio_root_namespace: str = "istio-system"
     monitoring_namespace: str = "monitoring"
@@ -38,6 +45,18 @@ class PlatformSnapshot:
 
     def zone(self, level: str) -> str:
         return {"internal": self.internal_zone, "external": self.external_zone}[level]
+
+    def zone_id(self, level: str) -> str:
+        return {"internal": self.internal_zone_id, "external": self.external_zone_id}[level]
+
+    def alb_dns_name(self, level: str) -> str:
+        return {"internal": self.internal_alb_dns_name, "external": self.external_alb_dns_name}[level]
+
+    def alb_zone_id(self, level: str) -> str:
+        return {"internal": self.internal_alb_zone_id, "external": self.external_alb_zone_id}[level]
+
+    def listener_arn(self, level: str) -> str:
+        return {"internal": self.internal_listener_arn, "external": self.external_listener_arn}[level]
 
 
 @dataclass(frozen=True)
@@ -167,9 +186,16 @@ def platform_snapshot(settings_row: PlatformSettings | None = None) -> PlatformS
     return PlatformSnapshot(**values)
 
 
-def service_snapshot(service: Service) -> ServiceSnapshot:
-    """Freeze one service; ``service`` should come from ``service_queryset()``."""
+def service_snapshot(
+    service: Service, *, at: datetime | None = None, settings_row: PlatformSettings | None = None
+) -> ServiceSnapshot:
+    """Freeze one service at instant ``at`` (default now); ``service`` should come from ``service_queryset()``.
+
+    Pass ``settings_row`` when freezing many services, to read the platform settings once.
+    """
     exposure, traffic, telemetry, team = service.exposure, service.traffic, service.telemetry, service.team
+    at = at or timezone.now()
+    slack_api_url = (settings_row or PlatformSettings.load()).slack_webhook_url
     canary = traffic.canary
     retries = traffic.retries
     return ServiceSnapshot(
@@ -190,9 +216,7 @@ def service_snapshot(service: Service) -> ServiceSnapshot:
         level=exposure.level,
         hostnames=tuple(h.fqdn for h in exposure.hostnames.all()),
         paths=tuple(exposure.paths),
-        routes=tuple(
-            Route(r.header, r.match, r.value, r.target.name, r.target.port) for r in exposure.routes.all()
-        ),
+        routes=tuple(Route(r.header, r.match, r.value, r.target.name, r.target.port) for r in exposure.routes.all()),
         builtin_sso=exposure.builtin_sso,
         load_balancer=traffic.load_balancer,
         hash_on=traffic.hash_on,
@@ -219,6 +243,8 @@ def service_snapshot(service: Service) -> ServiceSnapshot:
         slo=Slo(availability=float(telemetry.slo["availability"]), latency_p99_ms=telemetry.slo.get("latency_p99_ms"))
         if telemetry.slo
         else None,
+        oncall=oncall_pair(team, at),
+        receivers=Receivers(slack_api_url=slack_api_url, incident_webhook_url=team.incident_webhook_url),
     )
 
 

@@ -65,6 +65,19 @@ def drift_sweep() -> int:
     return request_drift_checks()
 
 
+@shared_task(
+    name="provisioning.bootstrap", bind=True, acks_late=True, soft_time_limit=1500, time_limit=1800, max_retries=5
+)
+def bootstrap_platform(self) -> dict:
+    """Adopt or create the platform's shared AWS pieces (idempotent); retried with backoff on temporary errors."""
+    from .aws.bootstrap import bootstrap
+
+    try:
+        return bootstrap()
+    except TemporaryError as exc:
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+
+
 @shared_task(name="provisioning.reap_runs", acks_late=True, soft_time_limit=50, time_limit=60)
 def reap_runs() -> dict[str, int]:
     """Periodic: release runs whose worker died; resend runs the broker never delivered."""

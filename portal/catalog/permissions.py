@@ -33,4 +33,3 @@ def can_edit_team_content(user, team) -> bool:
 def can_manage_team(user, team) -> bool:
     """The team itself and its membership: owners and SREs."""
     return is_sre(user) or team_role(user, team) == MembershipRole.OWNER
-

@@ -6,6 +6,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 
 @cache
@@ -34,6 +35,13 @@ def decrypt(token: str) -> str:
         raise ImproperlyConfigured(
             "a stored secret cannot be decrypted with PORTAL_ENCRYPTION_KEYS; was a key removed?"
         ) from exc
+
+
+def fingerprint(secret: str) -> str:
+    """A keyed digest of a secret: tells that it changed without revealing it (in a plan, an inventory row)."""
+    if not secret:
+        return ""
+    return salted_hmac("portal.secret-fingerprint", secret, algorithm="sha256").hexdigest()
 
 
 def mask(secret: str) -> str:

@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "portal.core",
     "portal.users",
     "portal.catalog",
+    "portal.oncall",
+    "portal.audit",
     "provisioning",
 ]
 
@@ -158,6 +160,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RunActionEnum": "provisioning.choices.RunAction",
+        "RunStatusEnum": "provisioning.choices.RunStatus",
+        "ChangeActionEnum": "provisioning.choices.ChangeAction",
+        "StepStatusEnum": "provisioning.choices.StepStatus",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -175,6 +183,7 @@ else:
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = None
@@ -192,6 +201,11 @@ CELERY_BEAT_SCHEDULE = {
     "drift-sweep": {
         "task": "provisioning.drift_sweep",
         "schedule": env.int("PORTAL_DRIFT_INTERVAL_SECONDS", default=3600),
+    },
+    # On-call names are baked into the rendered alert routing: re-apply a team's services after a handoff.
+    "oncall-refresh-routing": {
+        "task": "oncall.refresh_routing",
+        "schedule": env.int("PORTAL_ONCALL_REFRESH_SECONDS", default=300),
     },
 }
 CELERY_TIMEZONE = "UTC"
@@ -216,6 +230,14 @@ PORTAL_KUBECONFIG = env("PORTAL_KUBECONFIG", default="")
 PORTAL_KUBE_CONTEXT = env("PORTAL_KUBE_CONTEXT", default="")
 PORTAL_CRD_DIR = env("PORTAL_CRD_DIR", default="")
 PORTAL_PUBLIC_URL = env("PORTAL_PUBLIC_URL", default="http://127.0.0.1:8000")
+
+# --- AWS ---------------------------------------------------------------------------------------
+# boto3 reads AWS_ENDPOINT_URL (the sandbox) and the credentials itself; the region is the platform's.
+# Attempts per API call, the first included (standard retry mode: backoff with jitter on throttling and 5xx).
+PORTAL_AWS_MAX_ATTEMPTS = env.int("PORTAL_AWS_MAX_ATTEMPTS", default=5)
+# How long one step waits for AWS to catch up (an ACM certificate's validation record, its issuance);
+# beyond that the step fails as temporary and the run is retried with backoff. Keep it under the run lease.
+PORTAL_AWS_WAIT_SECONDS = env.int("PORTAL_AWS_WAIT_SECONDS", default=60)
 
 LOGGING = {
     "version": 1,

@@ -9,6 +9,8 @@ os.environ.setdefault("PORTAL_ALLOW_PRIVATE_WEBHOOKS", "false")
 os.environ.setdefault("AWS_DEFAULT_REGION", "ap-northeast-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+# Tests never reach real AWS: without the sandbox fixture (tests/conftest.py) calls fail fast on a closed port.
+os.environ.setdefault("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
 os.environ.setdefault("PORTAL_BROKER_DIR", tempfile.mkdtemp(prefix="portal-broker-"))
 os.environ.setdefault("PORTAL_GITOPS_DIR", tempfile.mkdtemp(prefix="portal-gitops-"))
 
@@ -17,7 +19,8 @@ from .base import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), "portal-test.sqlite3")}
+    # One file per test process: concurrent runs in one checkout must not share a database.
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"portal-test-{os.getpid()}.sqlite3")}
 STATIC_ROOT = tempfile.mkdtemp(prefix="portal-static-")
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -2,6 +2,8 @@
 
 from ..resources import Resource, sort_resources
 from ..snapshot import PlatformSnapshot, ServiceSnapshot
+from .alerting import build_alerting
+from .aws import build_aws
 from .istio import build_mesh
 from .kubernetes import build_core
 from .prometheus import build_monitoring
@@ -30,7 +32,8 @@ SERVICE_KINDS: list[tuple[str, str]] = [
 
 def render_service(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource]:
     """Everything service ``svc`` needs, in a deterministic order."""
-    resources = [*build_core(svc, platform), *build_monitoring(svc, platform)]
+    resources = [*build_core(svc, platform), *build_monitoring(svc, platform), *build_alerting(svc, platform)]
     if svc.mesh:
         resources.extend(build_mesh(svc, platform))
+    resources.extend(build_aws(svc, platform))
     return sort_resources(resources)

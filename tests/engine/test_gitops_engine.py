@@ -24,7 +24,12 @@ def test_apply_writes_one_file_per_object_and_one_commit_naming_the_run(team, pl
     assert "ledger/destinationrule-ledger.yaml" in files
     assert "ledger/prometheusrule-ledger.yaml" in files
     assert commits(gitops_repo)[0] == f"portal run #{run.pk}: apply service:ledger"
-    assert ManagedResource.objects.filter(scope="service:ledger").count() == len(files)
+    assert ManagedResource.objects.filter(scope="service:ledger", provider="kubernetes").count() == len(files)
+    aws = ManagedResource.objects.filter(provider="aws").values_list("scope", "kind", "name")
+    assert set(aws) == {
+        ("service:ledger", "logs.LogGroup", "/eks/sandbox/payments/ledger"),
+        ("team:payments", "sns.Topic", "portal-payments-incidents"),
+    }
     steps = list(run.steps.values_list("status", flat=True))
     assert steps and set(steps) == {"succeeded"}
 
@@ -98,7 +103,6 @@ def test_destroy_removes_every_file_then_the_catalog_row(team, platform, gitops_
 
     assert not Service.objects.filter(name="ledger").exists()
     assert ProvisioningRun.objects.filter(scope="service:ledger").count() == 2
-
 
 
 def test_every_rendered_object_passes_the_preflight(team, platform, gitops_repo):

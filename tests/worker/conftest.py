@@ -50,10 +50,11 @@ class Worker:
 
 
 @pytest.fixture
-def worker_env(settings, tmp_path) -> dict[str, str]:
+def worker_env(settings, tmp_path, aws) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.update(
         {
+            "AWS_ENDPOINT_URL": aws.url,  # the services' AWS half goes to this session's sandbox
             "DJANGO_SETTINGS_MODULE": "portal.settings.test",
             "DATABASE_URL": database_url(),
             "PORTAL_BROKER_DIR": str(settings.CELERY_BROKER_DIR),

@@ -1,20 +1,186 @@
-from rest_framework import viewsets
+"""Teams and services, plus the provisioning actions on a service (plan, apply, manifests, drift check)."""
 
+from django.db import transaction
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from provisioning.api.serializers import ApplyRequestSerializer, PlanSerializer, RunSerializer
+from provisioning.api.views import run_queryset
+from provisioning.errors import PermanentError, TemporaryError
+from provisioning.models import Plan
+from provisioning.operations import apply_service, destroy_service, drift_check_service, plan_service
+from provisioning.rendering import rendered_yaml
+from provisioning.runs import RunInProgress
+
+from ..choices import MembershipRole
 from ..filtersets import ServiceFilterSet, TeamFilterSet
-from ..models import Team
-from .serializers import ServiceSerializer, TeamSerializer, service_queryset
+from ..models import Membership, Service, Team
+from ..permissions import can_edit_team_content, is_sre
+from .permissions import ServiceAccess, TeamAccess
+from .serializers import ServiceSerializer, TeamSerializer, merge_patch, service_queryset
+
+
+def conflict(message: str, **extra) -> Response:
+    return Response({"detail": message, **extra}, status=status.HTTP_409_CONFLICT)
+
+
+def etag(revision: int) -> str:
+    return f'"r{revision}"'
+
+
+def stale_write(request, current_revision: int) -> bool:
+    """A write based on an older read: If-Match (ETag) or a ``revision`` in the body that is not current."""
+    if_match = request.headers.get("If-Match")
+    if if_match and if_match != "*" and etag(current_revision) not in [v.strip() for v in if_match.split(",")]:
+        return True
+    sent = request.data.get("revision") if isinstance(request.data, dict) else None
+    return sent is not None and str(sent) != str(current_revision)
 
 
 class TeamViewSet(viewsets.ModelViewSet):
     queryset = Team.objects.prefetch_related("memberships__user")
     serializer_class = TeamSerializer
     filterset_class = TeamFilterSet
+    permission_classes = [TeamAccess]
     lookup_field = "slug"
     http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def perform_create(self, serializer):
+        # Whoever creates a team owns it.
+        with transaction.atomic():
+            team = serializer.save()
+            Membership.objects.create(team=team, user=self.request.user, role=MembershipRole.OWNER)
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        response["ETag"] = etag(response.data["revision"])
+        return response
+
+    def partial_update(self, request, *args, **kwargs):
+        with transaction.atomic():
+            team = Team.objects.select_for_update().get(slug=kwargs["slug"])
+            self.check_object_permissions(request, team)
+            if stale_write(request, team.revision):
+                return conflict("The team changed since you read it; reload and try again.", revision=team.revision)
+            serializer = self.get_serializer(team, data=request.data, partial=True)
+            serializer.is_valid(raise_exception=True)
+            serializer.save()
+        return Response(self.get_serializer(self.get_queryset().get(pk=team.pk)).data)
 
 
 class ServiceViewSet(viewsets.ModelViewSet):
     queryset = service_queryset()
     serializer_class = ServiceSerializer
     filterset_class = ServiceFilterSet
+    permission_classes = [ServiceAccess]
     lookup_field = "name"
+
+    def _require_team(self, team: Team) -> None:
+        if not can_edit_team_content(self.request.user, team):
+            raise PermissionDenied(f"You are not a member of team {team.slug!r}; ask one of its owners.")
+
+    def perform_create(self, serializer):
+        self._require_team(serializer.validated_data["team"])
+        serializer.save(created_by=self.request.user)
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        response["ETag"] = etag(response.data["revision"])
+        return response
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        with transaction.atomic():
+            service = Service.objects.select_for_update().select_related("team").get(name=kwargs["name"])
+            self.check_object_permissions(request, service)
+            if stale_write(request, service.revision):
+                return conflict(
+                    "The service changed since you read it; reload and try again.", revision=service.revision
+                )
+            document = request.data
+            if partial:
+                current = ServiceSerializer(service_queryset().get(pk=service.pk)).data
+                document = merge_patch(current, request.data)
+            serializer = self.get_serializer(service, data=document)
+            serializer.is_valid(raise_exception=True)
+            if serializer.validated_data["team"] != service.team:
+                self._require_team(serializer.validated_data["team"])
+            service = serializer.save()
+        response = Response(self.get_serializer(service).data)
+        response["ETag"] = etag(service.revision)
+        return response
+
+    @extend_schema(request=None, responses={202: RunSerializer})
+    def destroy(self, request, *args, **kwargs):
+        """Delete everything the service owns, then the service (kept, marked, if that fails)."""
+        service = self.get_object()
+        try:
+            run = destroy_service(service, request.user)
+        except RunInProgress as exc:
+            return conflict(str(exc), run=exc.run.pk)
+        except PermanentError as exc:
+            return conflict(str(exc))
+        return Response(RunSerializer(run_queryset().get(pk=run.pk)).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={200: PlanSerializer})
+    @action(detail=True, methods=["post"])
+    def plan(self, request, name=None):
+        """What applying would change, resource by resource and field by field. Nothing is changed."""
+        service = self.get_object()
+        try:
+            plan = plan_service(service, request.user)
+        except TemporaryError as exc:
+            return Response({"detail": f"Could not read the current state: {exc}"}, status=503)
+        except PermanentError as exc:
+            return conflict(str(exc))
+        return Response(PlanSerializer(plan).data)
+
+    @extend_schema(request=ApplyRequestSerializer, responses={202: RunSerializer})
+    @action(detail=True, methods=["post"])
+    def apply(self, request, name=None):
+        """Queue an apply (202). Internet exposure waits in awaiting_approval for an SRE."""
+        service = self.get_object()
+        body = ApplyRequestSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        if body.validated_data["force"] and not is_sre(request.user):
+            raise PermissionDenied("Only SREs may force a take-over of fields another field manager owns.")
+        plan = None
+        if plan_id := body.validated_data.get("plan"):
+            plan = Plan.objects.filter(pk=plan_id, scope=f"service:{service.name}").first()
+            if plan is None:
+                return Response({"plan": [f"No plan #{plan_id} for {service.name}."]}, status=400)
+        try:
+            run = apply_service(service, request.user, plan=plan, force=body.validated_data["force"])
+        except RunInProgress as exc:
+            return conflict(str(exc), run=exc.run.pk)
+        except TemporaryError as exc:
+            return Response({"detail": f"Could not read the current state: {exc}"}, status=503)
+        except PermanentError as exc:
+            return conflict(str(exc))
+        return Response(RunSerializer(run_queryset().get(pk=run.pk)).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: RunSerializer})
+    @action(detail=True, methods=["post"], url_path="drift-check")
+    def drift_check(self, request, name=None):
+        """Compare what is recorded with what exists; differences are marked on the inventory."""
+        service = self.get_object()
+        try:
+            run = drift_check_service(service, request.user)
+        except RunInProgress as exc:
+            return conflict(str(exc), run=exc.run.pk)
+        return Response(RunSerializer(run_queryset().get(pk=run.pk)).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={(200, "application/yaml"): OpenApiTypes.STR})
+    @action(detail=True, methods=["get"])
+    def manifests(self, request, name=None):
+        """The rendered Kubernetes objects as YAML (``?provider=aws`` for the AWS resources); secrets hidden."""
+        service = self.get_object()
+        provider = request.query_params.get("provider", "kubernetes")
+        if provider not in ("kubernetes", "aws"):
+            return Response({"provider": ["Choose 'kubernetes' or 'aws'."]}, status=400)
+        return HttpResponse(rendered_yaml(service.name, provider), content_type="application/yaml; charset=utf-8")

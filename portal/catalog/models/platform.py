@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from portal.core.crypto import EncryptedTextField, mask
@@ -43,6 +44,14 @@ class PlatformSettings(models.Model):
     internal_listener_arn = models.CharField(max_length=2048, blank=True)
     internal_web_acl_arn = models.CharField(max_length=2048, blank=True)
     corp_ip_set_arn = models.CharField(max_length=2048, blank=True)
+    external_target_group_arn = models.CharField(max_length=2048, blank=True)
+    internal_target_group_arn = models.CharField(max_length=2048, blank=True)
+    aws_account_id = models.CharField(max_length=12, blank=True, help_text="From STS GetCallerIdentity.")
+    waf_rate_limit = models.PositiveIntegerField(
+        default=2000,
+        validators=[MinValueValidator(10)],
+        help_text="Requests per client IP in five minutes the external WAF lets through.",
+    )
 
     ingress_namespace = models.CharField(max_length=63, default="istio-ingress", validators=[validate_dns1123_label])
     istio_root_namespace = models.CharField(max_length=63, default="istio-system", validators=[validate_dns1123_label])

@@ -7,14 +7,14 @@ from urllib.request import urlopen
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from portal.catalog.choices import MembershipRole
 from portal.catalog.models import Membership, PlatformSettings, Team
 
 
 class Command(BaseCommand):
-    help = "Local mode: create the admin SRE and a demo team, wait for the AWS sandbox, then serve."
+    help = "Local mode: create the admin SRE and a demo team, wait for the AWS sandbox and bootstrap it, then serve."
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default="127.0.0.1:8000")
@@ -28,7 +28,8 @@ class Command(BaseCommand):
             defaults={"name": "Demo team", "slack_channel": "#demo-alerts", "sso_group": "demo"},
         )
         Membership.objects.get_or_create(user=self.admin, team=team, defaults={"role": MembershipRole.OWNER})
-        self._wait_for_sandbox(sandbox_timeout)
+        if self._wait_for_sandbox(sandbox_timeout):
+            self._bootstrap()
         self.stdout.write(
             self.style.SUCCESS(
                 f"\n  Portal: http://{addr}/   sign in as 'admin' with password: {password}\n"
@@ -55,17 +56,24 @@ class Command(BaseCommand):
         os.chmod(self.password_file, 0o600)
         return password
 
-    def _wait_for_sandbox(self, timeout: float) -> None:
+    def _wait_for_sandbox(self, timeout: float) -> bool:
         endpoint = os.environ.get("AWS_ENDPOINT_URL")
         if not endpoint:
-            return
+            return False
         deadline = time.monotonic() + timeout
         while True:
             try:
                 urlopen(f"{endpoint}/moto-api/", timeout=2).close()  # noqa: S310 - loopback sandbox
-                return
+                return True
             except (URLError, OSError):
                 if time.monotonic() > deadline:
                     self.stderr.write(f"the AWS sandbox at {endpoint} did not answer within {timeout:.0f}s")
-                    return
+                    return False
                 time.sleep(0.5)
+
+    def _bootstrap(self) -> None:
+        """The sandbox starts empty every time: give it the platform's zones, ALBs and WAF ACLs."""
+        try:
+            call_command("bootstrap", stdout=self.stdout, stderr=self.stderr)
+        except CommandError as exc:
+            self.stderr.write(f"{exc}; exposed services cannot be applied until `manage.py bootstrap` succeeds")

@@ -1,0 +1,102 @@
+from rest_framework import serializers
+
+from ..models import Plan, ProvisioningRun, RunLogEntry, RunStep
+
+
+def _scope_name(scope: str) -> str:
+    return scope.removeprefix("service:")
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    service = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Plan
+        fields = [
+            "id",
+            "service",
+            "action",
+            "created_at",
+            "catalog_revision",
+            "summary",
+            "changes",
+            "requires_approval",
+            "approval_reasons",
+        ]
+
+    def get_service(self, plan: Plan) -> str:
+        return _scope_name(plan.scope)
+
+
+class RunStepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RunStep
+        fields = [
+            "provider",
+            "kind",
+            "namespace",
+            "name",
+            "action",
+            "status",
+            "error",
+            "error_code",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class RunLogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RunLogEntry
+        fields = ["at", "level", "event", "message"]
+
+
+class RunSerializer(serializers.ModelSerializer):
+    service = serializers.SerializerMethodField()
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    plan = PlanSerializer(read_only=True)
+    steps = RunStepSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ProvisioningRun
+        fields = [
+            "id",
+            "service",
+            "action",
+            "status",
+            "plan",
+            "steps",
+            "requested_by",
+            "approved_by",
+            "approved_at",
+            "rejection_reason",
+            "force_conflicts",
+            "attempts",
+            "error",
+            "drift_found",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_service(self, run: ProvisioningRun) -> str:
+        return _scope_name(run.scope)
+
+
+class RunDetailSerializer(RunSerializer):
+    log = RunLogSerializer(source="log_entries", many=True, read_only=True)
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "log"]
+
+
+class ApplyRequestSerializer(serializers.Serializer):
+    plan = serializers.IntegerField(required=False, help_text="Apply this stored plan (planned again if stale).")
+    force = serializers.BooleanField(
+        default=False, help_text="Take over fields another field manager owns (SREs only)."
+    )
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why; the requester reads it.")

@@ -1,0 +1,108 @@
+"""Runs and approvals. Planning and applying a service are actions on the service endpoint."""
+
+from django.db.models import Prefetch
+from django_filters import rest_framework as filters
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+
+from portal.catalog.permissions import can_edit_team_content, is_sre
+
+from ..choices import RunAction, RunStatus
+from ..errors import PermanentError
+from ..models import ProvisioningRun, RunStep
+from ..operations import approve_run, reject_run
+from ..runs import cancel
+from .serializers import RejectSerializer, RunDetailSerializer, RunSerializer
+
+
+class RunFilterSet(filters.FilterSet):
+    service = filters.CharFilter(method="by_service", label="Service name")
+    status = filters.ChoiceFilter(choices=RunStatus.choices)
+    action = filters.ChoiceFilter(choices=RunAction.choices)
+
+    class Meta:
+        model = ProvisioningRun
+        fields = ["service", "status", "action"]
+
+    def by_service(self, queryset, name, value):
+        return queryset.filter(scope=f"service:{value}")
+
+
+def run_queryset():
+    return ProvisioningRun.objects.select_related(
+        "plan", "requested_by", "approved_by", "service__team"
+    ).prefetch_related(Prefetch("steps", queryset=RunStep.objects.order_by("position")))
+
+
+def may_act_on(user, run: ProvisioningRun) -> bool:
+    if is_sre(user):
+        return True
+    return run.service is not None and can_edit_team_content(user, run.service.team)
+
+
+class RunViewSet(viewsets.ReadOnlyModelViewSet):
+    """Provisioning runs: their plan, steps with timings and errors, and (in detail) the log."""
+
+    queryset = run_queryset()
+    filterset_class = RunFilterSet
+
+    def get_serializer_class(self):
+        return RunDetailSerializer if self.action == "retrieve" else RunSerializer
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related("log_entries")
+        return queryset
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        run = self.get_object()
+        if not may_act_on(request.user, run):
+            raise PermissionDenied("Only members of the service's team and SREs may cancel its runs.")
+        try:
+            cancel(run, request.user, reason=f"cancelled by {request.user.username}")
+        except PermanentError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(RunSerializer(run).data)
+
+
+class IsSre(BasePermission):
+    message = "Only platform SREs may approve or reject changes."
+
+    def has_permission(self, request, view) -> bool:
+        return is_sre(request.user) or view.action in ("list", "retrieve")
+
+
+class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Runs waiting for an SRE: exposing a service to the internet or changing its public hostnames."""
+
+    serializer_class = RunSerializer
+    permission_classes = [IsSre]
+
+    def get_queryset(self):
+        return run_queryset().filter(status=RunStatus.AWAITING_APPROVAL).order_by("created_at")
+
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        run = self.get_object()
+        try:
+            run = approve_run(run, request.user)
+        except PermanentError as exc:
+            code = status.HTTP_403_FORBIDDEN if "requester" in str(exc) else status.HTTP_409_CONFLICT
+            return Response({"detail": str(exc)}, status=code)
+        return Response(RunSerializer(run_queryset().get(pk=run.pk)).data, status=status.HTTP_202_ACCEPTED)
+
+    @action(detail=True, methods=["post"], serializer_class=RejectSerializer)
+    def reject(self, request, pk=None):
+        run = self.get_object()
+        body = RejectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            run = reject_run(run, request.user, body.validated_data["reason"])
+        except PermanentError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(RunSerializer(run_queryset().get(pk=run.pk)).data)
