@@ -7,6 +7,9 @@ from pathlib import Path
 from .resources import Resource
 
 CLUSTER_DIR = "_cluster"
+# Secrets never go into git history: their files stay in the working tree only (mode 0600), for a secret
+# delivery of the platform's choosing (the kubernetes target applies them directly).
+NEVER_COMMITTED = "secret-*.yaml"
 AUTHOR = ("Platform portal", "portal@localhost")
 
 
@@ -48,9 +51,16 @@ class Repo:
         return result.stdout
 
     def ensure(self) -> None:
-        """Clone the remote or initialise an empty repository on first use."""
-        if (self.path / ".git").exists():
-            return
+        """Clone the remote or initialise an empty repository on first use; keep secrets out of git."""
+        if not (self.path / ".git").exists():
+            self._create()
+        exclude = self.path / ".git" / "info" / "exclude"
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        lines = exclude.read_text().splitlines() if exclude.exists() else []
+        if NEVER_COMMITTED not in lines:
+            exclude.write_text("\n".join([*lines, NEVER_COMMITTED]) + "\n")
+
+    def _create(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         if self.remote and not any(self.path.iterdir()):
             subprocess.run(["git", "clone", self.remote, str(self.path)], check=True, capture_output=True, timeout=300)
@@ -59,6 +69,7 @@ class Repo:
         (self.path / "README.md").write_text(
             "Rendered by the platform portal: one directory per namespace, one file per object.\n"
             "Edits here are overwritten; change the service in the portal instead.\n"
+            "Secrets are never committed: their files stay in the working tree only.\n"
         )
         self.git("add", "README.md")
         self.git("commit", "--quiet", "-m", "Initialise the gitops repository")

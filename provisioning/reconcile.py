@@ -3,7 +3,7 @@
 import dataclasses
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import transaction
@@ -16,7 +16,7 @@ from .diff import Change, plan_changes, summarize
 from .errors import PermanentError, ProvisioningError
 from .models import ManagedResource, Plan, ProvisioningRun, RunStep, service_scope, team_scope
 from .names import LABEL_MANAGED_BY, LABEL_SERVICE, MANAGED_BY
-from .resources import AWS, KUBERNETES, Resource
+from .resources import AWS, KUBERNETES, Resource, seal
 from .runs import check_cancel, finish, heartbeat, log, set_status
 from .snapshot import SECRET_FIELDS, PlatformSnapshot, load_service, platform_snapshot
 from .targets import Backend, kubernetes_backend
@@ -93,6 +93,7 @@ def record_to_resource(record: ManagedResource) -> Resource:
         namespace=record.namespace,
         api_version=record.api_version,
         body=record.applied_body,
+        sensitive=record.sensitive,
         owner=record.scope if not record.scope.startswith("service:") else "",
     )
 
@@ -119,26 +120,44 @@ class Engine:
 
     # --- plan ---------------------------------------------------------------------------------
 
+    def _records(self, scope: Scope) -> list[Resource]:
+        rows = ManagedResource.objects.filter(scope__in=[scope.key, *scope.extra_scopes])
+        return [record_to_resource(r) for r in rows]
+
     def observe(self, scope: Scope) -> list[Change]:
-        records = [
-            record_to_resource(r) for r in ManagedResource.objects.filter(scope__in=[scope.key, *scope.extra_scopes])
-        ]
+        """The rendered desired state against what exists: what an apply would change."""
+        records = self._records(scope)
+        unknown = {r.provider for r in scope.desired} - set(self.backends)
+        if unknown:
+            raise PermanentError(f"no backend configured for {', '.join(sorted(unknown))} resources")
         changes: list[Change] = []
         for provider, backend in self.backends.items():
             desired = [r for r in scope.desired if r.provider == provider]
             recorded = [r for r in records if r.provider == provider]
             observed, existing = backend.observe(scope.kinds, scope.labels, desired, recorded)
             changes.extend(plan_changes(desired, observed, existing))
-        unknown = {r.provider for r in scope.desired} - set(self.backends)
-        if unknown:
-            raise PermanentError(f"no backend configured for {', '.join(sorted(unknown))} resources")
+        return changes
+
+    def drift(self, scope: Scope) -> list[Change]:
+        """What was last applied (the inventory) against what exists: edits made behind the portal's back,
+        deleted resources, and owned resources nobody recorded. Catalog edits not yet applied are not drift."""
+        records = self._records(scope)
+        changes: list[Change] = []
+        for provider, backend in self.backends.items():
+            recorded = [r for r in records if r.provider == provider]
+            observed, existing = backend.observe(scope.kinds, scope.labels, recorded, recorded)
+            sealed = {r.key: r for r in recorded if r.sensitive}
+            for key, body in observed.items():
+                if key in sealed and body is not None:
+                    observed[key] = seal(replace(sealed[key], body=body)).body
+            changes.extend(plan_changes(recorded, observed, existing))
         return changes
 
     def plan(self, scope: Scope, *, action: str, user=None, last_applied: dict | None = None) -> tuple[Plan, list]:
         """Observe and diff; store the plan. Nothing is changed."""
         from .approvals import approval_reasons
 
-        changes = self.observe(scope)
+        changes = self.drift(scope) if action == RunAction.DRIFT_CHECK else self.observe(scope)
         reasons = approval_reasons(scope.snapshot, last_applied) if action == RunAction.APPLY else []
         plan = Plan.objects.create(
             scope=scope.key,
@@ -255,7 +274,8 @@ class Engine:
                 "name": resource.name,
                 "external_id": external_id or "",
                 "applied_digest": resource.digest,
-                "applied_body": resource.body,
+                "applied_body": seal(resource).body,
+                "sensitive": resource.sensitive,
                 "status": ResourceStatus.APPLIED,
                 "drift": [],
                 "last_run": run,
@@ -270,9 +290,9 @@ class Engine:
         for change in unchanged:
             if change.resource.key not in known:
                 self._record(run, scope, change.resource, None)
-        ManagedResource.objects.filter(key__in=keys).exclude(
-            status=ResourceStatus.APPLIED
-        ).update(status=ResourceStatus.APPLIED, drift=[])
+        ManagedResource.objects.filter(key__in=keys).exclude(status=ResourceStatus.APPLIED).update(
+            status=ResourceStatus.APPLIED, drift=[]
+        )
 
     # --- drift --------------------------------------------------------------------------------
 
@@ -294,7 +314,7 @@ class Engine:
                 ChangeAction.UPDATE: ResourceStatus.DRIFTED,
                 ChangeAction.DELETE: ResourceStatus.DRIFTED,
             }[change.action]
-            diff = [d.as_dict() for d in change.diff]
+            diff = change.as_dict()["diff"]  # secret values redacted
             ManagedResource.objects.filter(key=key).update(status=status, drift=diff, last_checked_at=now)
             log(
                 run,

@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -40,6 +40,24 @@ class Resource:
         return f"{self.kind} {where}{self.name}"
 
 
+SEALED_KEYS = ("data", "stringData")
+
+
+def seal(resource: Resource) -> Resource:
+    """A sensitive resource with its secret values replaced by their digests: what the inventory keeps and
+    what drift is compared on, so a changed secret still shows without the secret being stored."""
+    if not resource.sensitive:
+        return resource
+    body = dict(resource.body)
+    for key in SEALED_KEYS:
+        if isinstance(body.get(key), dict):
+            body[key] = {
+                k: v if str(v).startswith("sha256:") else "sha256:" + hashlib.sha256(str(v).encode()).hexdigest()
+                for k, v in body[key].items()
+            }
+    return replace(resource, body=body)
+
+
 def canonical_json(body: Any) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
 
@@ -58,7 +76,8 @@ def k8s(manifest: dict[str, Any], *, sensitive: bool = False) -> Resource:
         namespace=meta.get("namespace", ""),
         api_version=manifest["apiVersion"],
         body=manifest,
-        sensitive=sensitive,
+        # Whatever built or read it, a Secret's values are never shown, committed or stored.
+        sensitive=sensitive or manifest["kind"] == "Secret",
     )
 
 

@@ -21,9 +21,14 @@ class RepoWriter:
         relative = object_path(resource)
         path = self.repo.path / relative
         path.parent.mkdir(parents=True, exist_ok=True)
+        if resource.sensitive:
+            # Readable by the portal only, and never staged (the repository excludes secret files).
+            path.touch(mode=0o600, exist_ok=True)
+            path.chmod(0o600)
         path.write_text(to_yaml(resource.body))
         self.writes += 1
-        self.touched.append(str(relative))
+        if not resource.sensitive:
+            self.touched.append(str(relative))
         return resource.body
 
     def delete(self, resource: Resource) -> None:
@@ -32,7 +37,8 @@ class RepoWriter:
         if path.exists():
             path.unlink()
             self.writes += 1
-            self.touched.append(str(relative))
+            if not resource.sensitive:
+                self.touched.append(str(relative))
             if not any(path.parent.iterdir()):
                 path.parent.rmdir()
 
