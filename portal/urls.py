@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portal.core.health import healthz
 
@@ -7,9 +8,13 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("portal.oncall.api.urls")),
     path("api/v1/", include("portal.catalog.api.urls")),
     path("api/v1/", include("provisioning.api.urls")),
     path("api/v1/", include("portal.audit.api.urls")),
+    path("", include("portal.catalog.urls")),
+    path("", include("provisioning.urls")),
     path("", include("portal.core.urls")),
 ]

@@ -80,6 +80,11 @@ def log_group_name(cluster: str, team: str, service: str) -> str:
     return f"/eks/{cluster}/{team}/{service}"
 
 
+def control_plane_log_group_name(cluster: str) -> str:
+    """Where EKS writes its control-plane logs (a name EKS fixes); bootstrap sets its retention."""
+    return f"/aws/eks/{cluster}/cluster"
+
+
 def team_topic_name(team: str) -> str:
     return f"portal-{team}-incidents"
 
@@ -107,9 +112,51 @@ def tls_secret_name(service: str) -> str:
     return f"{service}-tls"
 
 
+def ingress_gateway_name(level: str) -> str:
+    """The Deployment and NodePort Service of an exposure level's Istio ingress gateway."""
+    return f"istio-ingressgateway-{level}"
+
+
 def ingress_gateway_service_account(level: str) -> str:
     """The ServiceAccount of an exposure level's Istio ingress gateway; the platform layer renders it."""
-    return f"istio-ingressgateway-{level}"
+    return ingress_gateway_name(level)
+
+
+# The pod label an ingress gateway's Deployment, NodePort Service and Istio Gateway select its pods by.
+INGRESS_GATEWAY_LABEL = "istio"
+
+
+def ingress_gateway_selector(level: str) -> dict[str, str]:
+    return {INGRESS_GATEWAY_LABEL: f"{level}-ingressgateway"}
+
+
+def gateway_tls_secret_name(level: str) -> str:
+    """The Secret (written by cert-manager) an exposure level's Gateway serves HTTPS to the ALB with."""
+    return f"{gateway_name(level)}-tls"
+
+
+# Namespaces of the platform's shared components (besides the settings' ingress, Istio root and monitoring ones).
+LOGGING_NAMESPACE = "logging"
+OBSERVABILITY_NAMESPACE = "observability"
+OAUTH2_PROXY_NAMESPACE = "oauth2-proxy"
+INGRESS_NGINX_NAMESPACE = "ingress-nginx"
+
+# Grafana sidecar conventions: the labels it watches for dashboards and data sources, the folder annotation.
+LABEL_GRAFANA_DASHBOARD = "grafana_dashboard"
+LABEL_GRAFANA_DATASOURCE = "grafana_datasource"
+ANNOTATION_GRAFANA_FOLDER = "grafana_folder"
+
+# The Secret (created by the platform operators, never rendered) holding OAuth2 Proxy's client and cookie secrets.
+OAUTH2_PROXY_CREDENTIALS = "oauth2-proxy"
+# OAuth2 Proxy's Service, which the platform's Ingress serves and Nginx asks about every request.
+OAUTH2_PROXY_SERVICE = "oauth2-proxy"
+OAUTH2_PROXY_SERVICE_PORT = 80
+
+
+def oauth2_proxy_auth_url() -> str:
+    """Nginx checks each request with OAuth2 Proxy inside the cluster: the internal ALB's WAF admits only
+    the corp network, not the nodes, so the public address would be refused."""
+    return f"http://{OAUTH2_PROXY_SERVICE}.{OAUTH2_PROXY_NAMESPACE}.svc.{CLUSTER_DOMAIN}/oauth2/auth"
 
 
 def ingress_gateway_principal(ingress_namespace: str, level: str) -> str:

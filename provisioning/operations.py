@@ -1,6 +1,6 @@
 """What people and automation ask of the engine: plan, apply, destroy, drift check, approve."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portal.catalog.choices import ServiceState
@@ -8,10 +8,10 @@ from portal.catalog.models import Service
 
 from .approvals import approval_reasons
 from .choices import RunAction, RunStatus
-from .errors import PermanentError
-from .models import Plan, ProvisioningRun, service_scope
-from .reconcile import Engine, last_applied_snapshot, service_state, stored_snapshot
-from .runs import RunInProgress, active_run, enqueue, log, request_run
+from .errors import PermanentError, ProvisioningError
+from .models import PLATFORM_SCOPE, Plan, ProvisioningRun, service_scope
+from .reconcile import Engine, execute, last_applied_snapshot, platform_state, service_state, stored_snapshot
+from .runs import RunInProgress, active_run, audit, claim, enqueue, finish, log, request_run
 from .snapshot import load_service
 
 
@@ -80,6 +80,7 @@ def approve_run(run: ProvisioningRun, user) -> ProvisioningRun:
             raise PermanentError(f"run #{run.pk} is not awaiting approval (it is {run.status})")
         run.refresh_from_db()
         log(run, "provisioning.run.approved", f"approved by {user.username}", user=user.username)
+        audit("run.approve", run, actor=user)
         transaction.on_commit(lambda: enqueue(run.pk))
     return run
 
@@ -94,4 +95,43 @@ def reject_run(run: ProvisioningRun, user, reason: str) -> ProvisioningRun:
         raise PermanentError(f"run #{run.pk} is not awaiting approval (it is {run.status})")
     run.refresh_from_db()
     log(run, "provisioning.run.rejected", reason, user=user.username)
+    audit("run.reject", run, actor=user, detail=reason)
     return run
+
+
+# --- the platform layer -------------------------------------------------------------------------------
+
+
+def plan_platform(user=None, engine: Engine | None = None) -> Plan:
+    engine = engine or Engine()
+    plan, _ = engine.plan(platform_state(engine.platform), action=RunAction.APPLY, user=user)
+    return plan
+
+
+def apply_platform(user=None) -> ProvisioningRun:
+    """Plan now and wait for a second SRE: every service relies on the platform layer."""
+    current = active_run(PLATFORM_SCOPE)
+    if current is not None:
+        raise RunInProgress(current)
+    plan = plan_platform(user)
+    if not plan.has_changes:
+        raise PermanentError("the platform layer is already up to date; there is nothing to apply")
+    return request_run(PLATFORM_SCOPE, RunAction.APPLY, user=user, plan=plan, approval_reasons=plan.approval_reasons)
+
+
+def bootstrap_platform_layer(engine: Engine | None = None) -> ProvisioningRun:
+    """Plan and apply the platform layer in this process, approved by the operator running bootstrap."""
+    with transaction.atomic():
+        try:
+            run = ProvisioningRun.objects.create(
+                scope=PLATFORM_SCOPE, action=RunAction.APPLY, approved_at=timezone.now()
+            )
+        except IntegrityError:
+            raise RunInProgress(active_run(PLATFORM_SCOPE)) from None
+    log(run, "provisioning.run.requested", "bootstrap: approved by the operator running it")
+    claimed = claim(run.pk, "bootstrap")
+    try:
+        execute(claimed, engine)
+    except ProvisioningError as exc:
+        finish(claimed, RunStatus.FAILED, str(exc))
+    return ProvisioningRun.objects.get(pk=run.pk)

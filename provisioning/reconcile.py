@@ -14,8 +14,8 @@ from .choices import ChangeAction, ResourceStatus, RunAction, RunStatus, StepSta
 from .desired import SERVICE_KINDS, render_service
 from .diff import Change, plan_changes, summarize
 from .errors import PermanentError, ProvisioningError
-from .models import ManagedResource, Plan, ProvisioningRun, RunStep, service_scope, team_scope
-from .names import LABEL_MANAGED_BY, LABEL_SERVICE, MANAGED_BY
+from .models import PLATFORM_SCOPE, ManagedResource, Plan, ProvisioningRun, RunStep, service_scope, team_scope
+from .names import LABEL_MANAGED_BY, LABEL_OWNER, LABEL_SERVICE, MANAGED_BY, OWNER_PLATFORM
 from .resources import AWS, KUBERNETES, Resource, seal
 from .runs import check_cancel, finish, heartbeat, log, set_status
 from .snapshot import SECRET_FIELDS, PlatformSnapshot, load_service, platform_snapshot
@@ -37,6 +37,8 @@ class Scope:
     service_id: int | None = None
     # Further inventory scopes this run may prune (a team's shared resources when its last service goes).
     extra_scopes: tuple[str, ...] = ()
+    # Providers that can hold resources of this scope (the platform layer's AWS pieces belong to bootstrap).
+    providers: tuple[str, ...] = (KUBERNETES, AWS)
 
     @property
     def fingerprint(self) -> str:
@@ -60,6 +62,20 @@ def service_state(name: str, platform: PlatformSnapshot, *, destroy: bool = Fals
         revision=svc.revision,
         service_id=Service.objects.values_list("pk", flat=True).get(name=name),
         extra_scopes=_team_scope_if_last(svc.team.slug, name) if destroy else (),
+    )
+
+
+def platform_state(platform: PlatformSnapshot) -> Scope:
+    """The shared platform layer: gateways, mesh, logging, tracing and monitoring configuration."""
+    from .desired.platform import PLATFORM_KINDS, render_platform
+
+    return Scope(
+        key=PLATFORM_SCOPE,
+        labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_OWNER: OWNER_PLATFORM},
+        kinds=PLATFORM_KINDS,
+        desired=render_platform(platform),
+        snapshot=_jsonable(dataclasses.asdict(platform)),
+        providers=(KUBERNETES,),
     )
 
 
@@ -120,6 +136,9 @@ class Engine:
 
     # --- plan ---------------------------------------------------------------------------------
 
+    def _backends_for(self, scope: Scope):
+        return [(p, b) for p, b in self.backends.items() if p in scope.providers]
+
     def _records(self, scope: Scope) -> list[Resource]:
         rows = ManagedResource.objects.filter(scope__in=[scope.key, *scope.extra_scopes])
         return [record_to_resource(r) for r in rows]
@@ -131,7 +150,7 @@ class Engine:
         if unknown:
             raise PermanentError(f"no backend configured for {', '.join(sorted(unknown))} resources")
         changes: list[Change] = []
-        for provider, backend in self.backends.items():
+        for provider, backend in self._backends_for(scope):
             desired = [r for r in scope.desired if r.provider == provider]
             recorded = [r for r in records if r.provider == provider]
             observed, existing = backend.observe(scope.kinds, scope.labels, desired, recorded)
@@ -143,7 +162,7 @@ class Engine:
         deleted resources, and owned resources nobody recorded. Catalog edits not yet applied are not drift."""
         records = self._records(scope)
         changes: list[Change] = []
-        for provider, backend in self.backends.items():
+        for provider, backend in self._backends_for(scope):
             recorded = [r for r in records if r.provider == provider]
             observed, existing = backend.observe(scope.kinds, scope.labels, recorded, recorded)
             sealed = {r.key: r for r in recorded if r.sensitive}
@@ -158,7 +177,11 @@ class Engine:
         from .approvals import approval_reasons
 
         changes = self.drift(scope) if action == RunAction.DRIFT_CHECK else self.observe(scope)
-        reasons = approval_reasons(scope.snapshot, last_applied) if action == RunAction.APPLY else []
+        reasons = []
+        if action == RunAction.APPLY:
+            reasons = approval_reasons(scope.snapshot, last_applied) if scope.key != PLATFORM_SCOPE else []
+            if scope.key == PLATFORM_SCOPE and any(c.action != ChangeAction.UNCHANGED for c in changes):
+                reasons = ["changes the platform layer every service relies on"]
         plan = Plan.objects.create(
             scope=scope.key,
             service_id=scope.service_id,
@@ -343,6 +366,8 @@ def last_applied_snapshot(scope_key: str) -> dict | None:
 
 
 def scope_for(run: ProvisioningRun, platform: PlatformSnapshot) -> Scope:
+    if run.scope == PLATFORM_SCOPE:
+        return platform_state(platform)
     name = run.scope.removeprefix("service:")
     return service_state(name, platform, destroy=run.action == RunAction.DESTROY)
 
@@ -369,7 +394,8 @@ def execute(run: ProvisioningRun, engine: Engine | None = None) -> None:
             "provisioning.plan.stale",
             f"the catalog changed since plan #{previous.pk}; planned again as #{plan.pk}",
         )
-    approved = run.approved_at is not None and previous is not None and previous.fingerprint == plan.fingerprint
+    # An approval holds for the desired state that was approved (the plan the SRE saw), not for later edits.
+    approved = run.approved_at is not None and (previous is None or previous.fingerprint == plan.fingerprint)
     if previous is not None and previous.fingerprint == plan.fingerprint and previous.changes == plan.changes:
         plan.delete()  # the stored plan still holds: keep one row
         plan = previous
@@ -404,3 +430,13 @@ def _forget_service(run: ProvisioningRun, service_id: int) -> None:
         deleted, _ = Service.objects.filter(pk=service_id).delete()
     if deleted:
         log(run, "provisioning.service.deleted", f"{run.scope} and everything it owned are gone")
+        from portal.audit.log import record
+
+        record(
+            "service.delete",
+            "service",
+            run.scope.removeprefix("service:"),
+            actor=run.requested_by,
+            detail=f"destroyed by run #{run.pk}",
+            source="worker",
+        )

@@ -19,6 +19,22 @@ def redacted(resource: Resource) -> dict:
     return body
 
 
+def document(resource: Resource) -> dict:
+    """A Kubernetes object as its manifest; an AWS resource as its kind, name and declared spec."""
+    if resource.provider == "kubernetes":
+        return redacted(resource)
+    head = {"provider": resource.provider, "kind": resource.kind, "name": resource.name}
+    if resource.namespace:
+        head["scope"] = resource.namespace
+    return {**head, "spec": resource.body}
+
+
 def rendered_yaml(service_name: str, provider: str = "kubernetes") -> str:
     resources = render_service(load_service(service_name), platform_snapshot())
-    return to_yaml_documents([redacted(r) for r in resources if r.provider == provider])
+    return to_yaml_documents([document(r) for r in resources if r.provider == provider])
+
+
+def rendered_platform_yaml() -> str:
+    from .desired.platform import render_platform
+
+    return to_yaml_documents([redacted(r) for r in render_platform(platform_snapshot())])

@@ -99,6 +99,15 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    # Embedded configuration files (Fluent Bit, the mesh config, dashboards) read as literal blocks.
+    style = "|" if "\n" in value and not any(line != line.rstrip() for line in value.splitlines()) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_PlainDumper.add_representer(str, _string)
+
+
 def to_yaml(body: dict[str, Any]) -> str:
     return yaml.dump(body, Dumper=_PlainDumper, sort_keys=False, default_flow_style=False)
 

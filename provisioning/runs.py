@@ -18,6 +18,7 @@ from .models import ProvisioningRun, RunLogEntry, RunStep
 
 logger = logging.getLogger("provisioning")
 
+
 def lease() -> timedelta:
     return timedelta(seconds=settings.PORTAL_RUN_LEASE_SECONDS)
 
@@ -29,6 +30,23 @@ def max_attempts() -> int:
 def requeue_after() -> timedelta:
     """A queued run whose message never reached a worker (broker down, message lost) is sent again."""
     return timedelta(seconds=settings.PORTAL_RUN_REQUEUE_SECONDS)
+
+
+def audit(action: str, run: ProvisioningRun, *, actor=None, detail: str = "") -> None:
+    from portal.audit.context import current_request
+    from portal.audit.log import record
+
+    record(
+        action,
+        "run",
+        str(run.pk),
+        actor=actor,
+        request=current_request(),
+        team="",
+        after={"scope": run.scope, "action": run.action, "status": run.status},
+        detail=detail or run.scope,
+        source="" if current_request() else "worker",
+    )
 
 
 class RunInProgress(Exception):
@@ -82,6 +100,7 @@ def request_run(
             )
         raise RunInProgress(existing) from None
     log(run, "provisioning.run.requested", f"{action} requested", user=getattr(user, "username", None))
+    audit("run.request", run, actor=user, detail=f"{action}" + (" (awaiting approval)" if approval_reasons else ""))
     if approval_reasons:
         log(run, "provisioning.run.awaiting_approval", "; ".join(approval_reasons))
     else:
@@ -149,6 +168,7 @@ def finish(run: ProvisioningRun, status: str, error: str = "") -> None:
         status=StepStatus.SKIPPED if status != RunStatus.FAILED else StepStatus.FAILED
     )
     log(run, f"provisioning.run.{status}", error, level="error" if status == RunStatus.FAILED else "info")
+    audit(f"run.{status}", run, detail=f"{run.action} {run.scope}" + (f": {error}" if error else ""))
     if run.action == RunAction.DESTROY and status == RunStatus.FAILED and run.service_id:
         from portal.catalog.choices import ServiceState
         from portal.catalog.models import Service
@@ -179,6 +199,7 @@ def cancel(run: ProvisioningRun, user=None, reason: str = "") -> None:
     )
     run.refresh_from_db()
     log(run, "provisioning.run.cancelled", reason, user=getattr(user, "username", None))
+    audit("run.cancel", run, actor=user, detail=reason)
 
 
 def reap() -> dict[str, int]:

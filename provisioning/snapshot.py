@@ -40,8 +40,13 @@ class PlatformSnapshot:
     otel_provider_name: str = "otel-tracing"
     otel_collector_endpoint: str = "opentelemetry-collector.observability.svc.cluster.local:4317"
     oauth2_proxy_url: str = "https://oauth2-proxy.internal.example.com"
+    grafana_url: str = "https://grafana.internal.example.com"
     control_plane_log_retention_days: int = 90
     portal_url: str = "http://127.0.0.1:8000"
+    # From the portal's own sign-in settings: OAuth2 Proxy signs SREs in at the same identity provider.
+    oidc_issuer: str = ""
+    oidc_groups_claim: str = "groups"
+    sre_group: str = "platform-sre"
 
     def zone(self, level: str) -> str:
         return {"internal": self.internal_zone, "external": self.external_zone}[level]
@@ -57,6 +62,9 @@ class PlatformSnapshot:
 
     def listener_arn(self, level: str) -> str:
         return {"internal": self.internal_listener_arn, "external": self.external_listener_arn}[level]
+
+    def target_group_arn(self, level: str) -> str:
+        return {"internal": self.internal_target_group_arn, "external": self.external_target_group_arn}[level]
 
 
 @dataclass(frozen=True)
@@ -183,6 +191,9 @@ def platform_snapshot(settings_row: PlatformSettings | None = None) -> PlatformS
     values = {f: getattr(row, f) for f in PlatformSnapshot.__dataclass_fields__ if hasattr(row, f)}
     values["corp_cidrs"] = tuple(row.corp_cidrs)
     values["portal_url"] = settings.PORTAL_PUBLIC_URL
+    values["oidc_issuer"] = settings.OIDC_ISSUER
+    values["oidc_groups_claim"] = settings.OIDC_GROUPS_CLAIM
+    values["sre_group"] = settings.PORTAL_SRE_GROUP
     return PlatformSnapshot(**values)
 
 

@@ -9,7 +9,7 @@ from portal.catalog.models import PlatformSettings, Team
 from tests.aws.iam import RECORDER, CallWindow
 from tests.aws.sandbox import MotoSandbox
 
-pytest_plugins = ["tests.k8sdouble.fixtures"]
+pytest_plugins = ["tests.k8sdouble.fixtures", "tests.worker.fixtures"]
 
 AWS_TESTS = Path(__file__).resolve().parent / "aws"
 _deselected_aws_tests: list[str] = []

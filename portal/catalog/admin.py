@@ -1,5 +1,11 @@
+from django import forms
 from django.contrib import admin
+from django.urls import reverse
 
+from provisioning.admin import ReadOnlyMixin, drift_check_services, reapply_services
+
+from .api.serializers import ServiceSerializer, merge_patch, service_queryset
+from .forms.service import flatten_errors
 from .models import Exposure, Hostname, Membership, PlatformSettings, Route, Service, Team, Telemetry, Traffic
 
 
@@ -26,28 +32,78 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "team"]
 
 
-class HostnameInline(admin.TabularInline):
+class HostnameInline(ReadOnlyMixin, admin.TabularInline):
     model = Hostname
     extra = 0
 
 
-class RouteInline(admin.TabularInline):
+class RouteInline(ReadOnlyMixin, admin.TabularInline):
     model = Route
     fk_name = "exposure"
     extra = 0
 
 
+class ServiceAdminForm(forms.ModelForm):
+    """The admin edits a service through ``ServiceSerializer`` too: the same rules, and the revision moves on."""
+
+    class Meta:
+        model = Service
+        fields = ["team", "description", "lifecycle", "tier", "port", "protocol", "mesh"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        changes = {k: v for k, v in cleaned.items() if k in self.Meta.fields}
+        changes["team"] = changes["team"].slug
+        current = ServiceSerializer(service_queryset().get(pk=self.instance.pk)).data
+        self.serializer = ServiceSerializer(instance=self.instance, data=merge_patch(current, changes))
+        if not self.serializer.is_valid():
+            for path, errors in flatten_errors(self.serializer.errors).items():
+                self.add_error(path if path in self.fields else None, [f"{path}: {e}" for e in errors])
+        return cleaned
+
+
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
+    form = ServiceAdminForm
     list_display = ("name", "team", "lifecycle", "tier", "protocol", "mesh", "state", "updated_at")
     list_filter = ("lifecycle", "protocol", "mesh", "state", "exposure__level", "team")
     search_fields = ("name", "description", "team__slug")
     list_select_related = ("team", "exposure")
-    readonly_fields = ("revision", "created_by", "created_at", "updated_at")
+    readonly_fields = ("name", "state", "revision", "created_by", "created_at", "updated_at")
+    actions = ["reapply", "drift_check"]
+
+    def has_add_permission(self, request) -> bool:
+        # A service is registered with its exposure, traffic and telemetry: through the portal's form or the API.
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        form.serializer.save()
+        obj.refresh_from_db()
+
+    def view_on_site(self, service: Service) -> str:
+        return reverse("catalog:service_detail", args=[service.name])
+
+    @admin.action(description="Re-apply the selected services")
+    def reapply(self, request, queryset) -> None:
+        reapply_services(self, request, queryset)
+
+    @admin.action(description="Drift-check the selected services")
+    def drift_check(self, request, queryset) -> None:
+        drift_check_services(self, request, queryset)
+
+
+class ServicePartAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Exposure, traffic and telemetry are parts of one service document: shown here, edited in the portal's
+    service form or the API, which validate the whole document and move the service's revision on."""
+
+    def view_on_site(self, part) -> str:
+        return reverse("catalog:service_edit", args=[part.service.name])
 
 
 @admin.register(Exposure)
-class ExposureAdmin(admin.ModelAdmin):
+class ExposureAdmin(ServicePartAdmin):
     list_display = ("service", "level", "builtin_sso")
     list_filter = ("level",)
     search_fields = ("service__name", "hostnames__fqdn")
@@ -55,15 +111,14 @@ class ExposureAdmin(admin.ModelAdmin):
 
 
 @admin.register(Traffic)
-class TrafficAdmin(admin.ModelAdmin):
+class TrafficAdmin(ServicePartAdmin):
     list_display = ("service", "load_balancer", "mtls")
     list_filter = ("load_balancer", "mtls")
     search_fields = ("service__name",)
-    filter_horizontal = ("allowed_callers",)
 
 
 @admin.register(Telemetry)
-class TelemetryAdmin(admin.ModelAdmin):
+class TelemetryAdmin(ServicePartAdmin):
     list_display = ("service", "access_logging", "log_retention_days", "dashboard")
     list_filter = ("access_logging", "dashboard", "log_retention_days")
     search_fields = ("service__name",)

@@ -15,7 +15,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.core.admin_site.PortalAdminConfig",  # django.contrib.admin, signing in through SSO
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "allauth",
     "allauth.account",
@@ -49,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "portal.audit.context.AuditContextMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -159,12 +161,16 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Register services and provision them on EKS, Istio, Prometheus and AWS.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's assets come from the sidecar package: the docs work offline, with no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "RunActionEnum": "provisioning.choices.RunAction",
         "RunStatusEnum": "provisioning.choices.RunStatus",
         "ChangeActionEnum": "provisioning.choices.ChangeAction",
         "StepStatusEnum": "provisioning.choices.StepStatus",
+        "LogRetentionEnum": "portal.catalog.choices.LogRetention",
     },
 }
 

@@ -3,7 +3,12 @@
 Per exposure level: a hosted zone, an ALB (internet-facing or internal) with one target group for the Istio
 ingress gateway's NodePort and an HTTPS listener, and a WAFv2 web ACL associated with the ALB. External: AWS
 managed SQLi and common-attack (XSS, LFI, ...) rule groups and a rate-based rule; internal: only the corp
-CIDRs (an IP set) are allowed, everything else is blocked.
+CIDRs (an IP set) are allowed, everything else is blocked. The ALB terminates the client's TLS and re-encrypts
+to the gateway (seed §17), so the target group speaks HTTPS; the platform layer's TargetGroupBinding keeps its
+members (the nodes, on the gateway's NodePort) current.
+
+The EKS cluster's control-plane logs (api, audit, authenticator) go to CloudWatch Logs, in the log group EKS
+uses, with the platform's retention.
 
 Idempotent: everything is looked up by name (and the ``portal:*`` tags) first and adopted, created when
 missing (ALBs and WAF pieces only while ``create_load_balancers`` is set), and updated only when it differs,
@@ -29,6 +34,8 @@ from ..names import (
     TAG_MANAGED,
     TAG_OWNER,
     alb_name,
+    arn_partition,
+    control_plane_log_group_name,
     corp_ip_set_name,
     platform_tags,
     sandbox_vpc_name,
@@ -39,6 +46,7 @@ from ..snapshot import platform_snapshot
 from .acm import ensure_certificate
 from .context import LEVELS, AwsContext, has_tags, tag_dict, tag_list
 from .errors import aws_errors, is_code
+from .logs import describe_group
 from .route53 import norm
 
 logger = logging.getLogger("provisioning")
@@ -51,6 +59,9 @@ SANDBOX_VPC_CIDR = "10.80.0.0/16"
 PLATFORM_IDENTITY = {TAG_MANAGED: MANAGED_TAG_VALUE, TAG_OWNER: OWNER_PLATFORM}
 # A one-off command, not a run step: it may wait longer for ACM to issue the listeners' default certificates.
 CERTIFICATE_WAIT_SECONDS = 600
+# The gateway serves HTTPS (re-encryption); it answers 404 to unknown hosts, which is alive all the same.
+TARGET_PROTOCOL, TARGET_PORT = "HTTPS", 443
+CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator")
 
 
 def in_sandbox() -> bool:
@@ -123,6 +134,7 @@ class Bootstrap:
             vpc_id, subnet_ids = self.network()
             if self.sandbox:
                 fields |= {"vpc_id": vpc_id, "subnet_ids": subnet_ids}
+            self.control_plane_logging(fields["aws_account_id"], subnet_ids)
             ip_set = self.ip_set()
             fields["corp_ip_set_arn"] = ip_set
             for level in LEVELS:
@@ -214,6 +226,71 @@ class Bootstrap:
                 self.did("created", f"subnet {block} in {zone}")
         return vpc_id, sorted(s["SubnetId"] for s in subnets)
 
+    # --- EKS control-plane logs -------------------------------------------------------------------------------
+
+    def control_plane_logging(self, account_id: str, subnet_ids: list[str]) -> None:
+        """The cluster's api, audit and authenticator logs on, into a log group with the platform's retention.
+
+        Types someone else turned on stay on. In the sandbox the cluster is created when missing, as real AWS
+        would already have it.
+        """
+        eks = self.client("eks")
+        try:
+            cluster = eks.describe_cluster(name=self.cluster)["cluster"]
+        except ClientError as exc:
+            if not is_code(exc, "ResourceNotFoundException"):
+                raise
+            if not self.sandbox:
+                raise PermanentError(
+                    f"no EKS cluster {self.cluster} in {self.ctx.region}: the platform settings name the cluster "
+                    "the portal provisions into (bootstrap creates one only in the sandbox)",
+                    code="ClusterNotFound",
+                ) from exc
+            cluster = self.sandbox_cluster(account_id, subnet_ids)
+        self.control_plane_log_group()
+        enabled = {
+            kind
+            for setting in (cluster.get("logging") or {}).get("clusterLogging", [])
+            if setting.get("enabled")
+            for kind in setting.get("types", [])
+        }
+        if set(CONTROL_PLANE_LOG_TYPES) <= enabled:
+            return
+        eks.update_cluster_config(
+            name=self.cluster,
+            logging={"clusterLogging": [{"types": list(CONTROL_PLANE_LOG_TYPES), "enabled": True}]},
+        )
+        self.did("enabled", f"control-plane logging ({', '.join(CONTROL_PLANE_LOG_TYPES)}) of cluster {self.cluster}")
+
+    def sandbox_cluster(self, account_id: str, subnet_ids: list[str]) -> dict[str, Any]:
+        role = f"arn:{arn_partition(self.ctx.region)}:iam::{account_id}:role/portal-{self.cluster}-eks"
+        created = self.client("eks").create_cluster(
+            name=self.cluster,
+            roleArn=role,
+            resourcesVpcConfig={"subnetIds": subnet_ids},
+            tags=platform_tags(self.cluster),
+        )
+        self.did("created", f"EKS cluster {self.cluster}")
+        return created["cluster"]
+
+    def control_plane_log_group(self) -> None:
+        """The group EKS writes to, made first so that it has the platform's retention and tags."""
+        logs, name = self.client("logs"), control_plane_log_group_name(self.cluster)
+        retention = self.row.control_plane_log_retention_days
+        group = describe_group(self.ctx, name)
+        if group is None:
+            try:
+                logs.create_log_group(logGroupName=name, tags=platform_tags(name))
+            except ClientError as exc:
+                if not is_code(exc, "ResourceAlreadyExistsException"):
+                    raise
+            else:
+                self.did("created", f"log group {name}")
+            group = describe_group(self.ctx, name) or {}
+        if group.get("retentionInDays") != retention:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=retention)
+            self.did("updated", f"retention of log group {name} to {retention} days")
+
     # --- load balancers ---------------------------------------------------------------------------------------
 
     def claim(self, arn: str, what: str) -> None:
@@ -243,23 +320,30 @@ class Bootstrap:
     def target_group(self, level: str, vpc_id: str, subnet_ids: list[str]) -> str:
         elbv2, name = self.client("elbv2"), target_group_name(self.cluster, level)
         try:
-            arn = elbv2.describe_target_groups(Names=[name])["TargetGroups"][0]["TargetGroupArn"]
+            found = elbv2.describe_target_groups(Names=[name])["TargetGroups"][0]
         except ClientError as exc:
             if not is_code(exc, "TargetGroupNotFound"):
                 raise
         else:
-            self.claim(arn, f"target group {name}")
-            return arn
+            self.claim(found["TargetGroupArn"], f"target group {name}")
+            if found.get("Protocol") != TARGET_PROTOCOL:
+                # A target group's protocol is fixed at creation; the listener forwards to this one.
+                raise PermanentError(
+                    f"target group {name} forwards {found.get('Protocol')}, but the ingress gateway serves "
+                    f"{TARGET_PROTOCOL}: delete it (and its listener) and bootstrap again",
+                    code="TargetGroupProtocolMismatch",
+                )
+            return found["TargetGroupArn"]
         self.require_network(vpc_id, subnet_ids, f"target group {name}")
         created = elbv2.create_target_group(
             Name=name,
-            Protocol="HTTP",
-            Port=80,
+            Protocol=TARGET_PROTOCOL,
+            Port=TARGET_PORT,
             VpcId=vpc_id,
             TargetType="instance",
-            HealthCheckProtocol="HTTP",
+            HealthCheckProtocol=TARGET_PROTOCOL,
             HealthCheckPath="/",
-            Matcher={"HttpCode": "200-499"},  # the gateway answers 404 to unknown hosts: alive all the same
+            Matcher={"HttpCode": "200-499"},
             Tags=tag_list(platform_tags(name)),
         )
         self.did("created", f"target group {name}")

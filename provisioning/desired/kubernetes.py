@@ -94,7 +94,7 @@ def oauth2_proxy_annotations(svc: ServiceSnapshot, platform: PlatformSnapshot) -
         return {}
     proxy = platform.oauth2_proxy_url.rstrip("/")
     return {
-        AUTH_URL_ANNOTATION: f"{proxy}/oauth2/auth",
+        AUTH_URL_ANNOTATION: names.oauth2_proxy_auth_url(),
         AUTH_SIGNIN_ANNOTATION: f"{proxy}/oauth2/start?rd=$scheme://$host$escaped_request_uri",
     }
 

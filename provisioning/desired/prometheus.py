@@ -26,11 +26,6 @@ MONITORING_API = "monitoring.coreos.com/v1"
 # (Istio's documented set-up for the Prometheus operator). Contract with the platform layer.
 ISTIO_CERTS_DIR = "/etc/prom-certs"
 
-# Grafana dashboard sidecar conventions: the label it watches and the annotation naming the folder.
-# Shared with the platform's Grafana settings; to move into names.py.
-LABEL_GRAFANA_DASHBOARD = "grafana_dashboard"
-ANNOTATION_GRAFANA_FOLDER = "grafana_folder"
-
 # Error budgets are over 30 days; the burn rates below assume it.
 SLO_PERIOD = "30d"
 SLI_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
@@ -316,8 +311,8 @@ def build_dashboard(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Re
     """A ConfigMap holding the service's Grafana dashboard, for the dashboard sidecar; only when asked for."""
     if not svc.dashboard:
         return []
-    metadata = _metadata(svc, f"{svc.name}-dashboard", {LABEL_GRAFANA_DASHBOARD: "1"})
-    metadata["annotations"] = {ANNOTATION_GRAFANA_FOLDER: svc.team.slug}
+    metadata = _metadata(svc, f"{svc.name}-dashboard", {names.LABEL_GRAFANA_DASHBOARD: "1"})
+    metadata["annotations"] = {names.ANNOTATION_GRAFANA_FOLDER: svc.team.slug}
     dashboard = json.dumps(dashboard_model(svc, platform), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     return [
         k8s(

@@ -164,3 +164,11 @@ def test_outsiders_can_read_but_not_act(api, member, outsider):
     response = client.post("/api/v1/services/", {"name": "x", "team": "payments"}, format="json")
     assert response.status_code == 403
     assert not ProvisioningRun.objects.exists()
+
+
+def test_aws_manifests_name_each_resource(api, member):
+    client = api(member)
+    create(client, name="ledger")
+    text = client.get("/api/v1/services/ledger/manifests/?provider=aws").content.decode()
+    assert "kind: logs.LogGroup" in text and "name: /eks/sandbox/payments/ledger" in text
+    assert client.get("/api/v1/services/ledger/manifests/?provider=gcp").status_code == 400

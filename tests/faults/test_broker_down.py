@@ -1,4 +1,8 @@
-"""Redis (the broker) down: edits are accepted, nothing is lost, the run starts when the broker is back."""
+"""Redis (the broker) down: edits are accepted, nothing is lost, the run starts when the broker is back.
+
+Web, worker and beat run as separate processes on a redis-server of the test's own, which the test kills
+and starts again, as an outage would.
+"""
 
 import shutil
 import socket
@@ -6,17 +10,16 @@ import subprocess
 import time
 
 import pytest
-from rest_framework.test import APIClient
+import requests
+from rest_framework.authtoken.models import Token
 
-from portal.catalog.models import Membership, PlatformSettings, Service, Team
-from portal.celery import app as celery_app
+from portal.catalog.models import Membership, PlatformSettings, Team
 from portal.users.models import User
 from provisioning.choices import RunStatus
 from provisioning.models import ProvisioningRun
-from provisioning.runs import reap
-from tests.worker.conftest import wait_for
+from tests.worker.fixtures import wait_for
 
-pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def free_port() -> int:
@@ -37,8 +40,19 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
-             "--dir", str(self.directory)],
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -59,54 +73,75 @@ class RedisServer:
 
 
 @pytest.fixture
-def redis_broker(settings, tmp_path, worker_env):
+def redis_server(tmp_path):
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+        pytest.fail("redis-server is not installed (Debian package redis-server)")
     server = RedisServer(free_port(), tmp_path)
     server.start()
-    previous = (celery_app.conf.broker_url, dict(celery_app.conf.broker_transport_options or {}))
-    celery_app.conf.broker_url = server.url
-    celery_app.conf.broker_transport_options = {"visibility_timeout": 5}
-    worker_env["REDIS_URL"] = server.url
-    settings.PORTAL_RUN_REQUEUE_SECONDS = 1
     yield server
     server.stop()
-    celery_app.conf.broker_url, celery_app.conf.broker_transport_options = previous
-    celery_app.pool.force_close_all()
 
 
 def test_edits_survive_a_broker_outage_and_the_run_starts_when_it_is_back(
-    redis_broker, start_worker, settings, tmp_path, client
+    redis_server, start_process, start_worker, worker_env, settings, tmp_path
 ):
     settings.PORTAL_GITOPS_DIR = tmp_path / "gitops"
     PlatformSettings.load()
     team = Team.objects.create(slug="payments", name="Payments")
     user = User.objects.create(username="alice")
     Membership.objects.create(team=team, user=user, role="owner")
-    api = APIClient()
-    api.force_authenticate(user)
+    token = Token.objects.create(user=user).key
 
-    redis_broker.stop()
-    celery_app.pool.force_close_all()
-    assert client.get("/healthz").json()["failing"] == ["broker"]
+    env = {
+        **worker_env,
+        "REDIS_URL": redis_server.url,
+        "PORTAL_GITOPS_DIR": str(settings.PORTAL_GITOPS_DIR),
+        "PORTAL_RUN_REQUEUE_SECONDS": "2",
+        "PORTAL_REAP_INTERVAL_SECONDS": "1",
+    }
+    port = free_port()
+    start_process("web", ["manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"], "Quit the server", env)
+    web = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Token {token}"}
 
-    created = api.post("/api/v1/services/", {"name": "ledger", "team": "payments"}, format="json")
-    assert created.status_code == 201, created.content
-    edited = api.patch("/api/v1/services/ledger/", {"description": "written while Redis was down"}, format="json")
-    assert edited.status_code == 200
-    applied = api.post("/api/v1/services/ledger/apply/", {}, format="json")
-    assert applied.status_code == 202
+    redis_server.stop()
+    health = requests.get(f"{web}/healthz", timeout=10)
+    assert health.status_code == 503 and health.json()["failing"] == ["broker"]
+
+    created = requests.post(
+        f"{web}/api/v1/services/", json={"name": "ledger", "team": "payments"}, headers=headers, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    edited = requests.patch(
+        f"{web}/api/v1/services/ledger/",
+        json={"description": "written while Redis was down"},
+        headers=headers,
+        timeout=30,
+    )
+    assert edited.status_code == 200, edited.text
+    applied = requests.post(f"{web}/api/v1/services/ledger/apply/", json={}, headers=headers, timeout=30)
+    assert applied.status_code == 202, applied.text
     run = ProvisioningRun.objects.get(pk=applied.json()["id"])
     assert run.status == RunStatus.QUEUED
     assert run.log_entries.filter(event="provisioning.run.enqueue_failed").exists()
-    assert Service.objects.get(name="ledger").description == "written while Redis was down"
 
-    redis_broker.start()
-    celery_app.pool.force_close_all()
-    worker = start_worker()
-    time.sleep(1.1)  # older than PORTAL_RUN_REQUEUE_SECONDS: the reaper (celery beat) sends it again
-    assert reap()["resent"] == 1
-    wait_for(lambda: ProvisioningRun.objects.get(pk=run.pk).status in (RunStatus.SUCCEEDED, RunStatus.FAILED),
-             60, "the run to finish", worker)
+    redis_server.start()
+    assert requests.get(f"{web}/healthz", timeout=10).status_code == 200
+    worker = start_worker(env=env)
+    # celery beat runs the reaper, which sends the run the broker never took.
+    start_process(
+        "beat",
+        ["-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO", "--schedule", str(tmp_path / "beat-schedule")],
+        "beat: Starting",
+        env,
+    )
+    wait_for(
+        lambda: ProvisioningRun.objects.get(pk=run.pk).status in (RunStatus.SUCCEEDED, RunStatus.FAILED),
+        90,
+        "the run to finish",
+        worker,
+    )
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.log_entries.filter(event="provisioning.run.started").exists()
+    assert (tmp_path / "gitops" / "ledger" / "destinationrule-ledger.yaml").exists()

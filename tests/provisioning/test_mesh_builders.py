@@ -234,7 +234,7 @@ def test_internal_outside_the_mesh_gets_ingress_behind_oauth2_proxy_and_certific
     assert kinds(svc) == ["Namespace", "ServiceAccount", "Service", "Ingress", "Certificate"]
     ingress = body(svc, "Ingress")
     assert ingress["metadata"]["annotations"] == {
-        "nginx.ingress.kubernetes.io/auth-url": "https://oauth2-proxy.internal.example.com/oauth2/auth",
+        "nginx.ingress.kubernetes.io/auth-url": "http://oauth2-proxy.oauth2-proxy.svc.cluster.local/oauth2/auth",
         "nginx.ingress.kubernetes.io/auth-signin": (
             "https://oauth2-proxy.internal.example.com/oauth2/start?rd=$scheme://$host$escaped_request_uri"
         ),

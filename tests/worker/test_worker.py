@@ -12,7 +12,7 @@ from provisioning.models import ProvisioningRun
 from provisioning.operations import apply_service
 from provisioning.runs import RunInProgress, reap
 
-from .conftest import wait_for
+from .fixtures import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -106,6 +106,42 @@ class TeamSerializer(serializers.ModelSerializer):
         return super().update(instance, validated_data)
 
 
+# --- Platform settings ------------------------------------------------------------------------------
+
+
+class PlatformSettingsSerializer(serializers.ModelSerializer):
+    slack_webhook_url = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, help_text="Write-only; read back masked."
+    )
+    slack_webhook_url_masked = serializers.CharField(source="slack_webhook_masked", read_only=True)
+    corp_cidrs = serializers.ListField(child=serializers.CharField(max_length=49), min_length=1, max_length=100)
+    subnet_ids = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=20)
+
+    class Meta:
+        model = PlatformSettings
+        exclude = ["id"]
+        read_only_fields = [
+            f.name
+            for f in PlatformSettings._meta.get_fields()
+            if f.name.endswith(("_arn", "_dns_name", "_alb_zone_id")) or f.name in ("aws_account_id", "updated_at")
+        ]
+
+    def validate(self, attrs):
+        # The model's own rules (CIDRs, distinct zones) on the row as it would be saved.
+        candidate = PlatformSettings(**{**_field_values(self.instance), **attrs})
+        try:
+            candidate.clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return attrs
+
+
+def _field_values(instance) -> dict:
+    if instance is None:
+        return {}
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
 # --- Service: nested documents -----------------------------------------------------------------------
 
 
@@ -468,17 +504,41 @@ class ServiceSerializer(serializers.ModelSerializer):
         nested = {k: validated_data.pop(k) for k in ("exposure", "traffic", "telemetry")}
         service = Service.objects.create(**validated_data)
         self._write_nested(service, nested, created=True)
-        return service_queryset().get(pk=service.pk)
+        service = service_queryset().get(pk=service.pk)
+        self._audit("service.create", service, None)
+        return service
 
     @transaction.atomic
     def update(self, instance, validated_data):
+        before = ServiceSerializer(service_queryset().get(pk=instance.pk)).data
         nested = {k: validated_data.pop(k) for k in ("exposure", "traffic", "telemetry")}
         for field, value in validated_data.items():
             setattr(instance, field, value)
         instance.revision += 1
         instance.save()
         self._write_nested(instance, nested, created=False)
-        return service_queryset().get(pk=instance.pk)
+        service = service_queryset().get(pk=instance.pk)
+        self._audit("service.update", service, before)
+        return service
+
+    def _audit(self, action: str, service: Service, before) -> None:
+        from portal.audit.context import current_request
+        from portal.audit.log import record
+
+        after = ServiceSerializer(service).data
+        for document in (before, after):
+            if document:
+                document.pop("updated_at", None)
+        record(
+            action,
+            "service",
+            service.name,
+            actor=self.context.get("actor"),
+            request=self.context.get("request") or current_request(),
+            team=service.team.slug,
+            before=before,
+            after=after,
+        )
 
     def _write_nested(self, service: Service, nested: dict, created: bool) -> None:
         exposure = dict(nested["exposure"])

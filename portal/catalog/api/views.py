@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
@@ -63,7 +64,7 @@ class TeamViewSet(viewsets.ModelViewSet):
 
     def partial_update(self, request, *args, **kwargs):
         with transaction.atomic():
-            team = Team.objects.select_for_update().get(slug=kwargs["slug"])
+            team = get_object_or_404(Team.objects.select_for_update(), slug=kwargs["slug"])
             self.check_object_permissions(request, team)
             if stale_write(request, team.revision):
                 return conflict("The team changed since you read it; reload and try again.", revision=team.revision)
@@ -96,7 +97,7 @@ class ServiceViewSet(viewsets.ModelViewSet):
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         with transaction.atomic():
-            service = Service.objects.select_for_update().select_related("team").get(name=kwargs["name"])
+            service = get_object_or_404(Service.objects.select_for_update().select_related("team"), name=kwargs["name"])
             self.check_object_permissions(request, service)
             if stale_write(request, service.revision):
                 return conflict(

@@ -65,6 +65,11 @@ class PlatformSettings(models.Model):
         default="https://oauth2-proxy.internal.example.com",
         help_text="Where Nginx Ingress sends tools outside the mesh to sign in.",
     )
+    grafana_url = models.CharField(
+        max_length=255,
+        default="https://grafana.internal.example.com",
+        help_text="Where people open Grafana; Kiali links its dashboards there.",
+    )
     slack_webhook_url = EncryptedTextField(
         blank=True,
         help_text="Slack incoming-webhook (or API) URL Alertmanager posts to. Stored encrypted; shown masked.",

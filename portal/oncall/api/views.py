@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -16,6 +15,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthentic
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from portal.audit.log import record
 from portal.catalog.models import Team
 from portal.catalog.permissions import can_edit_team_content
 
@@ -66,14 +66,14 @@ class ICalendarRenderer(BaseRenderer):
 
 
 class TeamScopedView(GenericAPIView):
+    queryset = Team.objects.all()
+    lookup_field = "slug"
     permission_classes = [IsAuthenticated, TeamSchedulePermission]
     pagination_class = None
     filter_backends = []
 
     def get_team(self) -> Team:
-        team = get_object_or_404(Team, slug=self.kwargs["slug"])
-        self.check_object_permissions(self.request, team)
-        return team
+        return self.get_object()
 
     def get_schedule(self, team: Team) -> Schedule:
         row = team_schedule(team)
@@ -96,12 +96,22 @@ class ScheduleView(TeamScopedView):
 
     def put(self, request, slug: str) -> Response:
         self.team = self.get_team()
-        created = not Schedule.objects.filter(team=self.team).exists()
+        existing = Schedule.objects.filter(team=self.team).first()
+        before = self.get_serializer(self.get_schedule(self.team)).data if existing else None
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         serializer.save(user=request.user)
         body = self.get_serializer(self.get_schedule(self.team)).data
-        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        record(
+            "oncall.update" if existing else "oncall.create",
+            "oncall_schedule",
+            self.team.slug,
+            request=request,
+            team=self.team.slug,
+            before=before,
+            after=body,
+        )
+        return Response(body, status=status.HTTP_200_OK if existing else status.HTTP_201_CREATED)
 
 
 class OnCallNowView(TeamScopedView):

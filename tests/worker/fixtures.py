@@ -71,51 +71,60 @@ def worker_env(settings, tmp_path, aws) -> dict[str, str]:
 
 
 @pytest.fixture
-def start_worker(worker_env, tmp_path) -> Iterator[Callable[..., Worker]]:
-    """Start worker processes on demand; all are stopped at the end of the test."""
-    celery_app.control.purge()
-    workers: list[Worker] = []
+def start_process(worker_env, tmp_path) -> Iterator[Callable[..., Worker]]:
+    """Start portal processes (worker, beat, web) on demand, with ``worker_env``; all stop with the test."""
+    started: list[Worker] = []
 
-    def start(name: str = "w1", concurrency: int = 1) -> Worker:
-        log = tmp_path / f"worker-{name}.log"
+    def start(name: str, argv: list[str], ready: str, env: dict[str, str] | None = None) -> Worker:
+        log = tmp_path / f"{name}.log"
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                str(concurrency),
-                "--pool",
-                "prefork",
-                "--hostname",
-                f"{name}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            [sys.executable, *argv],
             cwd=ROOT,
-            env=worker_env,
+            env=env or worker_env,
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        worker = Worker(process, log)
-        workers.append(worker)
+        handle = Worker(process, log)
+        started.append(handle)
         deadline = time.monotonic() + 60
-        while "ready." not in worker.output():
+        while ready not in handle.output():
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start:\n{worker.output()}")
+                raise RuntimeError(f"{name} did not start:\n{handle.output()}")
             time.sleep(0.2)
-        return worker
+        return handle
 
     yield start
-    for worker in workers:
-        worker.stop()
+    for handle in started:
+        handle.stop()
+
+
+WORKER_ARGS = ["--without-gossip", "--without-mingle", "--without-heartbeat", "--pool", "prefork"]
+
+
+@pytest.fixture
+def start_worker(start_process) -> Callable[..., Worker]:
+    """Start Celery worker processes on demand (queue purged first)."""
+    celery_app.control.purge()
+
+    def start(name: str = "w1", concurrency: int = 1, env: dict[str, str] | None = None) -> Worker:
+        argv = [
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+            "--hostname",
+            f"{name}@%h",
+            *WORKER_ARGS,
+        ]
+        return start_process(f"worker-{name}", argv, "ready.", env)
+
+    return start
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str, worker: Worker | None = None) -> None:

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "catalog"
+
+urlpatterns = [
+    path("teams/", views.team_list, name="team_list"),
+    path("teams/<slug:slug>/", views.team_detail, name="team_detail"),
+    path("teams/<slug:slug>/edit/", views.team_edit, name="team_edit"),
+    path("services/", views.service_list, name="service_list"),
+    # Not under services/: any DNS label, "new" included, may name a service.
+    path("register/", views.service_create, name="service_create"),
+    path("services/<slug:name>/", views.service_detail, name="service_detail"),
+    path("services/<slug:name>/edit/", views.service_edit, name="service_edit"),
+    path("services/<slug:name>/delete/", views.service_delete, name="service_delete"),
+]

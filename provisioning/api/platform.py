@@ -1,0 +1,95 @@
+"""The platform layer for SREs: its settings, rendered manifests, plan and apply."""
+
+from django.db import transaction
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.catalog.api.serializers import PlatformSettingsSerializer
+from portal.catalog.models import PlatformSettings
+from portal.catalog.permissions import is_sre
+
+from ..errors import PermanentError, TemporaryError
+from ..operations import apply_platform, plan_platform
+from ..rendering import rendered_platform_yaml
+from ..runs import RunInProgress
+from .serializers import PlanSerializer, RunSerializer
+from .views import run_queryset
+
+
+class IsSre(BasePermission):
+    message = "Only platform SREs may do this."
+
+    def has_permission(self, request, view) -> bool:
+        return is_sre(request.user)
+
+
+class SreWritesOthersRead(BasePermission):
+    message = "Only platform SREs may change the platform settings."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated) and (
+            request.method in SAFE_METHODS or is_sre(request.user)
+        )
+
+
+class PlatformSettingsView(APIView):
+    """The platform's one row of settings: cluster, zones, load balancers, corp networks."""
+
+    permission_classes = [SreWritesOthersRead]
+    serializer_class = PlatformSettingsSerializer
+
+    def get(self, request):
+        return Response(PlatformSettingsSerializer(PlatformSettings.load()).data)
+
+    @extend_schema(request=PlatformSettingsSerializer, responses=PlatformSettingsSerializer)
+    def patch(self, request):
+        with transaction.atomic():
+            row = PlatformSettings.objects.select_for_update().get(pk=PlatformSettings.load().pk)
+            serializer = PlatformSettingsSerializer(row, data=request.data, partial=True, context={"request": request})
+            serializer.is_valid(raise_exception=True)
+            serializer.save()
+        return Response(serializer.data)
+
+
+class PlatformManifestsView(APIView):
+    permission_classes = [IsSre]
+
+    @extend_schema(responses={(200, "application/yaml"): OpenApiTypes.STR})
+    def get(self, request):
+        """The platform layer's rendered Kubernetes objects as YAML."""
+        return HttpResponse(rendered_platform_yaml(), content_type="application/yaml; charset=utf-8")
+
+
+class PlatformPlanView(APIView):
+    permission_classes = [IsSre]
+
+    @extend_schema(request=None, responses=PlanSerializer)
+    def post(self, request):
+        """What applying the platform layer would change. Nothing is changed."""
+        try:
+            plan = plan_platform(request.user)
+        except TemporaryError as exc:
+            return Response({"detail": f"Could not read the current state: {exc}"}, status=503)
+        return Response(PlanSerializer(plan).data)
+
+
+class PlatformApplyView(APIView):
+    permission_classes = [IsSre]
+
+    @extend_schema(request=None, responses={202: RunSerializer})
+    def post(self, request):
+        """Plan now and wait for a second SRE's approval (202 with the run)."""
+        try:
+            run = apply_platform(request.user)
+        except RunInProgress as exc:
+            return Response({"detail": str(exc), "run": exc.run.pk}, status=status.HTTP_409_CONFLICT)
+        except TemporaryError as exc:
+            return Response({"detail": f"Could not read the current state: {exc}"}, status=503)
+        except PermanentError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(RunSerializer(run_queryset().get(pk=run.pk)).data, status=status.HTTP_202_ACCEPTED)

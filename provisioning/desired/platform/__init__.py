@@ -1,0 +1,82 @@
+"""The platform layer (DESIGN §3): what every service relies on, rendered once and owned by ``portal.io/owner:
+platform``. Pure like the service builders: a PlatformSnapshot in, sorted manifests out; no I/O, no clock.
+
+- ``ingress``: per exposure level the Istio ingress gateway (ServiceAccount, Deployment, NodePort Service), its
+  Gateway and certificate, the TargetGroupBinding to the level's ALB; the internal route to Nginx.
+- ``mesh``: meshConfig's extension providers, the mesh-wide Telemetry and PeerAuthentication.
+- ``logs``: Fluent Bit routing each service namespace's logs to its log group.
+- ``tracing``: the OpenTelemetry Collector exporting to X-Ray.
+- ``monitoring``: Prometheus, Alertmanager and the Envoy PodMonitor; Grafana and Kiali settings.
+- ``tools``: OAuth2 Proxy and the Nginx Ingress controller for tools outside the mesh.
+
+Namespace objects are rendered only for the namespaces the platform layer introduces. The Istio root and
+monitoring namespaces belong to the installations of istiod and the Prometheus operator: the layer puts objects
+there but never owns (so never prunes) those namespaces.
+"""
+
+from provisioning import names
+from provisioning.resources import Resource, k8s, sort_resources
+from provisioning.snapshot import PlatformSnapshot
+
+from .ingress import build_ingress
+from .logs import build_logging
+from .mesh import build_mesh_config
+from .monitoring import build_monitoring_stack
+from .tools import build_tools
+from .tracing import build_tracing
+
+__all__ = ["PLATFORM_KINDS", "platform_namespaces", "render_platform"]
+
+# Every kind the platform layer may own, in the API version it writes. The engine lists each of them by the
+# platform's owner label, so an object the layer no longer renders is found and pruned.
+PLATFORM_KINDS: list[tuple[str, str]] = [
+    ("v1", "Namespace"),
+    ("v1", "ServiceAccount"),
+    ("v1", "ConfigMap"),
+    ("v1", "Service"),
+    ("apps/v1", "Deployment"),
+    ("rbac.authorization.k8s.io/v1", "Role"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    ("networking.k8s.io/v1", "IngressClass"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("cert-manager.io/v1", "Certificate"),
+    ("elbv2.k8s.aws/v1beta1", "TargetGroupBinding"),
+    ("networking.istio.io/v1", "Gateway"),
+    ("networking.istio.io/v1", "VirtualService"),
+    ("networking.istio.io/v1", "DestinationRule"),
+    ("security.istio.io/v1", "PeerAuthentication"),
+    ("telemetry.istio.io/v1", "Telemetry"),
+    ("monitoring.coreos.com/v1", "Prometheus"),
+    ("monitoring.coreos.com/v1", "Alertmanager"),
+    ("monitoring.coreos.com/v1", "PodMonitor"),
+]
+
+
+def platform_namespaces(platform: PlatformSnapshot) -> list[str]:
+    """Every namespace the platform layer puts objects in (owned or not), sorted."""
+    return sorted(
+        {
+            platform.ingress_namespace,
+            platform.istio_root_namespace,
+            platform.monitoring_namespace,
+            names.LOGGING_NAMESPACE,
+            names.OBSERVABILITY_NAMESPACE,
+            names.OAUTH2_PROXY_NAMESPACE,
+            names.INGRESS_NGINX_NAMESPACE,
+        }
+    )
+
+
+def render_platform(platform: PlatformSnapshot) -> list[Resource]:
+    """Every object of the platform layer, in a deterministic order."""
+    manifests = [
+        *build_ingress(platform),
+        *build_mesh_config(platform),
+        *build_logging(platform),
+        *build_tracing(platform),
+        *build_monitoring_stack(platform),
+        *build_tools(platform),
+    ]
+    return sort_resources([k8s(manifest) for manifest in manifests])

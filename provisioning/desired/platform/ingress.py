@@ -1,0 +1,234 @@
+"""The ingress path of each exposure level (seed §15, §16): ALB -> NodePort Service -> Istio ingress gateway -> Gateway.
+
+Bootstrap creates each level's ALB, its HTTPS listener and one target group (instance targets, HTTPS) with boto3.
+The AWS Load Balancer Controller only has to keep that target group's members current, which is what a
+``TargetGroupBinding`` does: it registers the nodes on the NodePort of the gateway's Service. An ``Ingress`` with
+``alb.ingress.kubernetes.io/*`` annotations would make the controller create and own a second ALB, listener and
+target group, competing with bootstrap's (and with the ACM certificates and WAF associations attached to them).
+
+The ALB terminates the client's TLS and opens a new TLS connection to the gateway (re-encryption), without SNI:
+ALBs never send it to targets. An HTTPS server whose ``hosts`` were ``*.zone`` would make Envoy match the
+handshake's SNI against them and reset every connection from the ALB, so the server takes ``*`` (no SNI match).
+Which hostnames reach a level is decided before that: by DNS and the WAF of the level's ALB, and by the
+VirtualServices that bind to the level's Gateway by name (``names.gateway_ref``), whose hostnames the catalog
+keeps inside the level's zone. The gateway's own certificate (``*.zone``, from the cluster's cert-manager
+issuer) is never verified by the ALB; it only encrypts the hop.
+
+Each level has its own gateway pods (label ``names.ingress_gateway_selector``) and ServiceAccount, whose SPIFFE
+principal the services' AuthorizationPolicies admit (``names.ingress_gateway_principal``).
+
+Tools outside the mesh (``internal`` level, Nginx Ingress with OAuth2 Proxy in front) are reached through the
+same internal ALB: a VirtualService on the internal Gateway sends every hostname of the internal zone that no
+mesh service claims (Envoy prefers exact hosts over the wildcard) to the Nginx Ingress controller, over TLS.
+"""
+
+from typing import Any
+
+from provisioning import names
+from provisioning.desired.istio import EXPOSED_LEVELS, NETWORKING
+from provisioning.snapshot import PlatformSnapshot
+
+from .objects import metadata, namespace, service_account
+
+COMPONENT = "ingress-gateway"
+
+HTTPS_PORT = 443
+HTTPS_PORT_NAME = "https"
+# The gateway binds an unprivileged port; Istio maps the Gateway's port 443 to it through the Service.
+GATEWAY_TARGET_PORT = 8443
+GATEWAY_REPLICAS = 2
+# Istio's gateway injection: the webhook fills in the proxy's image and configuration.
+INJECT_LABEL = "sidecar.istio.io/inject"
+INJECT_TEMPLATES_ANNOTATION = "inject.istio.io/templates"
+PROXY_UID = 1337
+SDS_ROLE = "istio-ingressgateway-sds"
+
+LOAD_BALANCER_API = "elbv2.k8s.aws/v1beta1"
+CERT_MANAGER_API = "cert-manager.io/v1"
+
+NGINX_CONTROLLER_SERVICE = "ingress-nginx-controller"
+NGINX_ROUTE = "internal-tools-via-nginx"
+
+
+def nginx_controller_host() -> str:
+    return f"{NGINX_CONTROLLER_SERVICE}.{names.INGRESS_NGINX_NAMESPACE}.svc.{names.CLUSTER_DOMAIN}"
+
+
+def gateway_service_account(platform: PlatformSnapshot, level: str) -> dict[str, Any]:
+    """The identity of the level's gateway pods; services admit its principal."""
+    return service_account(names.ingress_gateway_service_account(level), platform.ingress_namespace, COMPONENT)
+
+
+def gateway_deployment(platform: PlatformSnapshot, level: str) -> dict[str, Any]:
+    """The level's ingress gateway: Istio's gateway injection template turns the placeholder into Envoy."""
+    selector = names.ingress_gateway_selector(level)
+    pod_labels = {**selector, INJECT_LABEL: "true", names.LABEL_NAME: names.ingress_gateway_name(level)}
+    proxy = {
+        "name": "istio-proxy",
+        "image": "auto",
+        "ports": [{"name": HTTPS_PORT_NAME, "containerPort": GATEWAY_TARGET_PORT, "protocol": "TCP"}],
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "runAsNonRoot": True,
+            "runAsUser": PROXY_UID,
+            "runAsGroup": PROXY_UID,
+        },
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "1Gi"}},
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(names.ingress_gateway_name(level), COMPONENT, platform.ingress_namespace),
+        "spec": {
+            "replicas": GATEWAY_REPLICAS,
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": pod_labels, "annotations": {INJECT_TEMPLATES_ANNOTATION: "gateway"}},
+                "spec": {"serviceAccountName": names.ingress_gateway_service_account(level), "containers": [proxy]},
+            },
+        },
+    }
+
+
+def gateway_service(platform: PlatformSnapshot, level: str) -> dict[str, Any]:
+    """The NodePort the level's ALB target group reaches the gateway pods on."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(names.ingress_gateway_name(level), COMPONENT, platform.ingress_namespace),
+        "spec": {
+            "type": "NodePort",
+            "selector": names.ingress_gateway_selector(level),
+            "ports": [
+                {
+                    "name": HTTPS_PORT_NAME,
+                    "port": HTTPS_PORT,
+                    "targetPort": GATEWAY_TARGET_PORT,
+                    "protocol": "TCP",
+                    "appProtocol": "https",
+                }
+            ],
+        },
+    }
+
+
+def target_group_binding(platform: PlatformSnapshot, level: str) -> dict[str, Any] | None:
+    """Bootstrap's target group, kept filled with the nodes on the gateway's NodePort; none before bootstrap."""
+    arn = platform.target_group_arn(level)
+    if not arn:
+        return None
+    return {
+        "apiVersion": LOAD_BALANCER_API,
+        "kind": "TargetGroupBinding",
+        "metadata": metadata(names.ingress_gateway_name(level), COMPONENT, platform.ingress_namespace),
+        "spec": {
+            "targetGroupARN": arn,
+            "targetType": "instance",
+            "ipAddressType": "ipv4",
+            "serviceRef": {"name": names.ingress_gateway_name(level), "port": HTTPS_PORT_NAME},
+        },
+    }
+
+
+def gateway_certificate(platform: PlatformSnapshot, level: str) -> dict[str, Any]:
+    """The certificate the gateway presents to the ALB, written by cert-manager into the credential Secret."""
+    secret = names.gateway_tls_secret_name(level)
+    return {
+        "apiVersion": CERT_MANAGER_API,
+        "kind": "Certificate",
+        "metadata": metadata(secret, COMPONENT, platform.ingress_namespace),
+        "spec": {
+            "secretName": secret,
+            "dnsNames": [f"*.{platform.zone(level)}"],
+            "issuerRef": {"name": names.CLUSTER_ISSUER, "kind": "ClusterIssuer", "group": "cert-manager.io"},
+        },
+    }
+
+
+def gateway(platform: PlatformSnapshot, level: str) -> dict[str, Any]:
+    """The level's Gateway: HTTPS from the ALB on the level's gateway pods; VirtualServices bind to it by name."""
+    server = {
+        "name": HTTPS_PORT_NAME,
+        "port": {"number": HTTPS_PORT, "name": HTTPS_PORT_NAME, "protocol": "HTTPS"},
+        # No SNI comes from the ALB: a wildcard server is the only one its handshake can match.
+        "hosts": ["*"],
+        "tls": {"mode": "SIMPLE", "credentialName": names.gateway_tls_secret_name(level)},
+    }
+    return {
+        "apiVersion": NETWORKING,
+        "kind": "Gateway",
+        "metadata": metadata(names.gateway_name(level), COMPONENT, platform.ingress_namespace),
+        "spec": {"selector": names.ingress_gateway_selector(level), "servers": [server]},
+    }
+
+
+def credential_reader(platform: PlatformSnapshot) -> list[dict[str, Any]]:
+    """Istio serves a Gateway's ``credentialName`` only to gateways whose ServiceAccount may read that Secret."""
+    ns = platform.ingress_namespace
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": metadata(SDS_ROLE, COMPONENT, ns),
+        "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "watch", "list"]}],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": metadata(SDS_ROLE, COMPONENT, ns),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SDS_ROLE},
+        "subjects": [
+            {"kind": "ServiceAccount", "name": names.ingress_gateway_service_account(level), "namespace": ns}
+            for level in EXPOSED_LEVELS
+        ],
+    }
+    return [role, binding]
+
+
+def internal_tools_route(platform: PlatformSnapshot) -> list[dict[str, Any]]:
+    """Internal hostnames no mesh service claims go on to the Nginx Ingress controller (tools outside the mesh).
+
+    The gateway re-encrypts to Nginx, which serves each tool's own certificate (issued by the cluster's CA, so
+    not checked here); the DestinationRule is visible to the gateway's namespace only.
+    """
+    ns = platform.ingress_namespace
+    nginx = nginx_controller_host()
+    route = {
+        "apiVersion": NETWORKING,
+        "kind": "VirtualService",
+        "metadata": metadata(NGINX_ROUTE, COMPONENT, ns),
+        "spec": {
+            "hosts": [f"*.{platform.internal_zone}"],
+            "gateways": [names.gateway_ref(ns, "internal")],
+            "http": [
+                {"name": "nginx-ingress", "route": [{"destination": {"host": nginx, "port": {"number": HTTPS_PORT}}}]}
+            ],
+        },
+    }
+    tls = {
+        "apiVersion": NETWORKING,
+        "kind": "DestinationRule",
+        "metadata": metadata(NGINX_ROUTE, COMPONENT, ns),
+        "spec": {
+            "host": nginx,
+            "exportTo": ["."],
+            "trafficPolicy": {"tls": {"mode": "SIMPLE", "insecureSkipVerify": True}},
+        },
+    }
+    return [route, tls]
+
+
+def build_ingress(platform: PlatformSnapshot) -> list[dict[str, Any]]:
+    """The ingress namespace, both levels' gateways and their bindings, and the route to Nginx."""
+    manifests = [namespace(platform.ingress_namespace, COMPONENT, mesh=True), *credential_reader(platform)]
+    for level in EXPOSED_LEVELS:
+        manifests += [
+            gateway_service_account(platform, level),
+            gateway_deployment(platform, level),
+            gateway_service(platform, level),
+            gateway_certificate(platform, level),
+            gateway(platform, level),
+        ]
+        if binding := target_group_binding(platform, level):
+            manifests.append(binding)
+    return [*manifests, *internal_tools_route(platform)]

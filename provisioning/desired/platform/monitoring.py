@@ -1,0 +1,283 @@
+"""Metrics, alerts and their consoles (seed §18-3, §19): Prometheus, Alertmanager, Grafana and Kiali settings.
+
+- ``Prometheus`` selects ServiceMonitors, PodMonitors and PrometheusRules by the portal's own label
+  (``app.kubernetes.io/managed-by: platform-portal``) in every namespace. Its pods get an Istio sidecar that
+  only writes the workload certificate to a shared in-memory volume (Istio's documented set-up for the
+  operator: no traffic is intercepted), mounted at ``ISTIO_CERTS_DIR`` where the ServiceMonitors of STRICT-mTLS
+  services point their TLS config.
+- A ``PodMonitor`` scrapes every Envoy (sidecars and gateways) on ``http-envoy-prom`` (15090,
+  ``/stats/prometheus``; never intercepted, so plain HTTP even under STRICT mTLS): the SLO rules read
+  ``istio_requests_total`` and ``istio_request_duration_milliseconds_bucket`` from there.
+- ``Alertmanager`` takes every AlertmanagerConfig with the portal's label, each matching only alerts of its own
+  namespace (``OnNamespace``). No global Slack URL: each service's config carries its receivers' URLs in its
+  own Secret.
+- Grafana: a data-source ConfigMap (label ``grafana_datasource``) and a dashboard provider reading the folder
+  the dashboard sidecar fills from ConfigMaps labelled ``grafana_dashboard: "1"`` (the services' dashboards),
+  one Grafana folder per ``grafana_folder`` annotation (the team).
+- Kiali (no CRD here, so its server ``config.yaml`` in the ``kiali`` ConfigMap): OpenID Connect sign-in at the
+  portal's identity provider (Kiali has built-in SSO, so per seed §16 it needs no OAuth2 Proxy; register it
+  with ``builtin_sso``), read-only (the portal is the source of truth for Istio configuration) and reading
+  the cluster with its own ServiceAccount, so the API server need not trust the identity provider. Traces are
+  in X-Ray, which Kiali cannot query (it reads Jaeger or Tempo): its tracing integration stays off.
+"""
+
+import json
+from typing import Any
+
+from provisioning import names
+from provisioning.desired.prometheus import ISTIO_CERTS_DIR, MONITORING_API
+from provisioning.snapshot import PlatformSnapshot
+
+from .objects import config_map, dump_yaml, metadata, service_account
+
+PROMETHEUS = "platform"
+ALERTMANAGER = "platform"
+PROMETHEUS_SERVICE_ACCOUNT = "prometheus"
+PROMETHEUS_CLUSTER_ROLE = "platform-prometheus"
+# The operator's governing Services of every Prometheus and Alertmanager of a namespace.
+PROMETHEUS_SERVICE, PROMETHEUS_PORT = "prometheus-operated", 9090
+ALERTMANAGER_SERVICE, ALERTMANAGER_PORT = "alertmanager-operated", 9093
+ENVOY_STATS_MONITOR = "envoy-stats"
+ENVOY_STATS_PORT = "http-envoy-prom"  # 15090 in every Istio proxy
+
+# Where the Istio sidecar writes the workload certificate inside the Prometheus pod (shared volume).
+ISTIO_OUTPUT_CERTS = "/etc/istio-output-certs"
+ISTIO_CERTS_VOLUME = "istio-certs"
+
+GRAFANA_SERVICE = "grafana"
+GRAFANA_DASHBOARD_DIR = "/tmp/dashboards"  # noqa: S108 -- the dashboard sidecar's folder (chart default)
+KIALI_CLIENT_ID = "kiali"
+KIALI_PORT = 20001
+
+
+def portal_selector() -> dict[str, Any]:
+    """Everything the portal renders carries this label: the services' monitors, rules, routes and the PodMonitor."""
+    return {"matchLabels": {names.LABEL_MANAGED_BY: names.MANAGED_BY}}
+
+
+def in_cluster_url(service: str, namespace: str, port: int) -> str:
+    return f"http://{service}.{namespace}.svc.{names.CLUSTER_DOMAIN}:{port}"
+
+
+def prometheus_url(platform: PlatformSnapshot) -> str:
+    return in_cluster_url(PROMETHEUS_SERVICE, platform.monitoring_namespace, PROMETHEUS_PORT)
+
+
+def alertmanager_url(platform: PlatformSnapshot) -> str:
+    return in_cluster_url(ALERTMANAGER_SERVICE, platform.monitoring_namespace, ALERTMANAGER_PORT)
+
+
+# --- Prometheus -------------------------------------------------------------------------------------------------
+
+
+def prometheus_access(platform: PlatformSnapshot) -> list[dict[str, Any]]:
+    """Prometheus's identity and the cluster-wide read access service discovery needs."""
+    rbac = "rbac.authorization.k8s.io/v1"
+    role = {
+        "apiVersion": rbac,
+        "kind": "ClusterRole",
+        "metadata": metadata(PROMETHEUS_CLUSTER_ROLE, "prometheus"),
+        "rules": [
+            {
+                "apiGroups": [""],
+                "resources": ["nodes", "nodes/metrics", "services", "endpoints", "pods"],
+                "verbs": ["get", "list", "watch"],
+            },
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": ["get", "list", "watch"]},
+            {"nonResourceURLs": ["/metrics"], "verbs": ["get"]},
+        ],
+    }
+    binding = {
+        "apiVersion": rbac,
+        "kind": "ClusterRoleBinding",
+        "metadata": metadata(PROMETHEUS_CLUSTER_ROLE, "prometheus"),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": PROMETHEUS_CLUSTER_ROLE},
+        "subjects": [
+            {"kind": "ServiceAccount", "name": PROMETHEUS_SERVICE_ACCOUNT, "namespace": platform.monitoring_namespace}
+        ],
+    }
+    return [service_account(PROMETHEUS_SERVICE_ACCOUNT, platform.monitoring_namespace, "prometheus"), role, binding]
+
+
+def istio_certificate_sidecar() -> dict[str, Any]:
+    """Pod metadata giving Prometheus a sidecar that intercepts nothing and writes its certificate out."""
+    proxy_config = {"proxyMetadata": {"OUTPUT_CERTS": ISTIO_OUTPUT_CERTS}}
+    mounts = [{"name": ISTIO_CERTS_VOLUME, "mountPath": ISTIO_OUTPUT_CERTS}]
+    return {
+        "labels": {"sidecar.istio.io/inject": "true"},
+        "annotations": {
+            "traffic.sidecar.istio.io/includeInboundPorts": "",
+            "traffic.sidecar.istio.io/includeOutboundIPRanges": "",
+            "proxy.istio.io/config": dump_yaml(proxy_config),
+            "sidecar.istio.io/userVolumeMount": json.dumps(mounts),
+        },
+    }
+
+
+def prometheus(platform: PlatformSnapshot) -> dict[str, Any]:
+    # An empty namespace selector selects every namespace.
+    return {
+        "apiVersion": MONITORING_API,
+        "kind": "Prometheus",
+        "metadata": metadata(PROMETHEUS, "prometheus", platform.monitoring_namespace),
+        "spec": {
+            "replicas": 2,
+            "serviceAccountName": PROMETHEUS_SERVICE_ACCOUNT,
+            "retention": "15d",
+            "scrapeInterval": "30s",
+            "evaluationInterval": "30s",
+            "serviceMonitorSelector": portal_selector(),
+            "serviceMonitorNamespaceSelector": {},
+            "podMonitorSelector": portal_selector(),
+            "podMonitorNamespaceSelector": {},
+            "ruleSelector": portal_selector(),
+            "ruleNamespaceSelector": {},
+            "alerting": {
+                "alertmanagers": [
+                    {
+                        "namespace": platform.monitoring_namespace,
+                        "name": ALERTMANAGER_SERVICE,
+                        "port": "web",
+                        "apiVersion": "v2",
+                    }
+                ]
+            },
+            "podMetadata": istio_certificate_sidecar(),
+            "volumes": [{"name": ISTIO_CERTS_VOLUME, "emptyDir": {"medium": "Memory"}}],
+            "volumeMounts": [{"name": ISTIO_CERTS_VOLUME, "mountPath": ISTIO_CERTS_DIR, "readOnly": True}],
+        },
+    }
+
+
+def envoy_stats_monitor(platform: PlatformSnapshot) -> dict[str, Any]:
+    """Every Istio proxy's own metrics, where Istio's standard request metrics come from."""
+    return {
+        "apiVersion": MONITORING_API,
+        "kind": "PodMonitor",
+        "metadata": metadata(ENVOY_STATS_MONITOR, "prometheus", platform.monitoring_namespace),
+        "spec": {
+            "selector": {},
+            "namespaceSelector": {"any": True},
+            "podMetricsEndpoints": [{"port": ENVOY_STATS_PORT, "path": "/stats/prometheus", "interval": "30s"}],
+        },
+    }
+
+
+# --- Alertmanager -----------------------------------------------------------------------------------------------
+
+
+def alertmanager(platform: PlatformSnapshot) -> dict[str, Any]:
+    return {
+        "apiVersion": MONITORING_API,
+        "kind": "Alertmanager",
+        "metadata": metadata(ALERTMANAGER, "alertmanager", platform.monitoring_namespace),
+        "spec": {
+            "replicas": 2,
+            "alertmanagerConfigSelector": portal_selector(),
+            "alertmanagerConfigNamespaceSelector": {},
+            "alertmanagerConfigMatcherStrategy": {"type": "OnNamespace"},
+        },
+    }
+
+
+# --- Grafana ----------------------------------------------------------------------------------------------------
+
+
+def grafana_config(platform: PlatformSnapshot) -> list[dict[str, Any]]:
+    """Data sources for the Grafana sidecar, and the provider loading the dashboards its other sidecar collects."""
+    datasources = {
+        "apiVersion": 1,
+        "datasources": [
+            {
+                "name": "Prometheus",
+                "type": "prometheus",
+                "uid": "prometheus",
+                "access": "proxy",
+                "url": prometheus_url(platform),
+                "isDefault": True,
+            },
+            {
+                "name": "Alertmanager",
+                "type": "alertmanager",
+                "uid": "alertmanager",
+                "access": "proxy",
+                "url": alertmanager_url(platform),
+                "jsonData": {"implementation": "prometheus"},
+            },
+        ],
+    }
+    providers = {
+        "apiVersion": 1,
+        "providers": [
+            {
+                "name": "portal",
+                "orgId": 1,
+                "type": "file",
+                "disableDeletion": False,
+                "allowUiUpdates": False,
+                "updateIntervalSeconds": 30,
+                "options": {"path": GRAFANA_DASHBOARD_DIR, "foldersFromFilesStructure": True},
+            }
+        ],
+    }
+    ns = platform.monitoring_namespace
+    return [
+        config_map(
+            "grafana-datasources",
+            ns,
+            "grafana",
+            {"datasources.yaml": dump_yaml(datasources)},
+            labels={names.LABEL_GRAFANA_DATASOURCE: "1"},
+        ),
+        config_map("grafana-dashboard-provider", ns, "grafana", {"provider.yaml": dump_yaml(providers)}),
+    ]
+
+
+# --- Kiali ------------------------------------------------------------------------------------------------------
+
+
+def kiali_config(platform: PlatformSnapshot) -> dict[str, Any]:
+    root = platform.istio_root_namespace
+    return {
+        "auth": {
+            "strategy": "openid",
+            "openid": {
+                "client_id": KIALI_CLIENT_ID,
+                "issuer_uri": platform.oidc_issuer,
+                "username_claim": "email",
+                "disable_rbac": True,
+            },
+        },
+        "deployment": {"namespace": root, "view_only_mode": True},
+        "istio_namespace": root,
+        "server": {"port": KIALI_PORT, "web_root": "/"},
+        "external_services": {
+            "istio": {"root_namespace": root},
+            "prometheus": {"url": prometheus_url(platform)},
+            "grafana": {
+                "enabled": True,
+                "internal_url": f"http://{GRAFANA_SERVICE}.{platform.monitoring_namespace}.svc.{names.CLUSTER_DOMAIN}",
+                "external_url": platform.grafana_url,
+            },
+            "tracing": {"enabled": False},
+        },
+    }
+
+
+def kiali(platform: PlatformSnapshot) -> dict[str, Any]:
+    """The Kiali server's configuration; its OpenID client secret is the operators' Secret ``kiali``."""
+    data = {"config.yaml": dump_yaml(kiali_config(platform))}
+    return config_map("kiali", platform.istio_root_namespace, "kiali", data)
+
+
+def build_monitoring_stack(platform: PlatformSnapshot) -> list[dict[str, Any]]:
+    return [
+        *prometheus_access(platform),
+        prometheus(platform),
+        envoy_stats_monitor(platform),
+        alertmanager(platform),
+        *grafana_config(platform),
+        kiali(platform),
+    ]

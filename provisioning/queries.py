@@ -1,0 +1,70 @@
+"""Read-side querysets the pages share: a constant number of queries however many rows there are."""
+
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from .api.views import run_queryset
+from .choices import ChangeAction, RunStatus
+from .models import Plan, ProvisioningRun
+
+
+def with_last_run(services: QuerySet) -> QuerySet:
+    """Services annotated with their latest run's id and status (``last_run_id``, ``last_run_status``)."""
+    latest = ProvisioningRun.objects.filter(service=OuterRef("pk")).order_by("-created_at", "-pk")
+    return services.annotate(
+        last_run_id=Subquery(latest.values("pk")[:1]),
+        last_run_status=Subquery(latest.values("status")[:1]),
+    )
+
+
+def pending_approvals() -> QuerySet:
+    """Runs waiting for an SRE, oldest first."""
+    return run_queryset().filter(status=RunStatus.AWAITING_APPROVAL).order_by("created_at", "pk")
+
+
+PROVIDERS = (("kubernetes", "Kubernetes"), ("aws", "AWS"))
+
+
+def _display(value) -> tuple[str, bool]:
+    """A diff value as text, and whether it needs a block of its own (long or several lines)."""
+    from portal.core.templatetags.portal import as_json
+
+    if value is None:
+        return "", False
+    text = as_json(value)
+    return text, "\n" in text or len(text) > 80
+
+
+def plan_groups(plan: Plan) -> list[dict]:
+    """The plan's changes by provider (Kubernetes, then AWS), each with its field-by-field diff ready to show."""
+    groups = []
+    for provider, title in PROVIDERS:
+        changes = [c for c in plan.changes if c.get("provider") == provider]
+        if not changes:
+            continue
+        shown = []
+        for change in changes:
+            rows = []
+            for item in change.get("diff") or []:
+                old, old_block = _display(item.get("old"))
+                new, new_block = _display(item.get("new"))
+                rows.append(
+                    {
+                        "path": item.get("path") or "(whole object)",
+                        "old": old,
+                        "new": new,
+                        "block": old_block or new_block,
+                        "had_old": item.get("old") is not None,
+                    }
+                )
+            shown.append({**change, "rows": rows})
+        summary = {a: sum(1 for c in changes if c["action"] == a) for a in ChangeAction.values}
+        groups.append(
+            {
+                "provider": provider,
+                "title": title,
+                "summary": summary,
+                "changes": [c for c in shown if c["action"] != ChangeAction.UNCHANGED],
+                "unchanged": [c for c in shown if c["action"] == ChangeAction.UNCHANGED],
+            }
+        )
+    return groups

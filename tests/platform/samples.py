@@ -1,0 +1,91 @@
+"""A bootstrapped platform (every ARN filled in) and services of each exposure level, for the platform tests."""
+
+from pathlib import Path
+from typing import Any
+
+from provisioning.desired import render_service
+from provisioning.desired.platform import render_platform
+from provisioning.resources import KUBERNETES
+from provisioning.snapshot import OnCallPair, PlatformSnapshot, Receivers, ServiceSnapshot, Slo, TeamSnapshot
+
+CRDS = Path(__file__).resolve().parents[3] / "shared" / "crds"
+
+ACCOUNT = "123456789012"
+REGION = "ap-northeast-1"
+ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
+WAF = f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional"
+
+PLATFORM = PlatformSnapshot(
+    cluster_name="sandbox",
+    region=REGION,
+    internal_zone_id="Z0INTERNAL",
+    external_zone_id="Z0EXTERNAL",
+    external_alb_arn=f"{ELB}:loadbalancer/app/portal-external-sandbox/50dc6c495c0c9188",
+    external_alb_dns_name="portal-external-sandbox-1234567890.ap-northeast-1.elb.amazonaws.com",
+    external_alb_zone_id="Z14GRHDCWA56QT",
+    external_listener_arn=f"{ELB}:listener/app/portal-external-sandbox/50dc6c495c0c9188/f2f7dc8efc522ab2",
+    external_web_acl_arn=f"{WAF}/webacl/portal-external-sandbox/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
+    internal_alb_arn=f"{ELB}:loadbalancer/app/portal-internal-sandbox/6d0ecf831eec9f09",
+    internal_alb_dns_name="internal-portal-internal-sandbox-987654321.ap-northeast-1.elb.amazonaws.com",
+    internal_alb_zone_id="Z14GRHDCWA56QT",
+    internal_listener_arn=f"{ELB}:listener/app/portal-internal-sandbox/6d0ecf831eec9f09/a2b3c4d5e6f70819",
+    internal_web_acl_arn=f"{WAF}/webacl/portal-internal-sandbox/a1b2c3d4-5678-90ab-cdef-EXAMPLE22222",
+    corp_ip_set_arn=f"{WAF}/ipset/portal-corp-sandbox/a1b2c3d4-5678-90ab-cdef-EXAMPLE33333",
+    external_target_group_arn=f"{ELB}:targetgroup/portal-external-gw-sandbox/73e2d6bc24d8a067",
+    internal_target_group_arn=f"{ELB}:targetgroup/portal-internal-gw-sandbox/943f017f100becff",
+    aws_account_id=ACCOUNT,
+    oidc_issuer="https://sso.example.com/realms/corp",
+    sre_group="platform-sre",
+    portal_url="https://portal.internal.example.com",
+)
+
+TEAM = TeamSnapshot(slug="payments", name="Payments", slack_channel="#payments-alerts", has_incident_webhook=True)
+RECEIVERS = Receivers(
+    slack_api_url="https://hooks.slack.example.com/services/T0/B0/platform",
+    incident_webhook_url="https://incidents.example.com/hooks/platform",
+)
+
+# A public API and a corp-only one, both in the mesh with an allow-list (so an AuthorizationPolicy), an SLO
+# (so a PrometheusRule) and a dashboard.
+SERVICES: dict[str, ServiceSnapshot] = {
+    level: ServiceSnapshot(
+        name=name,
+        team=TEAM,
+        level=level,
+        hostnames=hostnames,
+        allowed_callers=("checkout",),
+        slo=Slo(availability=99.9, latency_p99_ms=300),
+        dashboard=True,
+        oncall=OnCallPair(incident_commander="alice", resolver="carol"),
+        receivers=RECEIVERS,
+    )
+    for level, name, hostnames in (
+        ("external", "payments-api", ("pay.example.com", "api.pay.example.com")),
+        ("internal", "ledger", ("ledger.internal.example.com",)),
+    )
+}
+
+
+def platform_manifests(platform: PlatformSnapshot = PLATFORM) -> list[dict[str, Any]]:
+    return [resource.body for resource in render_platform(platform)]
+
+
+def service_manifests(svc: ServiceSnapshot, platform: PlatformSnapshot = PLATFORM) -> list[dict[str, Any]]:
+    return [r.body for r in render_service(svc, platform) if r.provider == KUBERNETES]
+
+
+def find(manifests: list[dict[str, Any]], kind: str, name: str | None = None, namespace: str | None = None) -> list:
+    """The manifests of a kind, narrowed by name and namespace when given."""
+    return [
+        m
+        for m in manifests
+        if m["kind"] == kind
+        and (name is None or m["metadata"]["name"] == name)
+        and (namespace is None or m["metadata"].get("namespace", "") == namespace)
+    ]
+
+
+def one(manifests: list[dict[str, Any]], kind: str, name: str | None = None, namespace: str | None = None) -> dict:
+    found = find(manifests, kind, name, namespace)
+    assert len(found) == 1, f"expected one {kind} {namespace}/{name}, found {len(found)}"
+    return found[0]

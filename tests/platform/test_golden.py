@@ -1,0 +1,78 @@
+"""The platform layer, byte for byte, for a bootstrapped platform; every object strictly valid and owned.
+
+Regenerate after an intended change with ``PORTAL_UPDATE_GOLDEN=1 pytest tests/platform/test_golden.py`` and
+review the diff like code.
+"""
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+
+from provisioning import names
+from provisioning.desired.platform import PLATFORM_KINDS, platform_namespaces, render_platform
+from provisioning.preflight import SchemaValidator
+from provisioning.resources import KUBERNETES, to_yaml_documents
+
+from .samples import CRDS, PLATFORM, platform_manifests
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "platform.yaml"
+
+
+def test_rendering_matches_the_golden_file():
+    text = to_yaml_documents(platform_manifests())
+    if os.environ.get("PORTAL_UPDATE_GOLDEN"):
+        GOLDEN.write_text(text)
+    assert GOLDEN.exists(), f"no golden file {GOLDEN.name}; run with PORTAL_UPDATE_GOLDEN=1"
+    assert text == GOLDEN.read_text(), f"the platform layer renders differently from {GOLDEN.name}"
+
+
+@pytest.fixture(scope="module")
+def validator() -> SchemaValidator:
+    return SchemaValidator.from_crd_dir(CRDS)
+
+
+def test_every_object_is_strictly_valid(validator):
+    manifests = platform_manifests()
+    for manifest in manifests:
+        assert validator.has_schema(manifest["apiVersion"], manifest["kind"]), manifest["kind"]
+    assert validator.validate_all(manifests) == []
+
+
+def test_every_object_is_the_platforms_and_of_a_kind_the_engine_lists():
+    resources = render_platform(PLATFORM)
+    assert {r.provider for r in resources} == {KUBERNETES}
+    for resource in resources:
+        labels = resource.body["metadata"]["labels"]
+        component = labels[names.LABEL_NAME]
+        assert labels.items() >= names.platform_labels(component).items(), resource.label()
+        assert labels[names.LABEL_OWNER] == names.OWNER_PLATFORM
+        assert (resource.api_version, resource.kind) in PLATFORM_KINDS, resource.label()
+        assert not resource.sensitive, f"{resource.label()}: the platform layer renders no secret"
+    assert len({r.key for r in resources}) == len(resources)
+    # The list is exact: a kind listed but never rendered would only cost the engine a listing per namespace.
+    assert {(r.api_version, r.kind) for r in resources} == set(PLATFORM_KINDS)
+
+
+def test_objects_stay_in_the_platform_namespaces_and_only_the_layers_own_namespaces_are_owned():
+    resources = render_platform(PLATFORM)
+    used = {r.namespace for r in resources if r.namespace}
+    assert used == set(platform_namespaces(PLATFORM))
+    owned = {r.name for r in resources if r.kind == "Namespace"}
+    # istiod's and the Prometheus operator's namespaces are theirs: never pruned by the platform layer.
+    assert owned == used - {PLATFORM.istio_root_namespace, PLATFORM.monitoring_namespace}
+
+
+def test_rendering_is_deterministic_and_follows_the_settings():
+    assert to_yaml_documents(platform_manifests()) == to_yaml_documents(platform_manifests())
+    moved = dataclasses.replace(PLATFORM, ingress_namespace="edge", monitoring_namespace="observe")
+    resources = render_platform(moved)
+    assert {r.namespace for r in resources if r.kind == "Gateway"} == {"edge"}
+    assert {r.namespace for r in resources if r.kind in ("Prometheus", "Alertmanager")} == {"observe"}
+    assert set(platform_namespaces(moved)) >= {"edge", "observe"}
+
+
+def test_before_bootstrap_there_is_no_binding_to_a_target_group_that_does_not_exist():
+    fresh = dataclasses.replace(PLATFORM, external_target_group_arn="", internal_target_group_arn="")
+    assert [r for r in render_platform(fresh) if r.kind == "TargetGroupBinding"] == []

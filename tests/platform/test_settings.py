@@ -1,0 +1,56 @@
+"""What the platform layer is rendered from: the platform settings row and the portal's own sign-in settings."""
+
+import tomllib
+
+import yaml
+
+from provisioning import names
+from provisioning.desired.platform import render_platform
+from provisioning.desired.platform.tools import OAUTH2_PROXY_CONFIG_KEY
+from provisioning.snapshot import platform_snapshot
+
+
+def config(snapshot, name: str, key: str) -> str:
+    (found,) = [r.body for r in render_platform(snapshot) if r.kind == "ConfigMap" and r.name == name]
+    return found["data"][key]
+
+
+def test_the_identity_provider_and_sre_group_come_from_the_portals_settings(platform, settings):
+    settings.OIDC_ISSUER = "https://sso.example.com/realms/corp"
+    settings.OIDC_GROUPS_CLAIM = "roles"
+    settings.PORTAL_SRE_GROUP = "sre-oncall"
+    snapshot = platform_snapshot(platform)
+    assert (snapshot.oidc_issuer, snapshot.oidc_groups_claim, snapshot.sre_group) == (
+        "https://sso.example.com/realms/corp",
+        "roles",
+        "sre-oncall",
+    )
+    proxy = tomllib.loads(config(snapshot, "oauth2-proxy", OAUTH2_PROXY_CONFIG_KEY))
+    assert proxy["oidc_issuer_url"] == "https://sso.example.com/realms/corp"
+    assert proxy["oidc_groups_claim"] == "roles"
+    assert proxy["allowed_groups"] == ["sre-oncall"]
+
+
+def test_urls_zones_arns_and_region_come_from_the_platform_settings(platform):
+    platform.grafana_url = "https://grafana.tools.example.com"
+    platform.oauth2_proxy_url = "https://sign-in.corp.example.net"
+    platform.internal_zone = "corp.example.net"
+    platform.internal_target_group_arn = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/x/1"
+    platform.region = "eu-west-1"
+    platform.cluster_name = "prod"
+    platform.save()
+    snapshot = platform_snapshot(platform)
+    resources = render_platform(snapshot)
+    kiali = yaml.safe_load(config(snapshot, "kiali", "config.yaml"))
+    assert kiali["external_services"]["grafana"]["external_url"] == "https://grafana.tools.example.com"
+    (binding,) = [r.body for r in resources if r.kind == "TargetGroupBinding"]
+    assert binding["spec"]["targetGroupARN"] == platform.internal_target_group_arn
+    (certificate,) = [r.body for r in resources if r.name == names.gateway_tls_secret_name("internal")]
+    assert certificate["spec"]["dnsNames"] == ["*.corp.example.net"]
+    (ingress,) = [r.body for r in resources if r.kind == "Ingress"]
+    assert ingress["spec"]["rules"][0]["host"] == "sign-in.corp.example.net"
+    fluent_bit = yaml.safe_load(config(snapshot, "fluent-bit", "fluent-bit.yaml"))
+    (output,) = fluent_bit["pipeline"]["outputs"]
+    assert (output["region"], output["log_group_template"]) == ("eu-west-1", "/eks/prod/$TAG[1]/$TAG[2]")
+    collector = yaml.safe_load(config(snapshot, "opentelemetry-collector", "config.yaml"))
+    assert collector["exporters"]["awsxray"]["region"] == "eu-west-1"
