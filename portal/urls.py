@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("portal.catalog.api.urls")),
     path("api/v1/", include("provisioning.api.urls")),
     path("api/v1/", include("portal.audit.api.urls")),
+    path("", include("portal.oncall.urls")),
     path("", include("portal.catalog.urls")),
     path("", include("provisioning.urls")),
     path("", include("portal.core.urls")),

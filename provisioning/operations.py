@@ -1,5 +1,6 @@
 """What people and automation ask of the engine: plan, apply, destroy, drift check, approve."""
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -11,7 +12,17 @@ from .choices import RunAction, RunStatus
 from .errors import PermanentError, ProvisioningError
 from .models import PLATFORM_SCOPE, Plan, ProvisioningRun, service_scope
 from .reconcile import Engine, execute, last_applied_snapshot, platform_state, service_state, stored_snapshot
-from .runs import RunInProgress, active_run, audit, claim, enqueue, finish, log, request_run
+from .runs import (
+    RunInProgress,
+    active_run,
+    audit,
+    claim,
+    enqueue,
+    enqueue_drift_batch,
+    finish,
+    log,
+    request_run,
+)
 from .snapshot import load_service
 
 
@@ -56,15 +67,24 @@ def drift_check_service(service: Service, user=None) -> ProvisioningRun:
     return request_run(service_scope(service.name), RunAction.DRIFT_CHECK, service=service, user=user)
 
 
-def request_drift_checks() -> int:
-    """Queue a drift check for every active service that has no run in progress."""
+def request_drift_checks(batch_size: int | None = None) -> int:
+    """Queue a drift check for every active service that has no run in progress, sent to workers in batches
+    (by team, so a batch shares its team's reads) that read ahead once for all their services."""
+    batch_size = batch_size or settings.PORTAL_DRIFT_BATCH_SIZE
+    services = list(Service.objects.filter(state=ServiceState.ACTIVE).order_by("team__slug", "name").only("pk", "name"))
     count = 0
-    for service in Service.objects.filter(state=ServiceState.ACTIVE).only("pk", "name"):
-        try:
-            drift_check_service(service)
-            count += 1
-        except RunInProgress:
-            continue
+    for start in range(0, len(services), batch_size):
+        batch = []
+        with transaction.atomic():  # a batch's runs in one commit
+            for service in services[start : start + batch_size]:
+                try:
+                    run = request_run(service_scope(service.name), RunAction.DRIFT_CHECK, service=service, send=False)
+                except RunInProgress:
+                    continue
+                batch.append(run.pk)
+        if batch:
+            enqueue_drift_batch(batch)
+            count += len(batch)
     return count
 
 

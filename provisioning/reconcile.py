@@ -18,7 +18,7 @@ from .models import PLATFORM_SCOPE, ManagedResource, Plan, ProvisioningRun, RunS
 from .names import LABEL_MANAGED_BY, LABEL_OWNER, LABEL_SERVICE, MANAGED_BY, OWNER_PLATFORM
 from .resources import AWS, KUBERNETES, Resource, seal
 from .runs import check_cancel, finish, heartbeat, log, set_status
-from .snapshot import SECRET_FIELDS, PlatformSnapshot, load_service, platform_snapshot
+from .snapshot import SECRET_FIELDS, PlatformSnapshot, ServiceSnapshot, load_service, platform_snapshot
 from .targets import Backend, kubernetes_backend
 
 logger = logging.getLogger("provisioning")
@@ -48,11 +48,14 @@ class Scope:
         return digest.hexdigest()
 
 
-def service_state(name: str, platform: PlatformSnapshot, *, destroy: bool = False) -> Scope:
-    """The scope of one service; when destroying, nothing is desired."""
+def service_state(
+    name: str, platform: PlatformSnapshot, *, destroy: bool = False, loaded: tuple[int, ServiceSnapshot] | None = None
+) -> Scope:
+    """The scope of one service; when destroying, nothing is desired. ``loaded``: its (pk, snapshot) when read
+    already (the drift sweep reads a batch's services at once, ``snapshot.load_services``)."""
     from portal.catalog.models import Service
 
-    svc = load_service(name)
+    service_id, svc = loaded or (None, load_service(name))
     return Scope(
         key=service_scope(name),
         labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_SERVICE: name},
@@ -60,7 +63,7 @@ def service_state(name: str, platform: PlatformSnapshot, *, destroy: bool = Fals
         desired=[] if destroy else render_service(svc, platform),
         snapshot=stored_snapshot(svc),
         revision=svc.revision,
-        service_id=Service.objects.values_list("pk", flat=True).get(name=name),
+        service_id=service_id or Service.objects.values_list("pk", flat=True).get(name=name),
         extra_scopes=_team_scope_if_last(svc.team.slug, name) if destroy else (),
     )
 
@@ -133,6 +136,8 @@ class Engine:
                 AWS: AwsBackend(self.platform),
             }
         self.backends = backends
+        # Inventory rows read ahead for many scopes (the drift sweep's batch), by scope.
+        self.recorded: dict[str, list[Resource]] = {}
 
     # --- plan ---------------------------------------------------------------------------------
 
@@ -140,8 +145,10 @@ class Engine:
         return [(p, b) for p, b in self.backends.items() if p in scope.providers]
 
     def _records(self, scope: Scope) -> list[Resource]:
-        rows = ManagedResource.objects.filter(scope__in=[scope.key, *scope.extra_scopes])
-        return [record_to_resource(r) for r in rows]
+        keys = [scope.key, *scope.extra_scopes]
+        if all(key in self.recorded for key in keys):
+            return [r for key in keys for r in self.recorded[key]]
+        return [record_to_resource(r) for r in ManagedResource.objects.filter(scope__in=keys)]
 
     def observe(self, scope: Scope) -> list[Change]:
         """The rendered desired state against what exists: what an apply would change."""
@@ -324,12 +331,13 @@ class Engine:
         """Mark inventory rows whose actual state left the desired one; True when anything drifted."""
         now = timezone.now()
         drifted = False
+        unchanged = [c.resource.key for c in changes if c.action == ChangeAction.UNCHANGED]
+        ManagedResource.objects.filter(key__in=unchanged).update(
+            status=ResourceStatus.APPLIED, drift=[], last_checked_at=now
+        )
         for change in changes:
             key = change.resource.key
             if change.action == ChangeAction.UNCHANGED:
-                ManagedResource.objects.filter(key=key).update(
-                    status=ResourceStatus.APPLIED, drift=[], last_checked_at=now
-                )
                 continue
             drifted = True
             status = {
@@ -372,10 +380,11 @@ def scope_for(run: ProvisioningRun, platform: PlatformSnapshot) -> Scope:
     return service_state(name, platform, destroy=run.action == RunAction.DESTROY)
 
 
-def execute(run: ProvisioningRun, engine: Engine | None = None) -> None:
-    """Carry out one claimed run: plan, wait for approval when needed, apply and record."""
+def execute(run: ProvisioningRun, engine: Engine | None = None, scope: Scope | None = None) -> None:
+    """Carry out one claimed run: plan, wait for approval when needed, apply and record (``scope``: already
+    built for this run, as the drift sweep does for a batch)."""
     engine = engine or Engine()
-    scope = scope_for(run, engine.platform)
+    scope = scope or scope_for(run, engine.platform)
     if run.action == RunAction.DRIFT_CHECK:
         plan, changes = engine.plan(scope, action=run.action)
         ProvisioningRun.objects.filter(pk=run.pk).update(plan=plan)
@@ -404,6 +413,9 @@ def execute(run: ProvisioningRun, engine: Engine | None = None) -> None:
     log(run, "provisioning.plan.ready", _summary_line(plan.summary), plan=plan.pk, **plan.summary)
 
     if plan.requires_approval and not approved:
+        # An approval of an earlier plan does not carry over to this one.
+        ProvisioningRun.objects.filter(pk=run.pk).update(approved_by=None, approved_at=None)
+        run.approved_by, run.approved_at = None, None
         set_status(run, RunStatus.AWAITING_APPROVAL)
         log(run, "provisioning.run.awaiting_approval", "; ".join(plan.approval_reasons))
         return

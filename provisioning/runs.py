@@ -75,10 +75,12 @@ def request_run(
     plan=None,
     force: bool = False,
     approval_reasons: list[str] | None = None,
+    send: bool = True,
 ):
     """Create a run and enqueue it when the transaction commits; refuse if one is in progress.
 
-    With ``approval_reasons`` the run waits for an SRE instead of going to a worker.
+    With ``approval_reasons`` the run waits for an SRE instead of going to a worker; with ``send=False`` the
+    caller sends it (the drift sweep, in batches; the reaper resends a queued run nobody sent).
     """
     status = RunStatus.AWAITING_APPROVAL if approval_reasons else RunStatus.QUEUED
     try:
@@ -96,14 +98,21 @@ def request_run(
         existing = active_run(scope)
         if existing is None:  # finished in between: try once more
             return request_run(
-                scope, action, service=service, user=user, plan=plan, force=force, approval_reasons=approval_reasons
+                scope,
+                action,
+                service=service,
+                user=user,
+                plan=plan,
+                force=force,
+                approval_reasons=approval_reasons,
+                send=send,
             )
         raise RunInProgress(existing) from None
     log(run, "provisioning.run.requested", f"{action} requested", user=getattr(user, "username", None))
     audit("run.request", run, actor=user, detail=f"{action}" + (" (awaiting approval)" if approval_reasons else ""))
     if approval_reasons:
         log(run, "provisioning.run.awaiting_approval", "; ".join(approval_reasons))
-    else:
+    elif send:
         transaction.on_commit(lambda: enqueue(run.pk))
     return run
 
@@ -122,6 +131,17 @@ def enqueue(run_id: int) -> None:
             event="provisioning.run.enqueue_failed",
             message=f"the broker did not take the run ({exc}); it will be sent again when the broker answers",
         )
+
+
+def enqueue_drift_batch(run_ids: list[int]) -> None:
+    """Send queued drift checks to a worker as one batch. If the broker is down they stay queued and the
+    reaper resends each of them."""
+    from .tasks import drift_check_batch
+
+    try:
+        drift_check_batch.apply_async(args=[run_ids], retry=False)
+    except Exception as exc:
+        logger.warning("provisioning.drift.enqueue_failed", extra={"runs": len(run_ids), "error": str(exc)})
 
 
 def claim(run_id: int, task_id: str) -> ProvisioningRun | None:

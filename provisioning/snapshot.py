@@ -198,11 +198,16 @@ def platform_snapshot(settings_row: PlatformSettings | None = None) -> PlatformS
 
 
 def service_snapshot(
-    service: Service, *, at: datetime | None = None, settings_row: PlatformSettings | None = None
+    service: Service,
+    *,
+    at: datetime | None = None,
+    settings_row: PlatformSettings | None = None,
+    oncall: OnCallPair | None = None,
 ) -> ServiceSnapshot:
     """Freeze one service at instant ``at`` (default now); ``service`` should come from ``service_queryset()``.
 
-    Pass ``settings_row`` when freezing many services, to read the platform settings once.
+    Pass ``settings_row`` when freezing many services, to read the platform settings once (and ``oncall``, the
+    team's pair at ``at``, to read each team's schedule once).
     """
     exposure, traffic, telemetry, team = service.exposure, service.traffic, service.telemetry, service.team
     at = at or timezone.now()
@@ -254,10 +259,18 @@ def service_snapshot(
         slo=Slo(availability=float(telemetry.slo["availability"]), latency_p99_ms=telemetry.slo.get("latency_p99_ms"))
         if telemetry.slo
         else None,
-        oncall=oncall_pair(team, at),
+        oncall=oncall if oncall is not None else oncall_pair(team, at),
         receivers=Receivers(slack_api_url=slack_api_url, incident_webhook_url=team.incident_webhook_url),
     )
 
 
 def load_service(name: str) -> ServiceSnapshot:
     return service_snapshot(service_queryset().get(name=name))
+
+
+def load_services(names: list[str]) -> dict[str, tuple[int, ServiceSnapshot]]:
+    """Many services frozen at one instant, read together: name -> (pk, snapshot). Missing names are left out."""
+    row, at = PlatformSettings.load(), timezone.now()
+    services = list(service_queryset().filter(name__in=names))
+    pairs = {team_id: oncall_pair(team_id, at) for team_id in {s.team_id for s in services}}
+    return {s.name: (s.pk, service_snapshot(s, at=at, settings_row=row, oncall=pairs[s.team_id])) for s in services}

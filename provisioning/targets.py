@@ -28,6 +28,10 @@ class Backend(Protocol):
     ) -> tuple[dict[str, dict[str, Any] | None], list[Resource]]:
         """Observed bodies of the desired resources (None when absent) and everything owned in the scope."""
 
+    def prefetch(self, scopes: list[tuple[list[tuple[str, str]], dict[str, str], list[Resource]]]) -> None:
+        """Optional. Read ahead once for many scopes' read-only checks, given each one's (kinds, labels,
+        recorded resources); later observes of those scopes may answer from these reads."""
+
     def begin(self) -> None: ...
 
     def apply(self, resource: Resource, force: bool = False) -> dict[str, Any]: ...
@@ -77,6 +81,12 @@ class KubernetesBackend:
                     owned[record.key] = replace(record, body=body)
         observed = {r.key: (owned[r.key].body if r.key in owned else None) for r in desired}
         return observed, list(owned.values())
+
+    def prefetch(self, scopes: list[tuple[list[tuple[str, str]], dict[str, str], list[Resource]]]) -> None:
+        """Read ahead for many scopes' read-only checks (a drift sweep's batch): one list per kind for all of
+        them, when one selector covers them; later observes of those scopes answer from it."""
+        kinds = sorted({kind for scope_kinds, _, _ in scopes for kind in scope_kinds})
+        self.reader.prefetch(kinds, [labels for _, labels, _ in scopes])
 
     def begin(self) -> None:
         begin = getattr(self.writer, "begin", None)

@@ -5,7 +5,7 @@ import random
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 
 from .choices import RunStatus
 from .errors import PermanentError, TemporaryError
@@ -37,24 +37,37 @@ def execute_run(self, run_id: int) -> str:
     run = claim(run_id, self.request.id or "")
     if run is None:
         return "not claimed"
+    status, retry = carry_out(run)
+    if retry is not None:
+        raise self.retry(exc=retry, countdown=backoff(run.attempts)) from retry
+    return status
+
+
+def carry_out(run: ProvisioningRun, engine=None, scope=None) -> tuple[str, Exception | None]:
+    """Execute a claimed run and settle its outcome: its status, and the temporary error it was requeued for
+    (the caller retries it with backoff) or None."""
     try:
-        execute(run)
+        execute(run, engine, scope)
     except RunCancelled:
-        return RunStatus.CANCELLED
+        return RunStatus.CANCELLED, None
     except TEMPORARY as exc:
+        if isinstance(exc, OperationalError | InterfaceError):
+            # The database went away (a restart, a failover): drop the dead connection; the next query
+            # opens a new one, and if the database is still down this raises and the reaper takes over.
+            connection.close()
         if run.attempts >= max_attempts():
             finish(run, RunStatus.FAILED, f"gave up after {run.attempts} attempts: {exc}")
-            return RunStatus.FAILED
+            return RunStatus.FAILED, None
         requeue(run, f"temporary error, retrying: {exc}")
-        raise self.retry(exc=exc, countdown=backoff(run.attempts)) from exc
+        return RunStatus.QUEUED, exc
     except PermanentError as exc:
         finish(run, RunStatus.FAILED, str(exc))
     except SoftTimeLimitExceeded:
         finish(run, RunStatus.FAILED, "the run exceeded its time limit")
     except Exception as exc:
-        logger.exception("provisioning.run.crashed", extra={"run": run_id})
+        logger.exception("provisioning.run.crashed", extra={"run": run.pk})
         finish(run, RunStatus.FAILED, f"internal error: {exc.__class__.__name__}: {exc}")
-    return ProvisioningRun.objects.values_list("status", flat=True).get(pk=run_id)
+    return ProvisioningRun.objects.values_list("status", flat=True).get(pk=run.pk), None
 
 
 @shared_task(name="provisioning.drift_sweep", acks_late=True, soft_time_limit=3000, time_limit=3600)
@@ -63,6 +76,22 @@ def drift_sweep() -> int:
     from .operations import request_drift_checks
 
     return request_drift_checks()
+
+
+@shared_task(
+    name="provisioning.drift_check_batch",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=1500,
+    time_limit=1800,
+)
+def drift_check_batch(self, run_ids: list[int]) -> dict[str, int]:
+    """The sweep's drift checks of many services, reading ahead once for all of them; each run is claimed,
+    carried out and finished on its own (one that hits a temporary error goes back to ``execute_run``)."""
+    from .sweep import check_batch
+
+    return check_batch(run_ids, self.request.id or "")
 
 
 @shared_task(

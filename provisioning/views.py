@@ -12,9 +12,9 @@ from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
 from portal.catalog.models import Service
-from portal.catalog.permissions import can_edit_team_content, is_sre
+from portal.catalog.permissions import can_act_on_run, can_approve, can_edit_team_content
 
-from .api.views import may_act_on, run_queryset
+from .api.views import run_queryset
 from .choices import RunStatus
 from .desired import render_service
 from .errors import PermanentError, TemporaryError
@@ -46,8 +46,8 @@ def require_team_member(request, service: Service, doing: str) -> None:
         )
 
 
-def require_sre(request) -> None:
-    if not is_sre(request.user):
+def require_approver(request) -> None:
+    if not can_approve(request.user):
         raise PermissionDenied("Only platform SREs approve changes. Ask in the platform team's channel.")
 
 
@@ -144,7 +144,7 @@ def _run_context(request, pk: int) -> dict:
         "done": done,
         "log": list(run.log_entries.all()),
         "service_name": run.scope.removeprefix("service:"),
-        "can_cancel": run.is_active and may_act_on(request.user, run),
+        "can_cancel": run.is_active and can_act_on_run(request.user, run),
     }
 
 
@@ -163,7 +163,7 @@ def run_progress(request, pk: int):
 @require_POST
 def run_cancel(request, pk: int):
     run = get_object_or_404(ProvisioningRun.objects.select_related("service__team"), pk=pk)
-    if not may_act_on(request.user, run):
+    if not can_act_on_run(request.user, run):
         raise PermissionDenied("Only members of the service's team and platform SREs may cancel its runs.")
     try:
         cancel(run, request.user, reason=f"cancelled by {request.user.username}")
@@ -222,8 +222,8 @@ def graph_svg(request, name: str):
     except GraphError as exc:
         return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
     response = HttpResponse('<?xml version="1.0" encoding="UTF-8"?>\n' + svg, content_type="image/svg+xml")
-    # Opened on its own, the picture may not run anything or load anything.
-    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    # Opened on its own, the picture may not run, load or style anything (its colours are SVG attributes).
+    response["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
     response["Content-Disposition"] = f'inline; filename="{name}-resources.svg"'
     return response
 
@@ -233,14 +233,14 @@ def graph_svg(request, name: str):
 
 @login_required
 def approvals(request):
-    require_sre(request)
+    require_approver(request)
     return render(request, "provisioning/approvals.html", {"runs": list(pending_approvals())})
 
 
 @login_required
 @require_POST
 def approve(request, pk: int):
-    require_sre(request)
+    require_approver(request)
     run = get_object_or_404(ProvisioningRun, pk=pk)
     try:
         approve_run(run, request.user)
@@ -254,7 +254,7 @@ def approve(request, pk: int):
 @login_required
 @require_POST
 def reject(request, pk: int):
-    require_sre(request)
+    require_approver(request)
     run = get_object_or_404(ProvisioningRun, pk=pk)
     reason = (request.POST.get("reason") or "").strip()
     if not reason:

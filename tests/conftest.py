@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 from portal.catalog.models import PlatformSettings, Team
 from tests.aws.iam import RECORDER, CallWindow
@@ -58,6 +59,12 @@ def aws(aws_sandbox):
     group, its team's topic), so anything that plans or applies one needs it."""
     aws_sandbox.reset()
     return aws_sandbox
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Rate-limit counters (the API's throttles, allauth's sign-in limits) start from zero in every test."""
+    cache.clear()
 
 
 @pytest.fixture

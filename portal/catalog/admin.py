@@ -124,9 +124,33 @@ class TelemetryAdmin(ServicePartAdmin):
     search_fields = ("service__name",)
 
 
+class PlatformSettingsAdminForm(forms.ModelForm):
+    """The Slack webhook is write-only here as everywhere: never sent back to the browser."""
+
+    slack_webhook_url = forms.CharField(
+        required=False,
+        label="Slack webhook URL",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text="Stored encrypted and never shown in full. Leave empty to keep the current one.",
+    )
+    remove_slack_webhook = forms.BooleanField(required=False, label="Remove the Slack webhook")
+
+    class Meta:
+        model = PlatformSettings
+        fields = "__all__"  # noqa: DJ007 - every setting, as the admin showed before; only the webhook differs
+
+    def clean_slack_webhook_url(self) -> str:
+        value = self.cleaned_data["slack_webhook_url"].strip()
+        if self.data.get("remove_slack_webhook"):
+            return ""
+        return value or self.instance.slack_webhook_url
+
+
 @admin.register(PlatformSettings)
 class PlatformSettingsAdmin(admin.ModelAdmin):
+    form = PlatformSettingsAdminForm
     list_display = ("cluster_name", "region", "kubernetes_target", "external_zone", "internal_zone")
+    readonly_fields = ("slack_webhook_masked",)
 
     def has_add_permission(self, request) -> bool:
         return not PlatformSettings.objects.exists()

@@ -1,22 +1,33 @@
-"""Who may do what, per object. One place for the rules; views and the API ask here.
+"""Who may do what, per object. One place for the rules; the pages and the API ask here (the admin admits
+staff, and staff is the SRE flag: ``users.User.save``).
 
-- SREs see and change everything, approve, and edit platform settings.
-- Members of a team see the team (never its secrets in full), and change its services and schedule.
-- Owners of a team also change the team itself and its membership.
-- Everyone signed in may read teams, services and on-call schedules (in an incident, anyone needs to
+- Nobody signed out sees anything but the sign-in pages, the health check, the API's schema and docs, and a
+  team's calendar feed to whoever holds its feed token.
+- Everyone signed in may read teams, services, runs and on-call schedules (in an incident, anyone needs to
   find who owns a service and who is on call), never a secret in full, but not act on them.
+- Members of a team change its services and schedule, plan, apply and cancel their runs.
+- Owners of a team also change the team itself and its membership.
+- SREs see and change everything; only they approve, edit platform settings, act on the platform layer,
+  force a take-over of conflicting fields, read the audit log and use the admin.
+
+``tests/security/matrix.py`` holds the same rules as a table of every URL and role; its tests hold the code
+to it.
 """
 
 from .choices import MembershipRole
 
 
+def is_signed_in(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
 def is_sre(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and getattr(user, "is_sre", False))
+    return is_signed_in(user) and bool(getattr(user, "is_sre", False))
 
 
 def team_role(user, team) -> str | None:
     """The user's role in the team ('owner' / 'member') or None. Cached per user object."""
-    if not (user and user.is_authenticated):
+    if not is_signed_in(user):
         return None
     cache = user.__dict__.setdefault("_team_roles", None)
     if cache is None:
@@ -26,10 +37,34 @@ def team_role(user, team) -> str | None:
 
 
 def can_edit_team_content(user, team) -> bool:
-    """Services, schedule, applies: members and owners of the team, and SREs."""
+    """Services, schedule, plans, applies and runs: members and owners of the team, and SREs."""
     return is_sre(user) or team_role(user, team) is not None
 
 
 def can_manage_team(user, team) -> bool:
     """The team itself and its membership: owners and SREs."""
     return is_sre(user) or team_role(user, team) == MembershipRole.OWNER
+
+
+def can_act_on_run(user, run) -> bool:
+    """Cancel a run: the team of its service, and SREs (platform runs have no team)."""
+    return is_sre(user) or (run.service is not None and can_edit_team_content(user, run.service.team))
+
+
+def can_approve(user) -> bool:
+    """Approve or reject what waits for approval (never one's own request: the operation refuses that)."""
+    return is_sre(user)
+
+
+def can_change_platform(user) -> bool:
+    """Platform settings, and planning and applying the platform layer."""
+    return is_sre(user)
+
+
+def can_force_conflicts(user) -> bool:
+    """Take over fields another field manager owns when applying."""
+    return is_sre(user)
+
+
+def can_read_audit_log(user) -> bool:
+    return is_sre(user)

@@ -8,6 +8,9 @@ urlpatterns = [
     path("teams/", views.team_list, name="team_list"),
     path("teams/<slug:slug>/", views.team_detail, name="team_detail"),
     path("teams/<slug:slug>/edit/", views.team_edit, name="team_edit"),
+    path("teams/<slug:slug>/members/", views.member_add, name="member_add"),
+    path("teams/<slug:slug>/members/<str:username>/", views.member_change, name="member_change"),
+    path("teams/<slug:slug>/members/<str:username>/remove/", views.member_remove, name="member_remove"),
     path("services/", views.service_list, name="service_list"),
     # Not under services/: any DNS label, "new" included, may name a service.
     path("register/", views.service_create, name="service_create"),

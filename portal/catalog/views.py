@@ -10,11 +10,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
 
 from provisioning.errors import PermanentError
 from provisioning.models import ManagedResource, ProvisioningRun, service_scope
@@ -23,11 +24,18 @@ from provisioning.queries import with_last_run
 from provisioning.runs import RunInProgress, active_run
 from provisioning.views import require_team_member, sentence
 
-from .api.serializers import ServiceSerializer, TeamSerializer, service_queryset
+from .api.serializers import (
+    MembershipConflict,
+    MembershipSerializer,
+    ServiceSerializer,
+    TeamSerializer,
+    service_queryset,
+)
+from .choices import MembershipRole
 from .filtersets import ServiceFilterSet, TeamFilterSet
-from .forms import STEPS, ServiceWizard, TeamForm
+from .forms import STEPS, MemberForm, ServiceWizard, TeamForm
 from .forms.service import STEP_SLUGS, Errors, default_document, flat_from_document, flatten_errors, normalize
-from .models import Membership, Service, Team
+from .models import Service, Team
 from .permissions import can_edit_team_content, can_manage_team, is_sre
 
 PAGE_SIZE = 50
@@ -50,22 +58,88 @@ def team_list(request):
     return render(request, "catalog/team_list.html", {"filter": filterset, "page": page})
 
 
-@login_required
-def team_detail(request, slug: str):
-    team = get_object_or_404(
-        Team.objects.prefetch_related(
-            Prefetch(
-                "memberships", queryset=Membership.objects.select_related("user").order_by("role", "user__username")
-            )
-        ),
-        slug=slug,
-    )
+def _team_page(request, team: Team, member_form: MemberForm | None = None, status: int = 200) -> HttpResponse:
+    memberships = team.memberships.select_related("user").order_by("role", "user__username")
     services = with_last_run(Service.objects.filter(team=team).select_related("exposure"))
+    can_manage = can_manage_team(request.user, team)
     return render(
         request,
         "catalog/team_detail.html",
-        {"team": team, "services": services, "can_manage": can_manage_team(request.user, team)},
+        {
+            "team": team,
+            "memberships": memberships,
+            "services": services,
+            "can_manage": can_manage,
+            "member_form": (member_form or MemberForm()) if can_manage else None,
+            "roles": MembershipRole.choices,
+        },
+        status=status,
     )
+
+
+@login_required
+def team_detail(request, slug: str):
+    return _team_page(request, get_object_or_404(Team, slug=slug))
+
+
+def _managed_team(request, slug: str) -> Team:
+    """The team, locked for a membership change, if the user may change its membership."""
+    team = get_object_or_404(Team.objects.select_for_update(), slug=slug)
+    if not can_manage_team(request.user, team):
+        raise PermissionDenied(f"Only the owners of team {team.slug} and platform SREs may change its membership.")
+    return team
+
+
+@login_required
+@require_POST
+def member_add(request, slug: str):
+    form = MemberForm(request.POST)
+    form.is_valid()  # only to bind the values; the serializer below validates
+    with transaction.atomic():
+        team = _managed_team(request, slug)
+        data = {"username": (request.POST.get("username") or "").strip(), "role": request.POST.get("role") or ""}
+        serializer = MembershipSerializer(data=data, context={"team": team})
+        if not serializer.is_valid():
+            for field, errors in flatten_errors(serializer.errors).items():
+                form.add_error(field if field in form.fields else None, errors)
+            return _team_page(request, team, form, status=400)
+        membership = serializer.save()
+    messages.success(request, f"{membership.user.username} is now {membership.role_phrase} of team {team.slug}.")
+    return redirect("catalog:team_detail", slug=slug)
+
+
+@login_required
+@require_POST
+def member_change(request, slug: str, username: str):
+    with transaction.atomic():
+        team = _managed_team(request, slug)
+        membership = get_object_or_404(team.memberships.select_related("user"), user__username=username)
+        serializer = MembershipSerializer(membership, data={"role": request.POST.get("role") or ""}, partial=True)
+        try:
+            valid = serializer.is_valid()
+        except MembershipConflict as exc:
+            messages.error(request, str(exc.detail))
+            return redirect("catalog:team_detail", slug=slug)
+        if not valid:
+            messages.error(request, " ".join(m for msgs in flatten_errors(serializer.errors).values() for m in msgs))
+            return redirect("catalog:team_detail", slug=slug)
+        membership = serializer.save()
+    messages.success(request, f"{username} is now {membership.role_phrase} of team {team.slug}.")
+    return redirect("catalog:team_detail", slug=slug)
+
+
+@login_required
+@require_POST
+def member_remove(request, slug: str, username: str):
+    with transaction.atomic():
+        team = _managed_team(request, slug)
+        membership = get_object_or_404(team.memberships.select_related("user", "team"), user__username=username)
+        if refusal := membership.change_refusal(None):
+            messages.error(request, refusal)
+            return redirect("catalog:team_detail", slug=slug)
+        membership.delete()
+    messages.success(request, f"{username} is no longer in team {team.slug}.")
+    return redirect("catalog:team_detail", slug=slug)
 
 
 @login_required

@@ -24,17 +24,39 @@ def fernet() -> MultiFernet:
     return _fernet(tuple(settings.PORTAL_ENCRYPTION_KEYS))
 
 
+# Every secret this process has encrypted or decrypted: the log filter (``logfilters.RedactSecrets``) hides
+# them in any log record, whoever logs it. A process meets few secrets (a team's webhook, the platform's Slack
+# URL, the versions they are rotated through); the cap only guards against a runaway.
+_REVEALED: dict[str, None] = {}
+_REVEALED_CAP = 10_000
+
+
+def _remember(plaintext: str) -> None:
+    if plaintext and plaintext not in _REVEALED:
+        if len(_REVEALED) >= _REVEALED_CAP:
+            _REVEALED.pop(next(iter(_REVEALED)))
+        _REVEALED[plaintext] = None
+
+
+def revealed_secrets() -> tuple[str, ...]:
+    """The secrets this process has seen in plain text, oldest first."""
+    return tuple(_REVEALED)
+
+
 def encrypt(plaintext: str) -> str:
+    _remember(plaintext)
     return fernet().encrypt(plaintext.encode()).decode()
 
 
 def decrypt(token: str) -> str:
     try:
-        return fernet().decrypt(token.encode()).decode()
+        plaintext = fernet().decrypt(token.encode()).decode()
     except InvalidToken as exc:
         raise ImproperlyConfigured(
             "a stored secret cannot be decrypted with PORTAL_ENCRYPTION_KEYS; was a key removed?"
         ) from exc
+    _remember(plaintext)
+    return plaintext
 
 
 def fingerprint(secret: str) -> str:

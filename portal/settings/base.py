@@ -1,8 +1,10 @@
 """Settings shared by every environment; every value comes from the environment."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -27,6 +29,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "django_celery_beat",
     "allauth",
     "allauth.account",
@@ -49,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.audit.context.AuditContextMiddleware",
 ]
@@ -105,6 +109,30 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 
+# --- Security headers (every environment, so tests and development see what production sends) ------------
+# No inline script, style or handler anywhere: templates load static/ files only, the resource graph's SVG
+# carries Graphviz presentation attributes (no style attributes), htmx injects no indicator styles.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    },
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+# Proxies in front of the portal that append to X-Forwarded-For (the ALB: 1). Rate limits per client address
+# read the address this many hops from the end; 0 trusts no header and uses the connection's address.
+PORTAL_TRUSTED_PROXY_COUNT = env.int("PORTAL_TRUSTED_PROXY_COUNT", default=0)
+
 # --- SSO (django-allauth, OpenID Connect) -------------------------------------------------
 OIDC_ISSUER = env("PORTAL_OIDC_ISSUER", default="")
 OIDC_CLIENT_ID = env("PORTAL_OIDC_CLIENT_ID", default="")
@@ -119,6 +147,13 @@ ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "portal.users.adapters.AccountAdapter"
 ACCOUNT_ALLOW_SIGNUP = env.bool("PORTAL_ALLOW_SIGNUP", default=False)
+# allauth's rate limits (kept in the cache): failed sign-ins per client address and per username, and all
+# sign-in attempts per address. The admin has no password form of its own: it sends people here.
+ACCOUNT_RATE_LIMITS = {
+    "login": env("PORTAL_LOGIN_RATE", default="30/m/ip"),
+    "login_failed": env("PORTAL_LOGIN_FAILED_RATE", default="10/m/ip,5/5m/key"),
+}
+ALLAUTH_TRUSTED_PROXY_COUNT = PORTAL_TRUSTED_PROXY_COUNT
 SOCIALACCOUNT_ADAPTER = "portal.users.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_AUTO_SIGNUP = True
@@ -127,6 +162,10 @@ SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_ONLY = False
 SOCIALACCOUNT_PROVIDERS = {}
 if OIDC_ISSUER:
+    # The sign-in button's form posts here and is redirected to the IdP: browsers hold that redirect to
+    # form-action too.
+    _issuer = urlsplit(OIDC_ISSUER)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(f"{_issuer.scheme}://{_issuer.netloc}")
     SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
         "OAUTH_PKCE_ENABLED": True,
         "APPS": [
@@ -155,7 +194,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Per token (per user: one token each), and per address for the few endpoints open without one.
+    "DEFAULT_THROTTLE_CLASSES": ["portal.core.api.TokenRateThrottle", "portal.core.api.AnonymousRateThrottle"],
+    "NUM_PROXIES": PORTAL_TRUSTED_PROXY_COUNT,
 }
+# Requests per period: "1200/min", "20/s", "50000/day"; counted in the cache (Redis when REDIS_URL is set).
+PORTAL_API_RATE = env("PORTAL_API_RATE", default="1200/min")
+PORTAL_API_ANON_RATE = env("PORTAL_API_ANON_RATE", default="120/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Platform portal API",
     "DESCRIPTION": "Register services and provision them on EKS, Istio, Prometheus and AWS.",
@@ -192,6 +237,17 @@ else:
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
+# The cache holds the API's and the sign-in's rate-limit counters: shared by every web process through Redis.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "portal",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "portal"}}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -223,6 +279,9 @@ PORTAL_RUN_LEASE_SECONDS = env.int("PORTAL_RUN_LEASE_SECONDS", default=120)
 PORTAL_RUN_MAX_ATTEMPTS = env.int("PORTAL_RUN_MAX_ATTEMPTS", default=5)
 # A queued run that no worker picked up for this long is sent to the broker again.
 PORTAL_RUN_REQUEUE_SECONDS = env.int("PORTAL_RUN_REQUEUE_SECONDS", default=60)
+# The drift sweep sends its checks to workers in batches of this many services, each batch reading ahead once
+# for all of them (one list per kind, one listing per AWS resource type) instead of once per service.
+PORTAL_DRIFT_BATCH_SIZE = env.int("PORTAL_DRIFT_BATCH_SIZE", default=100)
 
 # --- Secrets at rest --------------------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotation).
@@ -251,7 +310,9 @@ LOGGING = {
     "formatters": {
         "event": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "event"}},
+    # Whatever logs a stored secret (a library at DEBUG), the handler writes it hidden.
+    "filters": {"redact_secrets": {"()": "portal.core.logfilters.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "event", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env("PORTAL_LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

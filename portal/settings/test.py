@@ -21,6 +21,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One file per test process: concurrent runs in one checkout must not share a database.
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"portal-test-{os.getpid()}.sqlite3")}
+# Rate-limit counters in this process's memory: tests clear them between tests, which on Redis would flush the
+# broker's database shared with workers and other test runs. tests/security checks the Redis cache on its own.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "portal-test"}}
 STATIC_ROOT = tempfile.mkdtemp(prefix="portal-static-")
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -5,13 +5,12 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.catalog.api.permissions import PlatformAccess, PlatformSettingsAccess
 from portal.catalog.api.serializers import PlatformSettingsSerializer
 from portal.catalog.models import PlatformSettings
-from portal.catalog.permissions import is_sre
 
 from ..errors import PermanentError, TemporaryError
 from ..operations import apply_platform, plan_platform
@@ -21,26 +20,10 @@ from .serializers import PlanSerializer, RunSerializer
 from .views import run_queryset
 
 
-class IsSre(BasePermission):
-    message = "Only platform SREs may do this."
-
-    def has_permission(self, request, view) -> bool:
-        return is_sre(request.user)
-
-
-class SreWritesOthersRead(BasePermission):
-    message = "Only platform SREs may change the platform settings."
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated) and (
-            request.method in SAFE_METHODS or is_sre(request.user)
-        )
-
-
 class PlatformSettingsView(APIView):
     """The platform's one row of settings: cluster, zones, load balancers, corp networks."""
 
-    permission_classes = [SreWritesOthersRead]
+    permission_classes = [PlatformSettingsAccess]
     serializer_class = PlatformSettingsSerializer
 
     def get(self, request):
@@ -57,7 +40,7 @@ class PlatformSettingsView(APIView):
 
 
 class PlatformManifestsView(APIView):
-    permission_classes = [IsSre]
+    permission_classes = [PlatformAccess]
 
     @extend_schema(responses={(200, "application/yaml"): OpenApiTypes.STR})
     def get(self, request):
@@ -66,7 +49,7 @@ class PlatformManifestsView(APIView):
 
 
 class PlatformPlanView(APIView):
-    permission_classes = [IsSre]
+    permission_classes = [PlatformAccess]
 
     @extend_schema(request=None, responses=PlanSerializer)
     def post(self, request):
@@ -79,7 +62,7 @@ class PlatformPlanView(APIView):
 
 
 class PlatformApplyView(APIView):
-    permission_classes = [IsSre]
+    permission_classes = [PlatformAccess]
 
     @extend_schema(request=None, responses={202: RunSerializer})
     def post(self, request):

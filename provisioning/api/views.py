@@ -4,11 +4,9 @@ from django.db.models import Prefetch
 from django_filters import rest_framework as filters
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from portal.catalog.permissions import can_edit_team_content, is_sre
+from portal.catalog.api.permissions import ApprovalAccess, RunAccess
 
 from ..choices import RunAction, RunStatus
 from ..errors import PermanentError
@@ -37,17 +35,12 @@ def run_queryset():
     ).prefetch_related(Prefetch("steps", queryset=RunStep.objects.order_by("position")))
 
 
-def may_act_on(user, run: ProvisioningRun) -> bool:
-    if is_sre(user):
-        return True
-    return run.service is not None and can_edit_team_content(user, run.service.team)
-
-
 class RunViewSet(viewsets.ReadOnlyModelViewSet):
     """Provisioning runs: their plan, steps with timings and errors, and (in detail) the log."""
 
     queryset = run_queryset()
     filterset_class = RunFilterSet
+    permission_classes = [RunAccess]
 
     def get_serializer_class(self):
         return RunDetailSerializer if self.action == "retrieve" else RunSerializer
@@ -61,8 +54,6 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         run = self.get_object()
-        if not may_act_on(request.user, run):
-            raise PermissionDenied("Only members of the service's team and SREs may cancel its runs.")
         try:
             cancel(run, request.user, reason=f"cancelled by {request.user.username}")
         except PermanentError as exc:
@@ -70,18 +61,11 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(RunSerializer(run).data)
 
 
-class IsSre(BasePermission):
-    message = "Only platform SREs may approve or reject changes."
-
-    def has_permission(self, request, view) -> bool:
-        return is_sre(request.user) or view.action in ("list", "retrieve")
-
-
 class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Runs waiting for an SRE: exposing a service to the internet or changing its public hostnames."""
 
     serializer_class = RunSerializer
-    permission_classes = [IsSre]
+    permission_classes = [ApprovalAccess]
 
     def get_queryset(self):
         return run_queryset().filter(status=RunStatus.AWAITING_APPROVAL).order_by("created_at")

@@ -2,7 +2,7 @@
 
 from typing import Any, Protocol
 
-from ..desired.aws import KINDS
+from ..desired.aws import ALARM, KINDS, LOG_GROUP, METRIC_FILTER
 from ..names import LABEL_SERVICE
 from ..resources import AWS, Resource
 from ..snapshot import PlatformSnapshot
@@ -12,7 +12,7 @@ from .cloudwatch import AlarmHandler
 from .context import AwsContext
 from .errors import aws_errors
 from .logs import LogGroupHandler, MetricFilterHandler
-from .observation import Observation
+from .observation import Observation, SweepReads
 from .route53 import RecordHandler
 from .sns import TopicHandler
 
@@ -50,6 +50,7 @@ class AwsBackend:
     def __init__(self, platform: PlatformSnapshot):
         self.ctx = AwsContext(platform)
         self.calls = CallCounter()
+        self.sweep: SweepReads | None = None
 
     @property
     def reads(self) -> int:
@@ -66,7 +67,7 @@ class AwsBackend:
         from ``desired`` or, when the run prunes the team's scope, from ``recorded``.
         """
         self.ctx.service = scope_labels.get(LABEL_SERVICE, "")
-        obs = Observation(self.ctx)
+        obs = Observation(self.ctx, self.sweep)
         found: dict[str, Resource] = {}
         with counting(self.calls), aws_errors(f"observing {self.ctx.service or 'the platform'}"):
             for kind in KINDS:
@@ -78,6 +79,23 @@ class AwsBackend:
         # Deletes run in plan order: dependents first (records, certificates, the alarm), the topic last.
         existing = sorted(found.values(), key=lambda r: -KINDS.index(r.kind))
         return observed, existing
+
+    def prefetch(self, scopes: list[tuple[list[tuple[str, str]], dict[str, str], list[Resource]]]) -> None:
+        """Read ahead for many services' read-only checks (a drift sweep's batch), given each one's (Kubernetes
+        kinds, labels, recorded resources): their tagged resources, log groups and alarms are listed once for all
+        of them, and what they share (team topics, zones, listener certificates) is read once. Later observes
+        answer from it."""
+        self.sweep = SweepReads()
+        services = [labels[LABEL_SERVICE] for _, labels, _ in scopes if labels.get(LABEL_SERVICE)]
+        recorded = [r for _, _, resources in scopes for r in resources]
+        with counting(self.calls), aws_errors("reading ahead for the drift sweep"):
+            self.sweep.load(
+                self.ctx,
+                services,
+                log_groups={r.name for r in recorded if r.kind == LOG_GROUP},
+                alarms={r.name for r in recorded if r.kind == ALARM},
+                filter_groups={r.namespace for r in recorded if r.kind == METRIC_FILTER},
+            )
 
     def begin(self) -> None:
         """Nothing to prepare: every call takes effect on its own."""

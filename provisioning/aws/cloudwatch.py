@@ -52,7 +52,7 @@ class AlarmHandler:
         tagged = obs.tagged_arns("cloudwatch")
         names = {r.name for r in (*desired, *recorded)} | {arn.split(":alarm:", 1)[1] for arn in tagged}
         found = []
-        for alarm in describe_alarms(obs.ctx, sorted(names)) if names else []:
+        for alarm in obs.alarms(sorted(names)) if names else []:
             arn = alarm["AlarmArn"]
             tags = tagged[arn] if arn in tagged else alarm_tags(obs.ctx, arn)
             found.append(aws(ALARM, alarm["AlarmName"], declared(alarm, tags)))

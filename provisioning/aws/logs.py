@@ -16,13 +16,14 @@ if TYPE_CHECKING:
 NOT_FOUND = "ResourceNotFoundException"
 
 
-def describe_group(ctx: AwsContext, name: str) -> dict[str, Any] | None:
+def list_groups(ctx: AwsContext, prefix: str) -> list[dict[str, Any]]:
+    """Every log group whose name starts with ``prefix`` (one paginated DescribeLogGroups)."""
     paginator = ctx.client("logs").get_paginator("describe_log_groups")
-    for page in paginator.paginate(logGroupNamePrefix=name):
-        for group in page.get("logGroups", []):
-            if group["logGroupName"] == name:
-                return group
-    return None
+    return [group for page in paginator.paginate(logGroupNamePrefix=prefix) for group in page.get("logGroups", [])]
+
+
+def describe_group(ctx: AwsContext, name: str) -> dict[str, Any] | None:
+    return next((group for group in list_groups(ctx, name) if group["logGroupName"] == name), None)
 
 
 def group_arn(group: dict[str, Any]) -> str:
@@ -70,7 +71,7 @@ class LogGroupHandler:
         names = {r.name for r in (*desired, *recorded)} | {group_name(arn) for arn in tagged}
         found = []
         for name in sorted(names):
-            group = describe_group(obs.ctx, name)
+            group = obs.log_group(name)
             if group is None:
                 continue
             arn = group_arn(group)
@@ -115,7 +116,7 @@ class MetricFilterHandler:
         mine = metric_filter_name(obs.ctx.service) if obs.ctx.service else None
         found = []
         for group in sorted(groups):
-            for item in metric_filters(obs.ctx, group):
+            for item in obs.metric_filters(group):
                 resource = aws(METRIC_FILTER, item["filterName"], filter_body(item), namespace=group)
                 if resource.key in keys or item["filterName"] == mine:
                     found.append(resource)

@@ -52,6 +52,16 @@ def topic_tags(ctx: AwsContext, arn: str) -> dict[str, str]:
     return tag_dict(ctx.client("sns").list_tags_for_resource(ResourceArn=arn).get("Tags"))
 
 
+def topic_state(ctx: AwsContext, name: str) -> dict[str, Any] | None:
+    """A topic as the builder declares it (its HTTPS subscriptions' fingerprints, its tags); None if absent."""
+    arn = topic_arn(ctx, name)
+    if not exists(ctx, arn):
+        return None
+    endpoints = sorted(fingerprint(s["Endpoint"]) for s in https_subscriptions(ctx, arn))
+    subscriptions = [{"protocol": PROTOCOL, "endpoint_fingerprint": e} for e in endpoints]
+    return {"subscriptions": subscriptions, "tags": topic_tags(ctx, arn)}
+
+
 def incident_webhook(team: str) -> str:
     from portal.catalog.models import Team
 
@@ -63,16 +73,11 @@ class TopicHandler:
     kind = TOPIC
 
     def observe(self, obs: "Observation", desired: list[Resource], recorded: list[Resource]) -> list[Resource]:
-        ctx = obs.ctx
         found = []
         for resource in {r.name: r for r in (*recorded, *desired)}.values():
-            arn = topic_arn(ctx, resource.name)
-            if not exists(ctx, arn):
-                continue
-            endpoints = sorted(fingerprint(s["Endpoint"]) for s in https_subscriptions(ctx, arn))
-            subscriptions = [{"protocol": PROTOCOL, "endpoint_fingerprint": e} for e in endpoints]
-            body = {"subscriptions": subscriptions, "tags": topic_tags(ctx, arn)}
-            found.append(aws(TOPIC, resource.name, body, owner=resource.owner))
+            body = obs.topic(resource.name)
+            if body is not None:
+                found.append(aws(TOPIC, resource.name, body, owner=resource.owner))
         return found
 
     def apply(self, ctx: AwsContext, resource: Resource) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Read-only view of the gitops working tree."""
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -12,6 +13,20 @@ class RepoReader:
     def __init__(self, repo: Repo):
         self.repo = repo
         self.reads = 0
+        self._bodies: dict[Path, Any] | None = None
+
+    def prefetch(self, kinds: list[tuple[str, str]], label_sets: list[dict[str, str]]) -> None:
+        """For a drift sweep: keep each file once read (the shared cluster-scoped directory is read once)."""
+        self._bodies = {}
+
+    def _load(self, path: Path) -> Any:
+        if self._bodies is not None and path in self._bodies:
+            return self._bodies[path]
+        self.reads += 1
+        body = yaml.safe_load(path.read_text())
+        if self._bodies is not None:
+            self._bodies[path] = body
+        return body
 
     def owned(self, kinds: list[tuple[str, str]], namespaces: set[str], labels: dict[str, str]) -> dict[str, Resource]:
         """Every object file in these namespaces' directories whose labels match."""
@@ -22,8 +37,7 @@ class RepoReader:
             if not folder.is_dir():
                 continue
             for path in sorted(folder.glob("*.yaml")):
-                self.reads += 1
-                body = yaml.safe_load(path.read_text())
+                body = self._load(path)
                 if not isinstance(body, dict) or (body.get("apiVersion"), body.get("kind")) not in wanted_kinds:
                     continue
                 object_labels = (body.get("metadata") or {}).get("labels") or {}

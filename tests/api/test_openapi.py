@@ -2,6 +2,7 @@
 and fuzzed with schemathesis (no request may cause a 5xx)."""
 
 import json
+import os
 
 import pytest
 import schemathesis
@@ -91,7 +92,11 @@ def token(team, platform):
 
 
 @fuzzed.parametrize()
-@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "6")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_no_request_causes_a_server_error(case, in_test_transaction, token, settings_override_for_fuzzing):
     response = case.call(headers={"Authorization": f"Token {token}"})
     case.validate_response(response, checks=[not_a_server_error])

@@ -101,3 +101,10 @@ def test_only_sres_read_filter_and_export(people):
     assert export.status_code == 200 and export["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
     assert rows[0][:3] == ["at", "actor", "action"] and len(rows) > 1
+
+
+def test_instants_a_database_cannot_store_are_a_400_not_a_500(people):
+    _, sam = people
+    response = client(sam).get("/api/v1/audit/?since=0184-04-13T06:51:29-18:36")
+    assert response.status_code == 400
+    assert "since" in response.json()

@@ -116,10 +116,25 @@ class FaultProxy:
             self.faults.append(fault)
         return fault
 
+    def storm(self, *, every: int, times: int, code: str = "ThrottlingException") -> Fault:
+        """Throttle every ``every``-th JSON-protocol request (any operation), ``times`` times in all."""
+        fault = Fault(target="*", times=times, status=400, code=code)
+        fault.every, fault.seen = every, 0
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
     def take(self, target: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.target == target and fault.sent < fault.times:
+                if fault.sent >= fault.times:
+                    continue
+                if fault.target == "*" and target:
+                    fault.seen += 1
+                    if fault.seen % fault.every == 0:
+                        fault.sent += 1
+                        return fault
+                elif fault.target == target:
                     fault.sent += 1
                     return fault
         return None

@@ -36,14 +36,30 @@ IMAGES_WITHOUT_ALT = "() => [...document.querySelectorAll('img:not([alt])')].map
 OVERFLOWS = "() => document.documentElement.scrollWidth > window.innerWidth + 1"
 
 
+# How Chromium reports what the Content-Security-Policy blocked.
+CSP_VIOLATION = re.compile(r"Content Security Policy|Refused to")
+
+
 @pytest.fixture
-def browser_page():
+def csp_violations() -> list[str]:
+    """Console messages about anything the page's Content-Security-Policy blocked: there must be none."""
+    return []
+
+
+@pytest.fixture
+def browser_page(csp_violations):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.set_default_timeout(15_000)
         page = context.new_page()
+        page.on(
+            "console",
+            lambda message: (
+                csp_violations.append(f"{page.url}: {message.text}") if CSP_VIOLATION.search(message.text) else None
+            ),
+        )
         yield page
         context.close()
         browser.close()
@@ -73,7 +89,9 @@ def check_skip_link(page: Page) -> None:
     assert page.evaluate("() => location.hash") == "#main"
 
 
-def test_register_plan_apply_and_find_a_service(live_server, team, start_worker, browser_page, monkeypatch):
+def test_register_plan_apply_and_find_a_service(
+    live_server, team, start_worker, browser_page, csp_violations, monkeypatch
+):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the test reads the database between browser steps
     PlatformSettings.load()
     User.objects.create_user("alice", password="correct-horse-battery")
@@ -188,3 +206,13 @@ def test_register_plan_apply_and_find_a_service(live_server, team, start_worker,
     page.goto(f"{url}/services/shop-api/edit/")
     assert not page.evaluate(OVERFLOWS), "the form scrolls sideways on a narrow screen"
     shot(page, 12, "form-narrow")
+
+    # The API's docs (Swagger UI) draw themselves under the same policy.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{url}/api/docs/")
+    expect(page.get_by_role("heading", name=re.compile("Platform portal API"))).to_be_visible()
+    expect(page.locator(".opblock").first).to_be_visible()
+    shot(page, 13, "api-docs")
+
+    # Nothing on any page was blocked by the Content-Security-Policy (inline script, style or handler).
+    assert csp_violations == [], "\n".join(csp_violations)

@@ -6,9 +6,9 @@ import django_filters
 from django.http import StreamingHttpResponse
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import BasePermission
 
-from portal.catalog.permissions import is_sre
+from portal.catalog.api.permissions import AuditLogAccess
+from portal.core.api import BoundedDateTimeFilter
 
 from ..models import AuditEvent
 
@@ -38,19 +38,12 @@ class AuditFilterSet(django_filters.FilterSet):
     object_type = django_filters.CharFilter()
     object_key = django_filters.CharFilter()
     team = django_filters.CharFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    since = BoundedDateTimeFilter(field_name="at", lookup_expr="gte")
+    until = BoundedDateTimeFilter(field_name="at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent
         fields = ["actor", "action", "object_type", "object_key", "team", "since", "until"]
-
-
-class IsSre(BasePermission):
-    message = "Only platform SREs may read the audit log."
-
-    def has_permission(self, request, view) -> bool:
-        return is_sre(request.user)
 
 
 class _Echo:
@@ -62,7 +55,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = AuditEvent.objects.all()
     serializer_class = AuditEventSerializer
     filterset_class = AuditFilterSet
-    permission_classes = [IsSre]
+    permission_classes = [AuditLogAccess]
 
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request):

@@ -1,9 +1,17 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from .views import ServiceViewSet, TeamViewSet
+from .views import MembershipViewSet, ServiceViewSet, TeamViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.register("teams", TeamViewSet)
 router.register("services", ServiceViewSet)
 
-urlpatterns = router.urls
+members = MembershipViewSet.as_view({"get": "list", "post": "create"})
+member = MembershipViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"})
+
+urlpatterns = [
+    path("teams/<slug:slug>/members/", members, name="team-members"),
+    path("teams/<slug:slug>/members/<str:username>/", member, name="team-member"),
+    *router.urls,
+]

@@ -21,9 +21,18 @@ from provisioning.runs import RunInProgress
 from ..choices import MembershipRole
 from ..filtersets import ServiceFilterSet, TeamFilterSet
 from ..models import Membership, Service, Team
-from ..permissions import can_edit_team_content, is_sre
-from .permissions import ServiceAccess, TeamAccess
-from .serializers import ServiceSerializer, TeamSerializer, merge_patch, service_queryset
+from ..permissions import can_edit_team_content, can_force_conflicts
+from .permissions import MembershipAccess, ServiceAccess, TeamAccess
+from .serializers import (
+    MembershipConflict,
+    MembershipSerializer,
+    ServiceSerializer,
+    TeamSerializer,
+    merge_patch,
+    service_documents,
+    service_list_queryset,
+    service_queryset,
+)
 
 
 def conflict(message: str, **extra) -> Response:
@@ -74,12 +83,84 @@ class TeamViewSet(viewsets.ModelViewSet):
         return Response(self.get_serializer(self.get_queryset().get(pk=team.pk)).data)
 
 
+class MembershipViewSet(viewsets.GenericViewSet):
+    """``/teams/{slug}/members/``: who is in the team. Owners and SREs add, change and remove members; the
+    IdP's memberships follow its groups; a team keeps at least one owner."""
+
+    serializer_class = MembershipSerializer
+    permission_classes = [MembershipAccess]
+    pagination_class = None
+    filter_backends = []
+
+    def get_queryset(self):
+        return (
+            Membership.objects.filter(team__slug=self.kwargs["slug"])
+            .select_related("user", "team")
+            .order_by("user__username")
+        )
+
+    def _team(self, lock: bool = False) -> Team:
+        teams = Team.objects.select_for_update() if lock else Team.objects.all()
+        team = get_object_or_404(teams, slug=self.kwargs["slug"])
+        self.check_object_permissions(self.request, team)
+        return team
+
+    def _membership(self, team: Team) -> Membership:
+        return get_object_or_404(self.get_queryset().filter(team=team), user__username=self.kwargs["username"])
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "team": getattr(self, "team", None)}
+
+    def list(self, request, slug=None):
+        self._team()
+        return Response(self.get_serializer(self.get_queryset(), many=True).data)
+
+    def retrieve(self, request, slug=None, username=None):
+        return Response(self.get_serializer(self._membership(self._team())).data)
+
+    def create(self, request, slug=None):
+        with transaction.atomic():
+            self.team = self._team(lock=True)
+            serializer = self.get_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            membership = serializer.save()
+        return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, slug=None, username=None):
+        # The team row is locked so two owners demoting each other cannot leave the team without one.
+        with transaction.atomic():
+            self.team = self._team(lock=True)
+            serializer = self.get_serializer(self._membership(self.team), data=request.data, partial=True)
+            serializer.is_valid(raise_exception=True)
+            membership = serializer.save()
+        return Response(self.get_serializer(membership).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, slug=None, username=None):
+        with transaction.atomic():
+            self.team = self._team(lock=True)
+            membership = self._membership(self.team)
+            if refusal := membership.change_refusal(None):
+                raise MembershipConflict(refusal)
+            membership.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class ServiceViewSet(viewsets.ModelViewSet):
     queryset = service_queryset()
     serializer_class = ServiceSerializer
     filterset_class = ServiceFilterSet
     permission_classes = [ServiceAccess]
     lookup_field = "name"
+
+    def get_queryset(self):
+        # Documents read their hostnames, routes and callers in one query each (service_documents): on a page of
+        # 100, and even for one, cheaper than Django's prefetching.
+        if self.action == "list":
+            return service_list_queryset()
+        if self.action == "retrieve":
+            return Service.objects.select_related("team", "exposure", "traffic", "telemetry")
+        return super().get_queryset()
 
     def _require_team(self, team: Team) -> None:
         if not can_edit_team_content(self.request.user, team):
@@ -90,9 +171,8 @@ class ServiceViewSet(viewsets.ModelViewSet):
         serializer.save(created_by=self.request.user)
 
     def retrieve(self, request, *args, **kwargs):
-        response = super().retrieve(request, *args, **kwargs)
-        response["ETag"] = etag(response.data["revision"])
-        return response
+        document = service_documents([self.get_object()])[0]
+        return Response(document, headers={"ETag": etag(document["revision"])})
 
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
@@ -148,7 +228,7 @@ class ServiceViewSet(viewsets.ModelViewSet):
         service = self.get_object()
         body = ApplyRequestSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
-        if body.validated_data["force"] and not is_sre(request.user):
+        if body.validated_data["force"] and not can_force_conflicts(request.user):
             raise PermissionDenied("Only SREs may force a take-over of fields another field manager owns.")
         plan = None
         if plan_id := body.validated_data.get("plan"):

@@ -1,4 +1,4 @@
 from .service import STEPS, ServiceWizard
-from .team import TeamForm
+from .team import MemberForm, TeamForm
 
-__all__ = ["STEPS", "ServiceWizard", "TeamForm"]
+__all__ = ["STEPS", "MemberForm", "ServiceWizard", "TeamForm"]

@@ -2,6 +2,8 @@
 
 from django import forms
 
+from ..choices import MembershipRole
+
 
 class TeamForm(forms.Form):
     name = forms.CharField(required=False, label="Name")
@@ -28,3 +30,10 @@ class TeamForm(forms.Form):
         elif webhook:
             data["incident_webhook_url"] = webhook
         return data
+
+
+class MemberForm(forms.Form):
+    """Add a member on the team's page; ``MembershipSerializer`` validates (the same rules as the API)."""
+
+    username = forms.CharField(required=False, label="Username", max_length=150)
+    role = forms.ChoiceField(choices=MembershipRole.choices, initial=MembershipRole.MEMBER, label="Role")

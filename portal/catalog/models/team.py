@@ -50,3 +50,25 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team} ({self.role})"
+
+    @property
+    def role_phrase(self) -> str:
+        return "an owner" if self.role == MembershipRole.OWNER else "a member"
+
+    def change_refusal(self, role: str | None = None) -> str:
+        """Why this membership may not take ``role`` (or, with None, be removed); empty when it may."""
+        if role == self.role:
+            return ""
+        if self.source == MembershipSource.SSO:
+            return (
+                f"{self.user.username}'s membership of team {self.team.slug} comes from the IdP's groups and is "
+                "synced at each sign-in: change it in the IdP."
+            )
+        if self.role == MembershipRole.OWNER:
+            others = self.team.memberships.filter(role=MembershipRole.OWNER).exclude(pk=self.pk)
+            if not others.exists():
+                return (
+                    f"{self.user.username} is the last owner of team {self.team.slug}; make someone else an owner "
+                    "first."
+                )
+        return ""

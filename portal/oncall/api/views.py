@@ -11,13 +11,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from portal.audit.log import record
+from portal.catalog.api.permissions import TeamContentAccess
 from portal.catalog.models import Team
-from portal.catalog.permissions import can_edit_team_content
 
 from .. import schedule as pure
 from ..current import holders, team_schedule, to_schedule
@@ -27,15 +27,6 @@ from .serializers import AtQuerySerializer, FeedTokenSerializer, ScheduleSeriali
 # What the feed holds: recent shifts (so "who was on call last week" still shows) and the coming months.
 FEED_PAST = timedelta(days=30)
 FEED_FUTURE = timedelta(days=180)
-
-
-class TeamSchedulePermission(BasePermission):
-    """Anyone signed in reads a team's schedule; its members and owners, and SREs, change it."""
-
-    message = "Only members of the team and SREs may change its on-call schedule."
-
-    def has_object_permission(self, request, view, team: Team) -> bool:
-        return request.method in SAFE_METHODS or can_edit_team_content(request.user, team)
 
 
 class FeedAccess(BasePermission):
@@ -68,7 +59,7 @@ class ICalendarRenderer(BaseRenderer):
 class TeamScopedView(GenericAPIView):
     queryset = Team.objects.all()
     lookup_field = "slug"
-    permission_classes = [IsAuthenticated, TeamSchedulePermission]
+    permission_classes = [TeamContentAccess]
     pagination_class = None
     filter_backends = []
 
@@ -155,7 +146,7 @@ class FeedTokenView(TeamScopedView):
 class CalendarFeedView(TeamScopedView):
     """``GET /api/v1/teams/{slug}/oncall.ics``: the schedule as an iCalendar feed to subscribe to."""
 
-    permission_classes = [FeedAccess, TeamSchedulePermission]
+    permission_classes = [FeedAccess]
     renderer_classes = [JSONRenderer, ICalendarRenderer]
 
     @extend_schema(

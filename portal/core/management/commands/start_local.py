@@ -1,5 +1,6 @@
 import os
 import secrets
+import threading
 import time
 from urllib.error import URLError
 from urllib.request import urlopen
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from portal.catalog.choices import MembershipRole
 from portal.catalog.models import Membership, PlatformSettings, Team
@@ -28,8 +30,8 @@ class Command(BaseCommand):
             defaults={"name": "Demo team", "slack_channel": "#demo-alerts", "sso_group": "demo"},
         )
         Membership.objects.get_or_create(user=self.admin, team=team, defaults={"role": MembershipRole.OWNER})
-        if self._wait_for_sandbox(sandbox_timeout):
-            self._bootstrap()
+        # The portal answers at once; the sandbox is bootstrapped alongside (it starts empty every time).
+        threading.Thread(target=self._prepare_sandbox, args=(sandbox_timeout,), daemon=True).start()
         self.stdout.write(
             self.style.SUCCESS(
                 f"\n  Portal: http://{addr}/   sign in as 'admin' with password: {password}\n"
@@ -71,9 +73,12 @@ class Command(BaseCommand):
                     return False
                 time.sleep(0.5)
 
-    def _bootstrap(self) -> None:
-        """The sandbox starts empty every time: give it the platform's zones, ALBs and WAF ACLs."""
+    def _prepare_sandbox(self, timeout: float) -> None:
+        """Give the sandbox the platform's zones, ALBs and WAF ACLs, and apply the platform layer."""
         try:
-            call_command("bootstrap", stdout=self.stdout, stderr=self.stderr)
+            if self._wait_for_sandbox(timeout):
+                call_command("bootstrap", stdout=self.stdout, stderr=self.stderr)
         except CommandError as exc:
             self.stderr.write(f"{exc}; exposed services cannot be applied until `manage.py bootstrap` succeeds")
+        finally:
+            connection.close()

@@ -1,0 +1,47 @@
+"""Targets checked, a table printed, results written as JSON."""
+
+import json
+import operator
+from pathlib import Path
+
+from .config import TARGETS
+
+COMPARE = {"<=": operator.le, ">=": operator.ge, "==": operator.eq}
+
+
+def judge(scenario: str, figures: dict) -> dict:
+    """Each targeted figure with its target and whether it is met."""
+    checks = {}
+    for figure, (op, target) in TARGETS[scenario].items():
+        value = figures.get(figure)
+        checks[figure] = {
+            "value": value,
+            "target": f"{op} {target}",
+            "pass": value is not None and COMPARE[op](value, target),
+        }
+    return checks
+
+
+def table(results: dict) -> str:
+    rows = [("scenario", "figure", "value", "target", "")]
+    for scenario, data in sorted(results["scenarios"].items()):
+        for figure, check in data.get("targets", {}).items():
+            rows.append((scenario, figure, str(check["value"]), check["target"], "ok" if check["pass"] else "MISS"))
+        for figure, value in data.get("shown", {}).items():
+            rows.append((scenario, figure, str(value), "", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    machine = results["machine"]
+    lines.append("")
+    lines.append(
+        f"{results['mode']} run, {results['generated_at']}: {machine['cpu']}, {machine['cores']} cores, "
+        f"{machine['memory_gb']} GB, Python {machine['python']}, PostgreSQL {machine['postgresql']}, "
+        f"Redis {machine['redis']}, commit {machine['git_commit'][:12]}{' (dirty)' if machine['git_dirty'] else ''}"
+    )
+    return "\n".join(lines)
+
+
+def write(results: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, sort_keys=False, default=str) + "\n")

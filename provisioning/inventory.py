@@ -1,0 +1,17 @@
+"""Questions the catalog asks of the inventory (never of a cloud API)."""
+
+from .desired.aws import CERTIFICATE, RECORD
+from .models import ManagedResource, service_scope
+from .resources import AWS
+
+
+def hostname_holders(hostnames: list[str], service: str | None) -> dict[str, str]:
+    """Hostnames whose DNS record or certificate still exists in AWS for another service: hostname -> service.
+
+    A service that gave a hostname up keeps its record and certificate until its next apply removes them;
+    until then nobody else may claim the name (no takeover of a live record or certificate).
+    """
+    rows = ManagedResource.objects.filter(provider=AWS, kind__in=[RECORD, CERTIFICATE], name__in=hostnames)
+    if service:
+        rows = rows.exclude(scope=service_scope(service))
+    return {name: scope.removeprefix("service:") for name, scope in rows.values_list("name", "scope")}

@@ -1,0 +1,94 @@
+"""The drift sweep's batches: many services' drift checks with the reads made once for all of them.
+
+Checked one by one, every service costs a list per (kind, namespace) in the cluster and a handful of AWS calls
+(its tagged resources, its log group, its team's topic three times over, ...). A batch reads ahead instead: one
+list per kind across namespaces for all its services (a set-based label selector), one GetResources per 20
+services, one log-group listing per team, the alarms in one call, a team's topic once; each run then observes
+from those reads. Read-only checks only: what the batch read is as old as the batch (seconds), never used to
+apply anything.
+"""
+
+import logging
+from collections import Counter
+
+from django.db import DatabaseError, connection, transaction
+
+from .choices import RunAction, RunStatus
+from .models import ManagedResource, ProvisioningRun
+from .reconcile import Engine, Scope, record_to_resource, service_state
+from .runs import claim
+from .snapshot import load_services
+
+logger = logging.getLogger("provisioning")
+
+
+def prefetch(engine: Engine, scopes: list[Scope]) -> None:
+    """Read these scopes' inventory at once, and let each backend read ahead for them (each gets its kinds, labels
+    and recorded resources). A run holds its scope's lock, so its inventory rows do not change under it."""
+    keys = [key for scope in scopes for key in (scope.key, *scope.extra_scopes)]
+    records: dict[str, list] = {key: [] for key in keys}
+    for row in ManagedResource.objects.filter(scope__in=keys):
+        records[row.scope].append(record_to_resource(row))
+    engine.recorded = records
+    for provider, backend in engine.backends.items():
+        read_ahead = getattr(backend, "prefetch", None)
+        if read_ahead is None:
+            continue
+        read_ahead(
+            [
+                (
+                    scope.kinds,
+                    scope.labels,
+                    [r for key in (scope.key, *scope.extra_scopes) for r in records[key] if r.provider == provider],
+                )
+                for scope in scopes
+                if provider in scope.providers
+            ]
+        )
+
+
+def check_batch(run_ids: list[int], task_id: str) -> dict[str, int]:
+    """Carry out these queued drift checks with shared reads; returns how many ended in each status."""
+    from .tasks import backoff, carry_out, execute_run
+
+    engine = Engine()
+    queued = ProvisioningRun.objects.filter(pk__in=run_ids, action=RunAction.DRIFT_CHECK, status=RunStatus.QUEUED)
+    # The batch's services read at once; any other run (or a service gone since) builds its own scope.
+    names = {r.pk: r.scope.removeprefix("service:") for r in queued if r.scope.startswith("service:")}
+    loaded = load_services(list(names.values()))
+    scopes: dict[int, Scope] = {}
+    for run_id, name in names.items():
+        if name not in loaded:
+            continue
+        try:
+            scopes[run_id] = service_state(name, engine.platform, loaded=loaded[name])
+        except Exception as exc:  # the run meets it again when it builds its scope, and fails saying why
+            logger.info("provisioning.drift.scope_failed", extra={"run": run_id, "error": str(exc)})
+    try:
+        prefetch(engine, list(scopes.values()))
+    except Exception as exc:
+        # Reading ahead is an optimisation: without it every run reads for itself (and meets the error on its
+        # own, temporary or permanent, if it lasts).
+        logger.warning("provisioning.drift.prefetch_failed", extra={"runs": len(run_ids), "error": str(exc)})
+        engine = Engine(engine.platform)
+    outcomes: Counter[str] = Counter()
+    for run_id in run_ids:
+        # A check's bookkeeping (claim, plan, findings, finish) in one commit: it takes milliseconds, and a
+        # worker that dies in the middle leaves the run queued for the reaper, as if never claimed.
+        try:
+            with transaction.atomic():
+                run = claim(run_id, task_id)
+                if run is None:
+                    outcomes["not claimed"] += 1
+                    continue
+                status, retry = carry_out(run, engine, scopes.get(run_id))
+        except DatabaseError as exc:
+            # The database failed under this check and its claim was rolled back: the rest of the batch stays
+            # queued for the reaper, which sends each run again.
+            logger.warning("provisioning.drift.batch_stopped", extra={"run": run_id, "error": str(exc)})
+            connection.close()
+            break
+        if retry is not None:
+            execute_run.apply_async(args=[run.pk], countdown=backoff(run.attempts))
+        outcomes[status] += 1
+    return dict(outcomes)
