@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -394,6 +395,15 @@ def execute(run: ProvisioningRun, engine: Engine | None = None, scope: Scope | N
         return
 
     previous = run.plan
+    reused = reusable_changes(run, scope, engine)
+    if reused is not None:
+        # The plan just made (and approved, when it had to be) still holds: apply it without reading again.
+        age = (timezone.now() - previous.created_at).total_seconds()
+        log(run, "provisioning.plan.reused", f"applying plan #{previous.pk}, made {age:.0f}s ago; nothing changed since")
+        set_status(run, RunStatus.APPLYING)
+        engine.execute(run, scope, reused)
+        finish(run, RunStatus.SUCCEEDED, "")
+        return
     plan, changes = engine.plan(
         scope, action=run.action, user=run.requested_by, last_applied=last_applied_snapshot(scope.key)
     )
@@ -425,6 +435,48 @@ def execute(run: ProvisioningRun, engine: Engine | None = None, scope: Scope | N
     finish(run, RunStatus.SUCCEEDED, "")
     if run.action == RunAction.DESTROY and scope.service_id is not None:
         _forget_service(run, scope.service_id)
+
+
+def reusable_changes(run: ProvisioningRun, scope: Scope, engine: Engine) -> list[Change] | None:
+    """The changes of the run's stored plan when applying it as planned is as good as planning again; else None.
+
+    That holds for an apply's first attempt, of a plan made at most ``PORTAL_PLAN_REUSE_SECONDS`` ago for exactly
+    today's desired state (same fingerprint, same digest per resource), with no other run of the scope finished
+    since and approved when it needs approval. Everything else plans again: a retry after a killed worker, an
+    approval that took a while, a catalog or platform edit. The writes stay safe on a plan that is a little old:
+    every step looks its resource up (or applies server-side) before it writes, and deletes tolerate absence.
+    """
+    plan = run.plan
+    window = settings.PORTAL_PLAN_REUSE_SECONDS
+    if plan is None or window <= 0 or run.action != RunAction.APPLY or run.attempts > 1:
+        return None
+    if plan.scope != scope.key or plan.action != RunAction.APPLY or plan.fingerprint != scope.fingerprint:
+        return None
+    if (timezone.now() - plan.created_at).total_seconds() > window:
+        return None
+    if plan.requires_approval and run.approved_at is None:
+        return None
+    finished_since = ProvisioningRun.objects.filter(scope=scope.key, finished_at__gte=plan.created_at)
+    if finished_since.exclude(pk=run.pk).exists():
+        return None
+    desired = {r.key: r for r in scope.desired}
+    planned = {entry["key"]: entry for entry in plan.changes}
+    if set(desired) - set(planned):
+        return None
+    doomed = [key for key, entry in planned.items() if entry["action"] == ChangeAction.DELETE]
+    records = {r.key: r for r in ManagedResource.objects.filter(key__in=doomed)}
+    changes: list[Change] = []
+    for key, entry in planned.items():
+        if entry["action"] == ChangeAction.DELETE:
+            if key not in records or key in desired:
+                return None  # found by labels or tags, not in the inventory: only a fresh observe knows it
+            changes.append(Change(ChangeAction.DELETE, record_to_resource(records[key])))
+        else:
+            resource = desired.get(key)
+            if resource is None or resource.digest != entry["digest"]:
+                return None
+            changes.append(Change(entry["action"], resource))
+    return changes
 
 
 def _summary_line(summary: dict) -> str:

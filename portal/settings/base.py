@@ -279,6 +279,9 @@ PORTAL_RUN_LEASE_SECONDS = env.int("PORTAL_RUN_LEASE_SECONDS", default=120)
 PORTAL_RUN_MAX_ATTEMPTS = env.int("PORTAL_RUN_MAX_ATTEMPTS", default=5)
 # A queued run that no worker picked up for this long is sent to the broker again.
 PORTAL_RUN_REQUEUE_SECONDS = env.int("PORTAL_RUN_REQUEUE_SECONDS", default=60)
+# An apply whose plan was made this recently (and nothing changed since) applies it without observing again;
+# an older plan (an approval that took a while) is planned again first. 0 always plans again.
+PORTAL_PLAN_REUSE_SECONDS = env.int("PORTAL_PLAN_REUSE_SECONDS", default=300)
 # The drift sweep sends its checks to workers in batches of this many services, each batch reading ahead once
 # for all of them (one list per kind, one listing per AWS resource type) instead of once per service.
 PORTAL_DRIFT_BATCH_SIZE = env.int("PORTAL_DRIFT_BATCH_SIZE", default=100)

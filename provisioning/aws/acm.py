@@ -92,13 +92,19 @@ def validation_in_zone(records: dict, record: dict[str, str] | None) -> bool:
 
 
 def request(ctx: AwsContext, domain: str, tags: dict[str, str], seed: str) -> str:
+    return requested(ctx, domain, tags, seed)["CertificateArn"]
+
+
+def requested(ctx: AwsContext, domain: str, tags: dict[str, str], seed: str) -> dict[str, Any]:
+    """The certificate a request answers with, as described right after (its validation record may be in it)."""
     acm = ctx.client("acm")
     for attempt in range(3):
         arn = acm.request_certificate(
             DomainName=domain, ValidationMethod="DNS", IdempotencyToken=idempotency_token(seed), Tags=tag_list(tags)
         )["CertificateArn"]
-        if describe(ctx, arn) is not None:
-            return arn
+        cert = describe(ctx, arn)
+        if cert is not None:
+            return cert
         seed = f"{seed}|{arn}|{attempt}"
     raise PermanentError(f"ACM keeps answering {domain} with deleted certificates", code="CertificateNotFound")
 
@@ -139,19 +145,22 @@ def ensure_certificate(
     usable = [c for c in certs if c["Status"] in USABLE]
     for stale in (c for c in certs if c["Status"] not in USABLE):
         retire(ctx, stale)  # failed, expired or revoked: a new one replaces it
+    fresh: dict[str, Any] | None = None
     if usable:
         arn = usable[0]["CertificateArn"]
         if not has_tags(usable[0]["Tags"], tags):
             acm.add_tags_to_certificate(CertificateArn=arn, Tags=tag_list(tags))
     else:
-        arn = request(ctx, domain, tags, seed + "".join(c["CertificateArn"] for c in certs))
-    record = wait_for(
+        fresh = requested(ctx, domain, tags, seed + "".join(c["CertificateArn"] for c in certs))
+        arn = fresh["CertificateArn"]
+    record = validation_record(fresh) or wait_for(
         lambda: validation_record(describe(ctx, arn)),
         wait_seconds,
         f"ACM has not published the validation record of {domain} yet",
         "ValidationRecordPending",
     )
-    current = get_rrset(ctx, zone_id, record["Name"], record["Type"])
+    # A certificate just requested has its record written without reading first (an UPSERT is idempotent).
+    current = None if fresh else get_rrset(ctx, zone_id, record["Name"], record["Type"])
     if [norm(v) for v in values(current)] != [norm(record["Value"])]:
         rrset = {
             "Name": record["Name"],
@@ -172,7 +181,8 @@ def ensure_certificate(
             )
         return None
 
-    return wait_for(issued, wait_seconds, f"the certificate for {domain} awaits DNS validation", "PendingValidation")
+    cert = wait_for(issued, wait_seconds, f"the certificate for {domain} awaits DNS validation", "PendingValidation")
+    return {**cert, "Requested": fresh is not None}
 
 
 def service_identity(service: str) -> dict[str, str]:
@@ -238,6 +248,11 @@ class CertificateHandler:
         )
         arn = cert["CertificateArn"]
         elbv2 = ctx.client("elbv2")
+        if cert["Requested"]:
+            # Requested by this step (or, by the idempotency token, by a twin of it for the same body, hence the
+            # same listener): attached nowhere else. Adding a certificate a listener has already is a no-op.
+            elbv2.add_listener_certificates(ListenerArn=listener, Certificates=[{"CertificateArn": arn}])
+            return {"external_id": arn}
         for other in ctx.listeners().values():
             if other != listener and arn in listener_certificates(ctx, other):
                 elbv2.remove_listener_certificates(ListenerArn=other, Certificates=[{"CertificateArn": arn}])
