@@ -399,7 +399,9 @@ def execute(run: ProvisioningRun, engine: Engine | None = None, scope: Scope | N
     if reused is not None:
         # The plan just made (and approved, when it had to be) still holds: apply it without reading again.
         age = (timezone.now() - previous.created_at).total_seconds()
-        log(run, "provisioning.plan.reused", f"applying plan #{previous.pk}, made {age:.0f}s ago; nothing changed since")
+        log(
+            run, "provisioning.plan.reused", f"applying plan #{previous.pk}, made {age:.0f}s ago; nothing changed since"
+        )
         set_status(run, RunStatus.APPLYING)
         engine.execute(run, scope, reused)
         finish(run, RunStatus.SUCCEEDED, "")

@@ -5,3 +5,6 @@ class CatalogConfig(AppConfig):
     name = "portal.catalog"
     label = "catalog"
     verbose_name = "Catalog"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401

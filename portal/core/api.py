@@ -1,12 +1,16 @@
 """API building blocks shared by every app."""
 
+import contextlib
 from datetime import timedelta
 
 import django_filters
 from django.conf import settings
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ValidationError
 from django_filters.fields import IsoDateTimeField
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 
@@ -15,7 +19,85 @@ class Pagination(PageNumberPagination):
     max_page_size = 500
 
 
-class TokenRateThrottle(UserRateThrottle):
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, which builds (and validates) a filter form only when the request names a filter:
+    an unfiltered list, the common case, skips the form's cost."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            names = tuple(filterset_class.base_filters)
+            if not any(key.startswith(names) for key in request.query_params):
+                return queryset
+        return super().filter_queryset(request, queryset, view)
+
+
+class FragmentJSONRenderer(JSONRenderer):
+    """DRF's JSON renderer, except for a page whose ``results`` are pre-rendered JSON fragments (``orjson.Fragment``
+    in a ``Fragments`` list), written as they are: the same compact UTF-8 JSON, without parsing them again."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        from portal.catalog.api.serializers import Fragments
+
+        if isinstance(data, dict) and isinstance(data.get("results"), Fragments):
+            import orjson
+
+            return orjson.dumps(data)
+        return super().render(data, accepted_media_type, renderer_context)
+
+
+def count_hit(cache, key: str, previous: str, ttl: int) -> tuple[int, int]:
+    """Count one request under ``key``; return that count and the one under ``previous``. On Redis one round trip
+    (INCR, EXPIRE and GET in one pipeline); elsewhere (the local-memory cache of development) a few calls."""
+    if isinstance(cache, RedisCache):
+        full = cache.make_and_validate_key(key)
+        pipe = cache._cache.get_client(full, write=True).pipeline(transaction=False)
+        pipe.incr(full)
+        pipe.expire(full, ttl)
+        pipe.get(cache.make_and_validate_key(previous))
+        count, _, before = pipe.execute()
+        return count, int(before or 0)
+    cache.add(key, 0, ttl)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.set(key, 1, ttl)
+        count = 1
+    return count, int(cache.get(previous) or 0)
+
+
+def uncount_hit(cache, key: str) -> None:
+    with contextlib.suppress(ValueError):  # gone already: nothing to take back
+        cache.decr(key)
+
+
+class SlidingWindowCounter:
+    """A throttle counting requests per period in fixed windows, weighing the previous window's count by how much
+    of it still lies within the last period (a sliding-window estimate): one cache round trip per request, where
+    DRF's own reads, trims and writes back a list of timestamps. A refused request does not count."""
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        window = int(self.now // self.duration)
+        self.window_end = (window + 1) * self.duration
+        current = f"{self.key}:{window}"
+        count, before = count_hit(self.cache, current, f"{self.key}:{window - 1}", 2 * self.duration + 1)
+        elapsed = (self.now - window * self.duration) / self.duration
+        if before * (1 - elapsed) + count <= self.num_requests:
+            return True
+        uncount_hit(self.cache, current)
+        return False
+
+    def wait(self) -> float:
+        return max(self.window_end - self.now, 1.0)
+
+
+class TokenRateThrottle(SlidingWindowCounter, UserRateThrottle):
     """Requests per token (each user has one), ``PORTAL_API_RATE``; the browser's session counts the same."""
 
     def get_rate(self) -> str:
@@ -23,7 +105,7 @@ class TokenRateThrottle(UserRateThrottle):
         return settings.PORTAL_API_RATE
 
 
-class AnonymousRateThrottle(AnonRateThrottle):
+class AnonymousRateThrottle(SlidingWindowCounter, AnonRateThrottle):
     """Requests per client address to what answers without a token (schema, docs, the calendar feed)."""
 
     def get_rate(self) -> str:

@@ -121,3 +121,47 @@ def test_the_configured_limits_are_what_the_readme_says(settings):
         "portal.core.api.TokenRateThrottle",
         "portal.core.api.AnonymousRateThrottle",
     ]
+
+
+@pytest.mark.parametrize("backend", ["locmem", "redis"])
+def test_the_window_slides_and_refused_requests_do_not_count(settings, people, backend):
+    """10/min: the eleventh request within a minute is refused; half way through the next minute half of the
+    last minute's requests still weigh, so five more go through, then none until the weight falls further."""
+    from django.core.cache import caches
+    from django.test import RequestFactory
+
+    from portal.core.api import TokenRateThrottle
+
+    if backend == "redis" and not os.environ.get("REDIS_URL"):
+        pytest.skip("needs REDIS_URL")
+    location = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
+    if backend == "redis":
+        location = {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": f"portal-test-{uuid.uuid4().hex}",
+        }
+    settings.PORTAL_API_RATE = "10/min"
+    clock = {"now": 6000.0}  # the start of a minute
+
+    class Throttle(TokenRateThrottle):
+        cache = None
+
+        def timer(self):
+            return clock["now"]
+
+    request = RequestFactory().get("/api/v1/teams/")
+    request.user = people["ann"]
+    with override_settings(CACHES={"default": location}):
+        Throttle.cache = caches["default"]
+
+        def allowed(n: int) -> list[bool]:
+            return [Throttle().allow_request(request, None) for _ in range(n)]
+
+        assert allowed(12) == [True] * 10 + [False, False]
+        clock["now"] = 6090.0  # half way through the next minute: 10 × 0.5 still weigh
+        assert allowed(6) == [True] * 5 + [False]
+        throttle = Throttle()
+        assert not throttle.allow_request(request, None) and 1 <= throttle.wait() <= 30
+        clock["now"] = 6114.0  # 10 × 0.1 + 5 = 6: four more
+        assert allowed(5) == [True] * 4 + [False]

@@ -8,8 +8,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 
+from portal.core.api import FragmentJSONRenderer
 from provisioning.api.serializers import ApplyRequestSerializer, PlanSerializer, RunSerializer
 from provisioning.api.views import run_queryset
 from provisioning.errors import PermanentError, TemporaryError
@@ -30,6 +32,7 @@ from .serializers import (
     TeamSerializer,
     merge_patch,
     service_documents,
+    service_fragments,
     service_list_queryset,
     service_queryset,
 )
@@ -148,18 +151,19 @@ class MembershipViewSet(viewsets.GenericViewSet):
 
 class ServiceViewSet(viewsets.ModelViewSet):
     queryset = service_queryset()
+    renderer_classes = [FragmentJSONRenderer, BrowsableAPIRenderer]
     serializer_class = ServiceSerializer
     filterset_class = ServiceFilterSet
     permission_classes = [ServiceAccess]
     lookup_field = "name"
 
     def get_queryset(self):
-        # Documents read their hostnames, routes and callers in one query each (service_documents): on a page of
-        # 100, and even for one, cheaper than Django's prefetching.
+        # Documents come from each service's stored spec (service_documents); one that is out of date is built
+        # from the tables, its hostnames, routes and callers read in one query each for the page.
         if self.action == "list":
             return service_list_queryset()
         if self.action == "retrieve":
-            return Service.objects.select_related("team", "exposure", "traffic", "telemetry")
+            return Service.objects.all()  # the document comes from the stored spec while it is current
         return super().get_queryset()
 
     def _require_team(self, team: Team) -> None:
@@ -169,6 +173,12 @@ class ServiceViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         self._require_team(serializer.validated_data["team"])
         serializer.save(created_by=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        # JSON goes out as stored (fragments); the browsable API gets the same documents as objects.
+        fast = isinstance(request.accepted_renderer, FragmentJSONRenderer)
+        return self.get_paginated_response(service_fragments(page) if fast else service_documents(page))
 
     def retrieve(self, request, *args, **kwargs):
         document = service_documents([self.get_object()])[0]

@@ -43,6 +43,11 @@ class Service(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The API document's catalog part (all but state, revision and times) as JSON text, written with each edit:
+    # a page of 100 services reads it instead of four tables. Valid only while spec_revision == revision and
+    # not blank; otherwise it is built from the tables again (and stored).
+    spec_json = models.TextField(blank=True, default="", editable=False)
+    spec_revision = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]
