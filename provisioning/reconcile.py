@@ -395,17 +395,27 @@ def execute(run: ProvisioningRun, engine: Engine | None = None, scope: Scope | N
         return
 
     previous = run.plan
-    reused = reusable_changes(run, scope, engine)
-    if reused is not None:
-        # The plan just made (and approved, when it had to be) still holds: apply it without reading again.
+    changes = reusable_changes(run, scope)
+    if changes is not None:
+        # The plan just made (and approved, when it had to be) still holds: apply it without observing again.
         age = (timezone.now() - previous.created_at).total_seconds()
         log(
             run, "provisioning.plan.reused", f"applying plan #{previous.pk}, made {age:.0f}s ago; nothing changed since"
         )
-        set_status(run, RunStatus.APPLYING)
-        engine.execute(run, scope, reused)
-        finish(run, RunStatus.SUCCEEDED, "")
-        return
+    else:
+        changes = _plan_again(run, engine, scope, previous)
+        if changes is None:
+            return  # the new plan waits for an SRE's approval
+
+    set_status(run, RunStatus.APPLYING)
+    engine.execute(run, scope, changes)
+    finish(run, RunStatus.SUCCEEDED, "")
+    if run.action == RunAction.DESTROY and scope.service_id is not None:
+        _forget_service(run, scope.service_id)
+
+
+def _plan_again(run: ProvisioningRun, engine: Engine, scope: Scope, previous: Plan | None) -> list[Change] | None:
+    """Observe and plan now; the changes to apply, or None when the new plan waits for an SRE's approval."""
     plan, changes = engine.plan(
         scope, action=run.action, user=run.requested_by, last_applied=last_applied_snapshot(scope.key)
     )
@@ -430,16 +440,11 @@ def execute(run: ProvisioningRun, engine: Engine | None = None, scope: Scope | N
         run.approved_by, run.approved_at = None, None
         set_status(run, RunStatus.AWAITING_APPROVAL)
         log(run, "provisioning.run.awaiting_approval", "; ".join(plan.approval_reasons))
-        return
-
-    set_status(run, RunStatus.APPLYING)
-    engine.execute(run, scope, changes)
-    finish(run, RunStatus.SUCCEEDED, "")
-    if run.action == RunAction.DESTROY and scope.service_id is not None:
-        _forget_service(run, scope.service_id)
+        return None
+    return changes
 
 
-def reusable_changes(run: ProvisioningRun, scope: Scope, engine: Engine) -> list[Change] | None:
+def reusable_changes(run: ProvisioningRun, scope: Scope) -> list[Change] | None:
     """The changes of the run's stored plan when applying it as planned is as good as planning again; else None.
 
     That holds for an apply's first attempt, of a plan made at most ``PORTAL_PLAN_REUSE_SECONDS`` ago for exactly

@@ -4,6 +4,7 @@ import contextlib
 from datetime import timedelta
 
 import django_filters
+import orjson
 from django.conf import settings
 from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ValidationError
@@ -32,16 +33,16 @@ class FilterBackend(DjangoFilterBackend):
         return super().filter_queryset(request, queryset, view)
 
 
+class Fragments(list):
+    """A page of documents as pre-rendered JSON fragments (``orjson.Fragment``), for ``FragmentJSONRenderer``."""
+
+
 class FragmentJSONRenderer(JSONRenderer):
-    """DRF's JSON renderer, except for a page whose ``results`` are pre-rendered JSON fragments (``orjson.Fragment``
-    in a ``Fragments`` list), written as they are: the same compact UTF-8 JSON, without parsing them again."""
+    """DRF's JSON renderer, except for a page whose ``results`` are ``Fragments``: written as they are, the same
+    compact UTF-8 JSON, without parsing them again."""
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        from portal.catalog.api.serializers import Fragments
-
         if isinstance(data, dict) and isinstance(data.get("results"), Fragments):
-            import orjson
-
             return orjson.dumps(data)
         return super().render(data, accepted_media_type, renderer_context)
 

@@ -16,6 +16,8 @@ from django.utils import timezone
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 
+from portal.core.api import Fragments
+
 from ..choices import (
     ExposureLevel,
     LoadBalancer,
@@ -492,7 +494,7 @@ def service_documents(services: list) -> list[dict]:
     return documents
 
 
-def service_fragments(services: list) -> "Fragments":
+def service_fragments(services: list) -> Fragments:
     """The same documents as ready JSON (``orjson.Fragment``): a stored spec goes out as it is stored, its live
     keys spliced in, without being parsed and serialized again. Rendered by ``FragmentJSONRenderer``."""
     rows = [_list_row(s) for s in services]
@@ -501,20 +503,16 @@ def service_fragments(services: list) -> "Fragments":
     fragments = Fragments()
     for row in rows:
         document = built.get(row["pk"])
-        spec = row["spec_json"]
         if document is not None:
             fragments.append(orjson.Fragment(orjson.dumps(document)))
             continue
+        spec = row["spec_json"]
         cut = spec.rfind(CREATED_KEY)
         state = orjson.dumps(row["state"]).decode()
         updated = _datetime(row["updated_at"], tz)
         text = f'{spec[:cut]},"state":{state},"revision":{row["revision"]:d}{spec[cut:-1]},"updated_at":"{updated}"}}'
         fragments.append(orjson.Fragment(text))
     return fragments
-
-
-class Fragments(list):
-    """A page of documents as pre-rendered JSON fragments."""
 
 
 def _list_row(service) -> dict:
@@ -717,7 +715,7 @@ class ServiceSerializer(serializers.ModelSerializer):
         service = Service.objects.create(**validated_data)
         self._write_nested(service, nested, created=True)
         service = service_queryset().get(pk=service.pk)
-        self._audit("service.create", service, None)
+        self._audit("service.create", service, None, self._store_spec(service))
         return service
 
     @transaction.atomic
@@ -730,15 +728,20 @@ class ServiceSerializer(serializers.ModelSerializer):
         instance.save()
         self._write_nested(instance, nested, created=False)
         service = service_queryset().get(pk=instance.pk)
-        self._audit("service.update", service, before)
+        self._audit("service.update", service, before, self._store_spec(service))
         return service
 
-    def _audit(self, action: str, service: Service, before) -> None:
+    @staticmethod
+    def _store_spec(service: Service) -> dict:
+        """The written service's document; its spec is stored in the same transaction as the edit."""
+        after = ServiceSerializer(service).data
+        store_spec(service.pk, service.revision, after)
+        return after
+
+    def _audit(self, action: str, service: Service, before, after) -> None:
         from portal.audit.context import current_request
         from portal.audit.log import record
 
-        after = ServiceSerializer(service).data
-        store_spec(service.pk, service.revision, after)
         for document in (before, after):
             if document:
                 document.pop("updated_at", None)
