@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
-CRD_DIR = ROOT.parent / "shared" / "crds"
+CRD_DIR = ROOT / "provisioning" / "crds"
 
 
 @dataclass(frozen=True)

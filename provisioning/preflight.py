@@ -31,6 +31,8 @@ from referencing import Registry, Resource
 
 DEFAULT_KUBERNETES_VERSION = "1.33"
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
+# The upstream CRD schemas the project validates against, vendored (provisioning/crds/README.md names each one).
+VENDORED_CRD_DIR = Path(__file__).resolve().parent / "crds"
 
 # The $id of kubernetes-validate's shared definitions; built-in and CRD schemas both resolve ObjectMeta there.
 _DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"

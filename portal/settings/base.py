@@ -296,7 +296,9 @@ PORTAL_GITOPS_DIR = Path(env("PORTAL_GITOPS_DIR", default=str(VAR_DIR / "gitops"
 PORTAL_GITOPS_REMOTE = env("PORTAL_GITOPS_REMOTE", default="")
 PORTAL_KUBECONFIG = env("PORTAL_KUBECONFIG", default="")
 PORTAL_KUBE_CONTEXT = env("PORTAL_KUBE_CONTEXT", default="")
-PORTAL_CRD_DIR = env("PORTAL_CRD_DIR", default="")
+# The CRD schemas the preflight checks custom resources against: the ones vendored in provisioning/crds/ unless
+# set (the `kubernetes` target reads the cluster's own CRDs instead).
+PORTAL_CRD_DIR = env("PORTAL_CRD_DIR", default=str(BASE_DIR / "provisioning" / "crds"))
 PORTAL_PUBLIC_URL = env("PORTAL_PUBLIC_URL", default="http://127.0.0.1:8000")
 
 # --- AWS ---------------------------------------------------------------------------------------

@@ -17,8 +17,3 @@ from .base import *  # noqa: F403
 # Static files straight from static/ (no collectstatic in development).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
-
-# The reference CRD schemas next to the checkout, when present, let the preflight check custom resources.
-_SHARED_CRDS = BASE_DIR.parent / "shared" / "crds"  # noqa: F405
-if not PORTAL_CRD_DIR and _SHARED_CRDS.is_dir():  # noqa: F405
-    PORTAL_CRD_DIR = str(_SHARED_CRDS)

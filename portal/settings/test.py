@@ -27,7 +27,3 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 STATIC_ROOT = tempfile.mkdtemp(prefix="portal-static-")
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
-
-# Tests validate generated objects against the reference CRDs in ../shared/crds.
-SHARED_DIR = BASE_DIR.parent / "shared"  # noqa: F405
-PORTAL_CRD_DIR = os.environ.get("PORTAL_CRD_DIR") or str(SHARED_DIR / "crds")

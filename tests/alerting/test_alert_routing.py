@@ -37,7 +37,7 @@ from provisioning.desired.alerting import (
     slack_receiver,
 )
 from provisioning.desired.prometheus import build_prometheus_rule
-from provisioning.preflight import SchemaValidator
+from provisioning.preflight import VENDORED_CRD_DIR, SchemaValidator
 from provisioning.resources import Resource
 from provisioning.snapshot import (
     OnCallPair,
@@ -50,7 +50,7 @@ from provisioning.snapshot import (
     service_snapshot,
 )
 
-CRD_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "crds"
+CRD_DIR = VENDORED_CRD_DIR
 PLATFORM = PlatformSnapshot(portal_url="https://portal.example.com")
 SLACK_URL = "https://hooks.slack.com/services/T0/B0/secret"
 ALICE_AND_CAROL = OnCallPair("alice", "carol")

@@ -10,11 +10,10 @@ import jsonschema
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
 
 
 def test_compose_file_validates_against_the_compose_spec():
-    schema = json.loads((SHARED / "schemas" / "compose-spec.json").read_text())
+    schema = json.loads((ROOT / "tests" / "schemas" / "compose-spec.json").read_text())
     document = yaml.safe_load((ROOT / "compose.yaml").read_text())
     jsonschema.Draft7Validator(schema).validate(document)
     assert {"web", "worker", "beat", "postgres", "redis"} <= set(document["services"])

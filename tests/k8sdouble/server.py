@@ -36,7 +36,7 @@ import yaml
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-DEFAULT_CRD_DIR = Path(__file__).resolve().parents[3] / "shared" / "crds"
+DEFAULT_CRD_DIR = Path(__file__).resolve().parents[2] / "provisioning" / "crds"
 KUBERNETES_VERSION = {
     "major": "1",
     "minor": "33",

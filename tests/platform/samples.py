@@ -1,14 +1,14 @@
 """A bootstrapped platform (every ARN filled in) and services of each exposure level, for the platform tests."""
 
-from pathlib import Path
 from typing import Any
 
 from provisioning.desired import render_service
 from provisioning.desired.platform import render_platform
+from provisioning.preflight import VENDORED_CRD_DIR
 from provisioning.resources import KUBERNETES
 from provisioning.snapshot import OnCallPair, PlatformSnapshot, Receivers, ServiceSnapshot, Slo, TeamSnapshot
 
-CRDS = Path(__file__).resolve().parents[3] / "shared" / "crds"
+CRDS = VENDORED_CRD_DIR
 
 ACCOUNT = "123456789012"
 REGION = "ap-northeast-1"

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from provisioning.desired import render_service
-from provisioning.preflight import SchemaValidator
+from provisioning.preflight import VENDORED_CRD_DIR, SchemaValidator
 from provisioning.resources import KUBERNETES, to_yaml_documents
 from provisioning.snapshot import (
     Canary,
@@ -29,7 +29,7 @@ from provisioning.snapshot import (
 )
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-CRDS = Path(__file__).resolve().parents[3] / "shared" / "crds"
+CRDS = VENDORED_CRD_DIR
 PLATFORM = PlatformSnapshot()
 PAYMENTS = TeamSnapshot(slug="payments", name="Payments", slack_channel="#payments-alerts", has_incident_webhook=True)
 ONCALL = OnCallPair(incident_commander="alice", resolver="carol")

@@ -3,7 +3,6 @@
 import copy
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -13,6 +12,7 @@ import pytest
 from provisioning import names
 from provisioning.desired.istio import build_mesh, duration
 from provisioning.desired.kubernetes import build_core
+from provisioning.preflight import VENDORED_CRD_DIR
 from provisioning.resources import Resource
 from provisioning.snapshot import (
     Canary,
@@ -25,7 +25,7 @@ from provisioning.snapshot import (
     TeamSnapshot,
 )
 
-CRD_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "crds"
+CRD_DIR = VENDORED_CRD_DIR
 PLATFORM = PlatformSnapshot()
 TEAM = TeamSnapshot(slug="payments", name="Payments")
 MESH_HOST = "payments-api.payments-api.svc.cluster.local"

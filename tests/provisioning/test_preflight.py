@@ -2,14 +2,13 @@
 
 import copy
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from provisioning.preflight import PreflightError, SchemaValidator, Violation, load_crds
+from provisioning.preflight import VENDORED_CRD_DIR, PreflightError, SchemaValidator, Violation, load_crds
 
-CRD_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "crds"
+CRD_DIR = VENDORED_CRD_DIR
 NS = "payments-api"
 HOST = "payments-api.payments-api.svc.cluster.local"
 LABELS = {

@@ -18,11 +18,11 @@ from provisioning.desired.prometheus import (
     build_service_monitor,
 )
 from provisioning.errors import PermanentError
-from provisioning.preflight import SchemaValidator
+from provisioning.preflight import VENDORED_CRD_DIR, SchemaValidator
 from provisioning.snapshot import PlatformSnapshot, ServiceSnapshot, Slo, TeamSnapshot
 
 PROMTOOL_TESTS = Path(__file__).parent / "promtool"
-CRD_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "crds"
+CRD_DIR = VENDORED_CRD_DIR
 PLATFORM = PlatformSnapshot(portal_url="https://portal.example.com")
 TEAM = TeamSnapshot(slug="payments", name="Payments", slack_channel="#payments-alerts")
 
