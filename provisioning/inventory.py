@@ -1,8 +1,9 @@
 """Questions the catalog asks of the inventory (never of a cloud API)."""
 
 from .desired.aws import CERTIFICATE, RECORD
-from .models import ManagedResource, service_scope
+from .models import ManagedResource
 from .resources import AWS
+from .scopes import service_key, service_of
 
 
 def hostname_holders(hostnames: list[str], service: str | None) -> dict[str, str]:
@@ -13,5 +14,5 @@ def hostname_holders(hostnames: list[str], service: str | None) -> dict[str, str
     """
     rows = ManagedResource.objects.filter(provider=AWS, kind__in=[RECORD, CERTIFICATE], name__in=hostnames)
     if service:
-        rows = rows.exclude(scope=service_scope(service))
-    return {name: scope.removeprefix("service:") for name, scope in rows.values_list("name", "scope")}
+        rows = rows.exclude(scope=service_key(service))
+    return {name: service_of(scope) for name, scope in rows.values_list("name", "scope")}

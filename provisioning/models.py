@@ -13,18 +13,6 @@ from .choices import (
     StepStatus,
 )
 
-PLATFORM_SCOPE = "platform"
-
-
-def service_scope(name: str) -> str:
-    """The lock and inventory key of a service (platform objects use PLATFORM_SCOPE)."""
-    return f"service:{name}"
-
-
-def team_scope(slug: str) -> str:
-    """The inventory scope of a team's shared resources (its SNS topic): pruned with its last service."""
-    return f"team:{slug}"
-
 
 class Plan(models.Model):
     """What a run would change, computed from the desired and the observed state; stored and shown."""

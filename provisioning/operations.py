@@ -10,7 +10,7 @@ from portal.catalog.models import Service
 from .approvals import approval_reasons
 from .choices import RunAction, RunStatus
 from .errors import PermanentError, ProvisioningError
-from .models import PLATFORM_SCOPE, Plan, ProvisioningRun, service_scope
+from .models import Plan, ProvisioningRun
 from .reconcile import Engine, execute, last_applied_snapshot, platform_state, service_state, stored_snapshot
 from .runs import (
     RunInProgress,
@@ -23,6 +23,7 @@ from .runs import (
     log,
     request_run,
 )
+from .scopes import PLATFORM_KEY, service_key
 from .snapshot import load_service
 
 
@@ -38,7 +39,7 @@ def apply_service(service: Service, user=None, plan: Plan | None = None, force: 
     """Queue an apply; when the change needs an SRE (internet exposure), plan now and wait for approval."""
     if service.state != ServiceState.ACTIVE:
         raise PermanentError(f"{service.name} is {service.get_state_display().lower()}; it cannot be applied")
-    scope = service_scope(service.name)
+    scope = service_key(service.name)
     current = active_run(scope)
     if current is not None:
         raise RunInProgress(current)
@@ -58,13 +59,13 @@ def destroy_service(service: Service, user=None) -> ProvisioningRun:
     if routed_from:
         raise PermanentError(f"{', '.join(routed_from)} route requests to {service.name}; remove those routes first")
     with transaction.atomic():
-        run = request_run(service_scope(service.name), RunAction.DESTROY, service=service, user=user)
+        run = request_run(service_key(service.name), RunAction.DESTROY, service=service, user=user)
         Service.objects.filter(pk=service.pk).update(state=ServiceState.DELETING)
     return run
 
 
 def drift_check_service(service: Service, user=None) -> ProvisioningRun:
-    return request_run(service_scope(service.name), RunAction.DRIFT_CHECK, service=service, user=user)
+    return request_run(service_key(service.name), RunAction.DRIFT_CHECK, service=service, user=user)
 
 
 def request_drift_checks(batch_size: int | None = None) -> int:
@@ -78,7 +79,7 @@ def request_drift_checks(batch_size: int | None = None) -> int:
         with transaction.atomic():  # a batch's runs in one commit
             for service in services[start : start + batch_size]:
                 try:
-                    run = request_run(service_scope(service.name), RunAction.DRIFT_CHECK, service=service, send=False)
+                    run = request_run(service_key(service.name), RunAction.DRIFT_CHECK, service=service, send=False)
                 except RunInProgress:
                     continue
                 batch.append(run.pk)
@@ -130,24 +131,22 @@ def plan_platform(user=None, engine: Engine | None = None) -> Plan:
 
 def apply_platform(user=None) -> ProvisioningRun:
     """Plan now and wait for a second SRE: every service relies on the platform layer."""
-    current = active_run(PLATFORM_SCOPE)
+    current = active_run(PLATFORM_KEY)
     if current is not None:
         raise RunInProgress(current)
     plan = plan_platform(user)
     if not plan.has_changes:
         raise PermanentError("the platform layer is already up to date; there is nothing to apply")
-    return request_run(PLATFORM_SCOPE, RunAction.APPLY, user=user, plan=plan, approval_reasons=plan.approval_reasons)
+    return request_run(PLATFORM_KEY, RunAction.APPLY, user=user, plan=plan, approval_reasons=plan.approval_reasons)
 
 
 def bootstrap_platform_layer(engine: Engine | None = None) -> ProvisioningRun:
     """Plan and apply the platform layer in this process, approved by the operator running bootstrap."""
     with transaction.atomic():
         try:
-            run = ProvisioningRun.objects.create(
-                scope=PLATFORM_SCOPE, action=RunAction.APPLY, approved_at=timezone.now()
-            )
+            run = ProvisioningRun.objects.create(scope=PLATFORM_KEY, action=RunAction.APPLY, approved_at=timezone.now())
         except IntegrityError:
-            raise RunInProgress(active_run(PLATFORM_SCOPE)) from None
+            raise RunInProgress(active_run(PLATFORM_KEY)) from None
     log(run, "provisioning.run.requested", "bootstrap: approved by the operator running it")
     claimed = claim(run.pk, "bootstrap")
     try:

@@ -15,10 +15,11 @@ from .choices import ChangeAction, ResourceStatus, RunAction, RunStatus, StepSta
 from .desired import SERVICE_KINDS, render_service
 from .diff import Change, plan_changes, summarize
 from .errors import PermanentError, ProvisioningError
-from .models import PLATFORM_SCOPE, ManagedResource, Plan, ProvisioningRun, RunStep, service_scope, team_scope
+from .models import ManagedResource, Plan, ProvisioningRun, RunStep
 from .names import LABEL_MANAGED_BY, LABEL_OWNER, LABEL_SERVICE, MANAGED_BY, OWNER_PLATFORM
 from .resources import AWS, KUBERNETES, Resource, seal
 from .runs import check_cancel, finish, heartbeat, log, set_status
+from .scopes import PLATFORM_KEY, is_service_key, service_key, service_of, team_key
 from .snapshot import SECRET_FIELDS, PlatformSnapshot, ServiceSnapshot, load_service, platform_snapshot
 from .targets import Backend, kubernetes_backend
 
@@ -58,14 +59,14 @@ def service_state(
 
     service_id, svc = loaded or (None, load_service(name))
     return Scope(
-        key=service_scope(name),
+        key=service_key(name),
         labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_SERVICE: name},
         kinds=SERVICE_KINDS,
         desired=[] if destroy else render_service(svc, platform),
         snapshot=stored_snapshot(svc),
         revision=svc.revision,
         service_id=service_id or Service.objects.values_list("pk", flat=True).get(name=name),
-        extra_scopes=_team_scope_if_last(svc.team.slug, name) if destroy else (),
+        extra_scopes=_team_key_if_last(svc.team.slug, name) if destroy else (),
     )
 
 
@@ -74,7 +75,7 @@ def platform_state(platform: PlatformSnapshot) -> Scope:
     from .desired.platform import PLATFORM_KINDS, render_platform
 
     return Scope(
-        key=PLATFORM_SCOPE,
+        key=PLATFORM_KEY,
         labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_OWNER: OWNER_PLATFORM},
         kinds=PLATFORM_KINDS,
         desired=render_platform(platform),
@@ -83,13 +84,13 @@ def platform_state(platform: PlatformSnapshot) -> Scope:
     )
 
 
-def _team_scope_if_last(team: str, name: str) -> tuple[str, ...]:
+def _team_key_if_last(team: str, name: str) -> tuple[str, ...]:
     """Destroying the team's last active service prunes the team's shared resources (its SNS topic) too."""
     from portal.catalog.choices import ServiceState
     from portal.catalog.models import Service
 
     others = Service.objects.filter(team__slug=team, state=ServiceState.ACTIVE).exclude(name=name)
-    return () if others.exists() else (team_scope(team),)
+    return () if others.exists() else (team_key(team),)
 
 
 def stored_snapshot(svc) -> dict[str, Any]:
@@ -114,7 +115,7 @@ def record_to_resource(record: ManagedResource) -> Resource:
         api_version=record.api_version,
         body=record.applied_body,
         sensitive=record.sensitive,
-        owner=record.scope if not record.scope.startswith("service:") else "",
+        owner=record.scope if not is_service_key(record.scope) else "",
     )
 
 
@@ -187,8 +188,8 @@ class Engine:
         changes = self.drift(scope) if action == RunAction.DRIFT_CHECK else self.observe(scope)
         reasons = []
         if action == RunAction.APPLY:
-            reasons = approval_reasons(scope.snapshot, last_applied) if scope.key != PLATFORM_SCOPE else []
-            if scope.key == PLATFORM_SCOPE and any(c.action != ChangeAction.UNCHANGED for c in changes):
+            reasons = approval_reasons(scope.snapshot, last_applied) if scope.key != PLATFORM_KEY else []
+            if scope.key == PLATFORM_KEY and any(c.action != ChangeAction.UNCHANGED for c in changes):
                 reasons = ["changes the platform layer every service relies on"]
         plan = Plan.objects.create(
             scope=scope.key,
@@ -375,9 +376,9 @@ def last_applied_snapshot(scope_key: str) -> dict | None:
 
 
 def scope_for(run: ProvisioningRun, platform: PlatformSnapshot) -> Scope:
-    if run.scope == PLATFORM_SCOPE:
+    if run.scope == PLATFORM_KEY:
         return platform_state(platform)
-    name = run.scope.removeprefix("service:")
+    name = service_of(run.scope)
     return service_state(name, platform, destroy=run.action == RunAction.DESTROY)
 
 
@@ -506,7 +507,7 @@ def _forget_service(run: ProvisioningRun, service_id: int) -> None:
         record(
             "service.delete",
             "service",
-            run.scope.removeprefix("service:"),
+            service_of(run.scope),
             actor=run.requested_by,
             detail=f"destroyed by run #{run.pk}",
             source="worker",

@@ -17,6 +17,7 @@ from .choices import RunAction, RunStatus
 from .models import ManagedResource, ProvisioningRun
 from .reconcile import Engine, Scope, record_to_resource, service_state
 from .runs import claim
+from .scopes import is_service_key, service_of
 from .snapshot import load_services
 
 logger = logging.getLogger("provisioning")
@@ -54,7 +55,7 @@ def check_batch(run_ids: list[int], task_id: str) -> dict[str, int]:
     engine = Engine()
     queued = ProvisioningRun.objects.filter(pk__in=run_ids, action=RunAction.DRIFT_CHECK, status=RunStatus.QUEUED)
     # The batch's services read at once; any other run (or a service gone since) builds its own scope.
-    names = {r.pk: r.scope.removeprefix("service:") for r in queued if r.scope.startswith("service:")}
+    names = {r.pk: service_of(r.scope) for r in queued if is_service_key(r.scope)}
     loaded = load_services(list(names.values()))
     scopes: dict[int, Scope] = {}
     for run_id, name in names.items():

@@ -19,12 +19,13 @@ from .choices import RunStatus
 from .desired import render_service
 from .errors import PermanentError, TemporaryError
 from .graph import GraphError, service_graph
-from .models import Plan, ProvisioningRun, service_scope
+from .models import Plan, ProvisioningRun
 from .operations import apply_service, approve_run, drift_check_service, plan_service, reject_run
 from .queries import pending_approvals, plan_groups
 from .rendering import redacted, rendered_yaml
 from .resources import AWS, KUBERNETES, to_yaml
 from .runs import RunInProgress, active_run, cancel
+from .scopes import service_key, service_of
 from .snapshot import load_service, platform_snapshot
 
 
@@ -98,7 +99,7 @@ def plan_detail(request, pk: int):
 def apply(request, name: str):
     service = _service(name)
     require_team_member(request, service, "apply")
-    plan = Plan.objects.filter(pk=request.POST.get("plan") or None, scope=service_scope(name)).first()
+    plan = Plan.objects.filter(pk=request.POST.get("plan") or None, scope=service_key(name)).first()
     try:
         run = apply_service(service, request.user, plan=plan)
     except RunInProgress as exc:
@@ -143,7 +144,7 @@ def _run_context(request, pk: int) -> dict:
         "steps": steps,
         "done": done,
         "log": list(run.log_entries.all()),
-        "service_name": run.scope.removeprefix("service:"),
+        "service_name": service_of(run.scope) or run.scope,
         "can_cancel": run.is_active and can_act_on_run(request.user, run),
     }
 
@@ -177,7 +178,7 @@ def run_cancel(request, pk: int):
 @login_required
 def run_list(request, name: str):
     service = Service.objects.select_related("team").filter(name=name).first()
-    runs = ProvisioningRun.objects.filter(scope=service_scope(name)).select_related("requested_by", "approved_by")
+    runs = ProvisioningRun.objects.filter(scope=service_key(name)).select_related("requested_by", "approved_by")
     if service is None and not runs.exists():
         raise Http404(f"No service or runs named {name}.")
     page = Paginator(runs, 50).get_page(request.GET.get("page"))

@@ -18,10 +18,11 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from provisioning.errors import PermanentError
-from provisioning.models import ManagedResource, ProvisioningRun, service_scope
+from provisioning.models import ManagedResource, ProvisioningRun
 from provisioning.operations import destroy_service
 from provisioning.queries import with_last_run
 from provisioning.runs import RunInProgress, active_run
+from provisioning.scopes import service_key
 from provisioning.views import require_team_member, sentence
 
 from .api.serializers import (
@@ -205,7 +206,7 @@ def service_list(request):
 @login_required
 def service_detail(request, name: str):
     service = get_object_or_404(with_last_run(service_queryset()), name=name)
-    runs = ProvisioningRun.objects.filter(scope=service_scope(name)).select_related("requested_by")[:5]
+    runs = ProvisioningRun.objects.filter(scope=service_key(name)).select_related("requested_by")[:5]
     return render(
         request,
         "catalog/service_detail.html",
@@ -213,8 +214,8 @@ def service_detail(request, name: str):
             "service": service,
             "document": ServiceSerializer(service).data,
             "runs": runs,
-            "active": active_run(service_scope(name)),
-            "resources": ManagedResource.objects.filter(scope=service_scope(name)),
+            "active": active_run(service_key(name)),
+            "resources": ManagedResource.objects.filter(scope=service_key(name)),
             "can_edit": can_edit_team_content(request.user, service.team),
         },
     )
@@ -238,7 +239,7 @@ def service_delete(request, name: str):
             f"Run #{run.pk} deletes everything {name} owns, then the service itself (kept, marked, if it fails).",
         )
         return redirect("provisioning:run_detail", pk=run.pk)
-    resources = ManagedResource.objects.filter(scope=service_scope(name))
+    resources = ManagedResource.objects.filter(scope=service_key(name))
     return render(request, "catalog/service_confirm_delete.html", {"service": service, "resources": resources})
 
 

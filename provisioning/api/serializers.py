@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
 from ..models import Plan, ProvisioningRun, RunLogEntry, RunStep
+from ..scopes import service_of
 
 
 def _scope_name(scope: str) -> str:
-    return scope.removeprefix("service:")
+    return service_of(scope) or scope
 
 
 class PlanSerializer(serializers.ModelSerializer):

@@ -13,6 +13,7 @@ from ..errors import PermanentError
 from ..models import ProvisioningRun, RunStep
 from ..operations import approve_run, reject_run
 from ..runs import cancel
+from ..scopes import service_key
 from .serializers import RejectSerializer, RunDetailSerializer, RunSerializer
 
 
@@ -26,7 +27,7 @@ class RunFilterSet(filters.FilterSet):
         fields = ["service", "status", "action"]
 
     def by_service(self, queryset, name, value):
-        return queryset.filter(scope=f"service:{value}")
+        return queryset.filter(scope=service_key(value))
 
 
 def run_queryset():

@@ -31,7 +31,6 @@ from typing import Any
 
 from portal.core.crypto import fingerprint
 
-from ..models import team_scope
 from ..names import (
     METRIC_NAMESPACE,
     alarm_name,
@@ -44,6 +43,7 @@ from ..names import (
     team_topic_name,
 )
 from ..resources import AWS, Resource
+from ..scopes import team_key
 from ..snapshot import PlatformSnapshot, ServiceSnapshot, TeamSnapshot
 
 RECORD = "route53.Record"
@@ -128,7 +128,7 @@ def team_topic(team: TeamSnapshot, webhook_fingerprint: str) -> Resource:
         TOPIC,
         team_topic_name(team.slug),
         {"subscriptions": subscriptions, "tags": team_tags(team.slug)},
-        owner=team_scope(team.slug),
+        owner=team_key(team.slug),
     )
 
 

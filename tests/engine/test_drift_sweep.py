@@ -11,6 +11,7 @@ from provisioning.choices import RunAction, RunStatus
 from provisioning.desired import SERVICE_KINDS
 from provisioning.models import ManagedResource, ProvisioningRun
 from provisioning.operations import apply_service, drift_check_service, request_drift_checks
+from provisioning.scopes import service_of
 from provisioning.tasks import drift_check_batch
 from tests.k8sdouble.fixtures import real_cluster_kubeconfig
 
@@ -91,7 +92,7 @@ def test_a_batch_lists_each_kind_once_and_finds_every_edit(team, cluster, double
     runs = swept()
 
     assert [r.status for r in runs] == [RunStatus.SUCCEEDED] * len(NAMES)
-    assert {r.scope.removeprefix("service:") for r in runs if r.drift_found} == set(NAMES)
+    assert {service_of(r.scope) for r in runs if r.drift_found} == set(NAMES)
     records = findings()
     billing = records["kubernetes|networking.istio.io/v1|DestinationRule|billing|billing"]
     assert billing == (

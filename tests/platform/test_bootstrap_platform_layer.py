@@ -7,23 +7,24 @@ from django.core.management import call_command
 
 from provisioning.choices import RunStatus
 from provisioning.gitrepo import Repo
-from provisioning.models import PLATFORM_SCOPE, ManagedResource, ProvisioningRun
+from provisioning.models import ManagedResource, ProvisioningRun
+from provisioning.scopes import PLATFORM_KEY
 
 
 def test_a_second_bootstrap_writes_nothing_to_the_gitops_target_or_aws(aws, platform, settings, tmp_path, aws_calls):
     settings.PORTAL_GITOPS_DIR = tmp_path / "gitops"
     out = io.StringIO()
     call_command("bootstrap", certificate_wait=10, stdout=out)
-    first = ProvisioningRun.objects.get(scope=PLATFORM_SCOPE)
+    first = ProvisioningRun.objects.get(scope=PLATFORM_KEY)
     assert first.status == RunStatus.SUCCEEDED, first.error
-    assert first.steps.count() == ManagedResource.objects.filter(scope=PLATFORM_SCOPE).count() > 20
+    assert first.steps.count() == ManagedResource.objects.filter(scope=PLATFORM_KEY).count() > 20
     repo = Repo(settings.PORTAL_GITOPS_DIR)
     commits = repo.git("log", "--format=%s").splitlines()
     assert commits[0].startswith(f"portal run #{first.pk}: apply platform")
 
     aws_calls.restart()
     call_command("bootstrap", certificate_wait=10, stdout=out)
-    second = ProvisioningRun.objects.filter(scope=PLATFORM_SCOPE).latest("pk")
+    second = ProvisioningRun.objects.filter(scope=PLATFORM_KEY).latest("pk")
     assert second.pk != first.pk and second.status == RunStatus.SUCCEEDED
     assert second.steps.count() == 0
     assert second.plan.summary["create"] == second.plan.summary["update"] == second.plan.summary["delete"] == 0
@@ -36,7 +37,7 @@ def test_a_second_bootstrap_makes_no_write_requests_to_a_cluster(aws, platform, 
     platform.kubernetes_target = "kubernetes"
     platform.save()
     call_command("bootstrap", certificate_wait=10, stdout=io.StringIO())
-    assert ProvisioningRun.objects.get(scope=PLATFORM_SCOPE).status == RunStatus.SUCCEEDED
+    assert ProvisioningRun.objects.get(scope=PLATFORM_KEY).status == RunStatus.SUCCEEDED
     assert k8s_double.get_object("Gateway", "external-gateway", "istio-ingress") is not None
     k8s_double.clear_requests()
     call_command("bootstrap", certificate_wait=10, stdout=io.StringIO())

@@ -15,7 +15,8 @@ from portal.catalog.models import Membership, PlatformSettings, Service, Team
 from portal.oncall.api.serializers import ScheduleSerializer
 from portal.users.models import User
 from provisioning.choices import RunAction, RunStatus
-from provisioning.models import Plan, ProvisioningRun, RunLogEntry, service_scope
+from provisioning.models import Plan, ProvisioningRun, RunLogEntry
+from provisioning.scopes import service_key
 
 from .matrix import ANONYMOUS, MEMBER_A, MEMBER_B, OWNER_A, SRE
 
@@ -103,7 +104,7 @@ def build_world() -> World:
     service = register(team_a, name="ledger", description="The ledger")
     gateway = register(team_a, name="gateway", description="The gateway")
     plan = Plan.objects.create(
-        scope=service_scope(service.name),
+        scope=service_key(service.name),
         service=service,
         catalog_revision=service.revision,
         fingerprint="f" * 64,
@@ -120,7 +121,7 @@ def build_world() -> World:
         ],
     )
     run = ProvisioningRun.objects.create(
-        scope=service_scope(gateway.name),
+        scope=service_key(gateway.name),
         service=gateway,
         action=RunAction.APPLY,
         status=RunStatus.AWAITING_APPROVAL,

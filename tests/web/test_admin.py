@@ -4,7 +4,8 @@ import pytest
 from django.contrib.admin.models import LogEntry
 
 from provisioning.choices import RunAction, RunStatus
-from provisioning.models import ManagedResource, Plan, ProvisioningRun, RunLogEntry, RunStep, service_scope
+from provisioning.models import ManagedResource, Plan, ProvisioningRun, RunLogEntry, RunStep
+from provisioning.scopes import service_key
 
 from .conftest import register
 
@@ -43,7 +44,7 @@ def test_people_who_are_not_sres_are_told_the_admin_is_not_for_them(client_for, 
 @pytest.fixture
 def run(service, member):
     return ProvisioningRun.objects.create(
-        scope=service_scope("ledger"), service=service, action=RunAction.APPLY, requested_by=member
+        scope=service_key("ledger"), service=service, action=RunAction.APPLY, requested_by=member
     )
 
 
@@ -51,7 +52,7 @@ def run(service, member):
 def history(service, member):
     """A finished run with its plan, steps, log lines and inventory."""
     plan = Plan.objects.create(
-        scope=service_scope("ledger"),
+        scope=service_key("ledger"),
         service=service,
         fingerprint="f" * 64,
         summary={"create": 1, "update": 0, "delete": 0, "unchanged": 0},
@@ -67,7 +68,7 @@ def history(service, member):
         ],
     )
     finished = ProvisioningRun.objects.create(
-        scope=service_scope("ledger"),
+        scope=service_key("ledger"),
         service=service,
         action=RunAction.APPLY,
         status=RunStatus.FAILED,
@@ -88,7 +89,7 @@ def history(service, member):
     )
     RunLogEntry.objects.create(run=finished, event="provisioning.step.failed", message="forbidden", level="error")
     ManagedResource.objects.create(
-        scope=service_scope("ledger"),
+        scope=service_key("ledger"),
         service=service,
         key="kubernetes|v1|Secret|ledger|ledger-receivers",
         provider="kubernetes",
@@ -164,7 +165,7 @@ def test_approve_action_reports_each_run(client_for, sre, other_sre, team, platf
     theirs = register(name="theirs")
     runs = [
         ProvisioningRun.objects.create(
-            scope=service_scope(s.name),
+            scope=service_key(s.name),
             service=s,
             action=RunAction.APPLY,
             status=RunStatus.AWAITING_APPROVAL,

@@ -5,7 +5,8 @@ from django.urls import reverse
 
 from portal.catalog.models import Service, Team
 from provisioning.choices import RunAction, RunStatus
-from provisioning.models import Plan, ProvisioningRun, service_scope
+from provisioning.models import Plan, ProvisioningRun
+from provisioning.scopes import service_key
 
 from .conftest import register
 
@@ -15,14 +16,14 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def run(service, member):
     return ProvisioningRun.objects.create(
-        scope=service_scope(service.name), service=service, action=RunAction.APPLY, requested_by=member
+        scope=service_key(service.name), service=service, action=RunAction.APPLY, requested_by=member
     )
 
 
 @pytest.fixture
 def plan(service, member):
     return Plan.objects.create(
-        scope=service_scope(service.name),
+        scope=service_key(service.name),
         service=service,
         catalog_revision=service.revision,
         fingerprint="f" * 64,

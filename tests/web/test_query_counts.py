@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from portal.catalog.models import Exposure, Hostname, Service, Telemetry, Traffic
 from provisioning.choices import RunAction, RunStatus
-from provisioning.models import ProvisioningRun, service_scope
+from provisioning.models import ProvisioningRun
+from provisioning.scopes import service_key
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ def add_services(team, start: int, count: int) -> list[Service]:
     Traffic.objects.bulk_create(Traffic(service=s) for s in services)
     Telemetry.objects.bulk_create(Telemetry(service=s) for s in services)
     ProvisioningRun.objects.bulk_create(
-        ProvisioningRun(scope=service_scope(s.name), service=s, action=RunAction.APPLY, status=RunStatus.SUCCEEDED)
+        ProvisioningRun(scope=service_key(s.name), service=s, action=RunAction.APPLY, status=RunStatus.SUCCEEDED)
         for s in services
     )
     return services

@@ -19,6 +19,7 @@ from provisioning.models import Plan
 from provisioning.operations import apply_service, destroy_service, drift_check_service, plan_service
 from provisioning.rendering import rendered_yaml
 from provisioning.runs import RunInProgress
+from provisioning.scopes import service_key
 
 from ..choices import MembershipRole
 from ..filtersets import ServiceFilterSet, TeamFilterSet
@@ -242,7 +243,7 @@ class ServiceViewSet(viewsets.ModelViewSet):
             raise PermissionDenied("Only SREs may force a take-over of fields another field manager owns.")
         plan = None
         if plan_id := body.validated_data.get("plan"):
-            plan = Plan.objects.filter(pk=plan_id, scope=f"service:{service.name}").first()
+            plan = Plan.objects.filter(pk=plan_id, scope=service_key(service.name)).first()
             if plan is None:
                 return Response({"plan": [f"No plan #{plan_id} for {service.name}."]}, status=400)
         try:
