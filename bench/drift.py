@@ -13,7 +13,7 @@ from portal.catalog.models import Service
 from provisioning.choices import RunAction, RunStatus
 from provisioning.models import ProvisioningRun
 from provisioning.tasks import drift_sweep
-from tests.k8sdouble.server import DoubleClient
+from tests.k8sdouble.client import DoubleClient
 
 from .processes import Process, wait_until
 

@@ -25,7 +25,8 @@ from kubernetes.dynamic.exceptions import (
     UnprocessibleEntityError,
 )
 
-from tests.k8sdouble.server import DoubleClient, KubernetesDouble
+from tests.k8sdouble.client import DoubleClient
+from tests.k8sdouble.server import KubernetesDouble
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
