@@ -89,7 +89,7 @@ class Api:
         """Carry the request out; the record learns whether it changed stored state."""
         if call.target is None:
             return self._discovery(request, call.segments)
-        return self._serve(request, call.target, call.body, record)
+        return self._serve_resource(request, call.target, call.body, record)
 
     def _discovery(self, request: Request, segments: list[str]) -> Response:
         if len(segments) == 1 and segments[0] in HEALTH_PATHS:
@@ -119,7 +119,7 @@ class Api:
             raise path_not_found()
         return Target(rtype, version, namespace, name, subresource)
 
-    def _serve(self, request: Request, target: Target, body: Any, record: RequestRecord) -> Response:
+    def _serve_resource(self, request: Request, target: Target, body: Any, record: RequestRecord) -> Response:
         method, args, cluster = request.method, request.args, self._cluster
         if args.get("watch") and flag(args.get("watch"), "watch"):
             raise bad_request("the Kubernetes API double does not support watch")
