@@ -1,0 +1,129 @@
+"""The set of objects indexed once for the checks: by kind and name, Services and ServiceEntries by host,
+DestinationRules by host."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cached_property
+
+from .hosts import ServiceName, canonical, covers, export_scope, normalized, service_name, visible
+from .model import Inventory, KubeObject, Settings, mapping, sequence, text
+
+CORE = ""
+ISTIO_NETWORKING = "networking.istio.io"
+ISTIO_SECURITY = "security.istio.io"
+CERT_MANAGER = "cert-manager.io"
+MONITORING = "monitoring.coreos.com"
+# Ingress lived in extensions/v1beta1 before networking.k8s.io.
+INGRESS_GROUPS = ("networking.k8s.io", "extensions")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a host written in some namespace leads to: a Service or a ServiceEntry of the set, or nothing."""
+
+    host: str
+    fqdn: str
+    name: ServiceName | None
+    service: KubeObject | None
+    entry: KubeObject | None
+
+    @property
+    def found(self) -> bool:
+        return self.service is not None or self.entry is not None
+
+    @property
+    def namespace(self) -> str:
+        """The namespace the traffic lands in, when the host names a cluster Service."""
+        return self.name.namespace if self.name and self.entry is None else ""
+
+
+class Graph:
+    """The inventory's Kubernetes objects with the lookups every check shares."""
+
+    def __init__(self, inventory: Inventory, settings: Settings) -> None:
+        self.settings = settings
+        self.domain = settings.cluster_domain
+        self.objects = sorted(inventory.objects, key=lambda o: (o.ident, o.api_version))
+        self._by_kind: dict[tuple[str, str], list[KubeObject]] = defaultdict(list)
+        self._by_name: dict[tuple[str, str, str, str], KubeObject] = {}
+        for obj in self.objects:
+            self._by_kind[obj.group, obj.kind].append(obj)
+            self._by_name.setdefault((obj.group, obj.kind, obj.namespace, obj.name), obj)
+
+    def of_kind(self, kind: str, *groups: str) -> list[KubeObject]:
+        """Every object of ``kind`` in any of ``groups``, in identity order."""
+        if len(groups) == 1:
+            return self._by_kind.get((groups[0], kind), [])
+        return sorted((o for g in groups for o in self._by_kind.get((g, kind), [])), key=lambda o: o.ident)
+
+    def get(self, group: str, kind: str, namespace: str, name: str) -> KubeObject | None:
+        return self._by_name.get((group, kind, namespace, name))
+
+    def find(self, group: str, kind: str, namespace: str, name: str) -> KubeObject | None:
+        """An object of any version of ``group``, in ``namespace`` or cluster-scoped (for kinds analyze does not
+        know, such as external cert-manager issuers)."""
+        return self.get(group, kind, namespace, name) or self.get(group, kind, "", name)
+
+    @cached_property
+    def services(self) -> dict[tuple[str, str], KubeObject]:
+        return {(s.namespace, s.name): s for s in self.of_kind("Service", CORE)}
+
+    @cached_property
+    def _service_entry_hosts(self) -> list[tuple[str, KubeObject, frozenset[str] | None]]:
+        hosts = []
+        for entry in self.of_kind("ServiceEntry", ISTIO_NETWORKING):
+            scope = export_scope(sequence(entry.spec.get("exportTo")), entry.namespace)
+            for host in sequence(entry.spec.get("hosts")):
+                if isinstance(host, str) and host.strip():
+                    # Istio expands only a short name here; `name.namespace` is a literal external name.
+                    name = service_name(host, entry.namespace, self.domain)
+                    hosts.append((name.fqdn if name and name.expanded else normalized(host), entry, scope))
+        return hosts
+
+    def service_entry(self, host: str, viewer: str) -> KubeObject | None:
+        """The ServiceEntry visible from namespace ``viewer`` that declares ``host`` (exactly or by wildcard)."""
+        for declared, entry, scope in self._service_entry_hosts:
+            if visible(scope, viewer) and covers(declared, host):
+                return entry
+        return None
+
+    def resolve(self, host: str, namespace: str) -> Resolution:
+        """What ``host``, written in an object of ``namespace``, leads to."""
+        name = service_name(host, namespace, self.domain)
+        fqdn = name.fqdn if name else normalized(host)
+        # A ServiceEntry may declare the host exactly as written (a literal `name.namespace`, say).
+        entry = self.service_entry(fqdn, namespace) or self.service_entry(normalized(host), namespace)
+        service = None
+        if name and entry is None:
+            candidate = self.services.get((name.namespace, name.name))
+            if candidate is not None and visible(self.service_scope(candidate), namespace):
+                service = candidate
+        return Resolution(host, fqdn, name, service, entry)
+
+    @staticmethod
+    def service_scope(service: KubeObject) -> frozenset[str] | None:
+        """A Service's visibility in the mesh (Istio's ``networking.istio.io/exportTo`` annotation)."""
+        annotation = text(service.annotations.get("networking.istio.io/exportTo"))
+        return export_scope(annotation.split(",") if annotation else None, service.namespace)
+
+    @cached_property
+    def _destination_rules(self) -> list[tuple[str, KubeObject, frozenset[str] | None]]:
+        rules = []
+        for rule in self.of_kind("DestinationRule", ISTIO_NETWORKING):
+            host = text(rule.spec.get("host"))
+            if host:
+                scope = export_scope(sequence(rule.spec.get("exportTo")), rule.namespace)
+                rules.append((canonical(host, rule.namespace, self.domain), rule, scope))
+        return rules
+
+    def destination_rules(self, fqdn: str, viewer: str) -> list[KubeObject]:
+        """The DestinationRules for ``fqdn`` that namespace ``viewer`` sees."""
+        return [rule for host, rule, scope in self._destination_rules if visible(scope, viewer) and covers(host, fqdn)]
+
+    @staticmethod
+    def pod_labels(service: KubeObject | None) -> dict[str, str] | None:
+        """The labels a Service's pods surely carry (its selector), when known."""
+        if service is None:
+            return None
+        selector = mapping(service.spec.get("selector"))
+        return {str(k): str(v) for k, v in selector.items()} or None
