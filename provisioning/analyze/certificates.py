@@ -20,9 +20,9 @@ def _issuer_exists(graph: Graph, group: str, kind: str, namespace: str, name: st
 
 
 def _missing(kind: str, group: str, namespace: str, name: str) -> str:
-    where = "" if "Cluster" in kind else f" in namespace {namespace}"
     qualified = kind if group == CERT_MANAGER else f"{kind}.{group}"
-    return f"{qualified} {name} is not in the set{where}; cert-manager never issues the certificate"
+    where = name if "Cluster" in kind else f"{namespace}/{name}"
+    return f"{qualified} {where} is not in the set; cert-manager never issues the certificate"
 
 
 def check_issuers(graph: Graph) -> Iterator[Finding]:

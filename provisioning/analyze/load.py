@@ -112,8 +112,10 @@ def _items(document: Any) -> Iterator[Any]:
 
 
 def load_manifests(paths: Iterable[str]) -> Loaded:
-    """Every Kubernetes object in ``paths`` (files, directories, ``-``). Raises InputError for unreadable input."""
+    """Every Kubernetes object in ``paths`` (files, directories, ``-``). Raises InputError for unreadable input,
+    and for one object given twice with different content (which of them would the cluster hold?)."""
     loaded = Loaded()
+    seen: dict[tuple[str, str], tuple[str, Mapping[str, Any]]] = {}
     for source in manifest_files(paths):
         content = _read(source)
         reader = _json_documents if source.lower().endswith(".json") else _yaml_documents
@@ -127,7 +129,17 @@ def load_manifests(paths: Iterable[str]) -> Loaded:
                 if str(item.get("apiVersion", "")).partition("/")[0] in CONFIG_GROUPS:
                     continue
                 try:
-                    loaded.objects.append(KubeObject.from_manifest(item))
+                    obj = KubeObject.from_manifest(item)
                 except ManifestError as exc:
                     raise InputError(source, line, str(exc)) from exc
+                key = (obj.group, obj.ident)
+                if key in seen:
+                    first, body = seen[key]
+                    if body != item:
+                        raise InputError(
+                            source, line, f"{obj.ident} is given again with other content (first at {first})"
+                        )
+                    continue
+                seen[key] = (f"{source}:{line}", item)
+                loaded.objects.append(obj)
     return loaded

@@ -21,6 +21,8 @@ def desired_state() -> tuple[Inventory, Settings]:
 
 
 class Command(BaseCommand):
+    # It reads manifests and the catalog and writes nothing: the project checks add nothing but start-up time.
+    requires_system_checks = []
     help = (
         "Check that objects are wired together: gateways, hosts, subsets, services, authorization, mTLS, issuers, "
         "secrets, service monitors, ingress backends and alert routes (codes PA001...). With -f, the given "
