@@ -5,7 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 
-from .hosts import ServiceName, canonical, covers, export_scope, normalized, service_name, visible
+from .hosts import ServiceName, canonical, covers, export_scope, is_wildcard, normalized, service_name, visible
 from .model import Inventory, KubeObject, Settings, mapping, sequence, text
 
 CORE = ""
@@ -15,6 +15,26 @@ CERT_MANAGER = "cert-manager.io"
 MONITORING = "monitoring.coreos.com"
 # Ingress lived in extensions/v1beta1 before networking.k8s.io.
 INGRESS_GROUPS = ("networking.k8s.io", "extensions")
+
+
+class HostIndex:
+    """Objects by the host patterns they declare: exact hosts looked up directly, wildcards tried in turn."""
+
+    def __init__(self) -> None:
+        self._exact: dict[str, list[tuple[KubeObject, frozenset[str] | None]]] = defaultdict(list)
+        self._wildcards: list[tuple[str, KubeObject, frozenset[str] | None]] = []
+
+    def add(self, host: str, obj: KubeObject, scope: frozenset[str] | None) -> None:
+        if is_wildcard(host):
+            self._wildcards.append((host, obj, scope))
+        else:
+            self._exact[host].append((obj, scope))
+
+    def covering(self, host: str, viewer: str) -> list[KubeObject]:
+        """The objects visible from namespace ``viewer`` whose host covers ``host``, exact ones first."""
+        found = [obj for obj, scope in self._exact.get(host, ()) if visible(scope, viewer)]
+        found += [obj for pattern, obj, scope in self._wildcards if visible(scope, viewer) and covers(pattern, host)]
+        return found
 
 
 @dataclass(frozen=True)
@@ -45,9 +65,11 @@ class Graph:
         self.domain = settings.cluster_domain
         self.objects = sorted(inventory.objects, key=lambda o: (o.ident, o.api_version))
         self._by_kind: dict[tuple[str, str], list[KubeObject]] = defaultdict(list)
+        self._by_namespace: dict[tuple[str, str, str], list[KubeObject]] = defaultdict(list)
         self._by_name: dict[tuple[str, str, str, str], KubeObject] = {}
         for obj in self.objects:
             self._by_kind[obj.group, obj.kind].append(obj)
+            self._by_namespace[obj.group, obj.kind, obj.namespace].append(obj)
             self._by_name.setdefault((obj.group, obj.kind, obj.namespace, obj.name), obj)
 
     def of_kind(self, kind: str, *groups: str) -> list[KubeObject]:
@@ -55,6 +77,10 @@ class Graph:
         if len(groups) == 1:
             return self._by_kind.get((groups[0], kind), [])
         return sorted((o for g in groups for o in self._by_kind.get((g, kind), [])), key=lambda o: o.ident)
+
+    def in_namespace(self, kind: str, group: str, namespace: str) -> list[KubeObject]:
+        """Every object of ``kind`` in ``namespace``, in identity order."""
+        return self._by_namespace.get((group, kind, namespace), [])
 
     def get(self, group: str, kind: str, namespace: str, name: str) -> KubeObject | None:
         return self._by_name.get((group, kind, namespace, name))
@@ -69,23 +95,21 @@ class Graph:
         return {(s.namespace, s.name): s for s in self.of_kind("Service", CORE)}
 
     @cached_property
-    def _service_entry_hosts(self) -> list[tuple[str, KubeObject, frozenset[str] | None]]:
-        hosts = []
+    def _service_entry_hosts(self) -> HostIndex:
+        hosts = HostIndex()
         for entry in self.of_kind("ServiceEntry", ISTIO_NETWORKING):
             scope = export_scope(sequence(entry.spec.get("exportTo")), entry.namespace)
             for host in sequence(entry.spec.get("hosts")):
                 if isinstance(host, str) and host.strip():
                     # Istio expands only a short name here; `name.namespace` is a literal external name.
                     name = service_name(host, entry.namespace, self.domain)
-                    hosts.append((name.fqdn if name and name.expanded else normalized(host), entry, scope))
+                    hosts.add(name.fqdn if name and name.expanded else normalized(host), entry, scope)
         return hosts
 
     def service_entry(self, host: str, viewer: str) -> KubeObject | None:
         """The ServiceEntry visible from namespace ``viewer`` that declares ``host`` (exactly or by wildcard)."""
-        for declared, entry, scope in self._service_entry_hosts:
-            if visible(scope, viewer) and covers(declared, host):
-                return entry
-        return None
+        found = self._service_entry_hosts.covering(host, viewer)
+        return found[0] if found else None
 
     def resolve(self, host: str, namespace: str) -> Resolution:
         """What ``host``, written in an object of ``namespace``, leads to."""
@@ -107,18 +131,18 @@ class Graph:
         return export_scope(annotation.split(",") if annotation else None, service.namespace)
 
     @cached_property
-    def _destination_rules(self) -> list[tuple[str, KubeObject, frozenset[str] | None]]:
-        rules = []
+    def _destination_rules(self) -> HostIndex:
+        rules = HostIndex()
         for rule in self.of_kind("DestinationRule", ISTIO_NETWORKING):
             host = text(rule.spec.get("host"))
             if host:
                 scope = export_scope(sequence(rule.spec.get("exportTo")), rule.namespace)
-                rules.append((canonical(host, rule.namespace, self.domain), rule, scope))
+                rules.add(canonical(host, rule.namespace, self.domain), rule, scope)
         return rules
 
     def destination_rules(self, fqdn: str, viewer: str) -> list[KubeObject]:
         """The DestinationRules for ``fqdn`` that namespace ``viewer`` sees."""
-        return [rule for host, rule, scope in self._destination_rules if visible(scope, viewer) and covers(host, fqdn)]
+        return self._destination_rules.covering(fqdn, viewer)
 
     @staticmethod
     def pod_labels(service: KubeObject | None) -> dict[str, str] | None:

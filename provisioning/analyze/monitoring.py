@@ -22,13 +22,14 @@ def _monitored_namespaces(monitor: KubeObject) -> frozenset[str] | None:
 def check_service_monitors(graph: Graph) -> Iterator[Finding]:
     """PA009: a ServiceMonitor selects at least one Service of the set, and each endpoint ``port`` is the name of
     a port of a selected Service."""
-    services = graph.of_kind("Service", CORE)
     for monitor in graph.of_kind("ServiceMonitor", MONITORING):
         selector = mapping(monitor.spec.get("selector"))
         namespaces = _monitored_namespaces(monitor)
-        selected = [
-            s for s in services if (namespaces is None or s.namespace in namespaces) and selects(selector, s.labels)
-        ]
+        if namespaces is None:
+            candidates = graph.of_kind("Service", CORE)
+        else:
+            candidates = [s for ns in sorted(namespaces) for s in graph.in_namespace("Service", CORE, ns)]
+        selected = [s for s in candidates if selects(selector, s.labels)]
         if not selected:
             where = "any namespace" if namespaces is None else f"namespace {', '.join(sorted(namespaces))}"
             yield Finding(

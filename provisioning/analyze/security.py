@@ -93,9 +93,11 @@ def _denying_policies(graph: Graph, namespace: str, pods: Mapping[str, str] | No
     """The ALLOW policies that surely apply to the pods in ``namespace`` when none that may apply admits
     ``caller``; empty when the caller is admitted (or no ALLOW policy applies: then everything is)."""
     applying, possible = [], []
-    for policy in graph.of_kind("AuthorizationPolicy", ISTIO_SECURITY):
-        if policy.namespace not in (namespace, graph.settings.root_namespace):
-            continue
+    root = graph.settings.root_namespace
+    policies = graph.in_namespace("AuthorizationPolicy", ISTIO_SECURITY, namespace)
+    if namespace != root:
+        policies = [*policies, *graph.in_namespace("AuthorizationPolicy", ISTIO_SECURITY, root)]
+    for policy in policies:
         if (text(policy.spec.get("action")) or "ALLOW").upper() != "ALLOW":
             continue
         labels = _match_labels(policy)
@@ -142,16 +144,19 @@ def _mode(settings: Mapping[str, Any]) -> str:
 def _strict_policy(graph: Graph, namespace: str, pods: Mapping[str, str] | None) -> KubeObject | None:
     """The PeerAuthentication that surely makes mTLS STRICT for those pods of ``namespace``, if any: the
     namespace's own, else the mesh-wide one of the root namespace; none relaxed by a workload policy."""
-    policies = graph.of_kind("PeerAuthentication", ISTIO_SECURITY)
-    for policy in policies:
+    for policy in graph.in_namespace("PeerAuthentication", ISTIO_SECURITY, namespace):
         labels = _match_labels(policy)
-        if policy.namespace != namespace or not labels or (pods is not None and not may_select(labels, pods)):
+        if not labels or (pods is not None and not may_select(labels, pods)):
             continue
         ports = mapping(policy.spec.get("portLevelMtls")).values()
         if _mode(policy.spec) in RELAXED_MTLS or any(_mode({"mtls": p}) in RELAXED_MTLS for p in ports):
             return None
     for scope in (namespace, graph.settings.root_namespace):
-        deciding = [p for p in policies if p.namespace == scope and not _match_labels(p) and _mode(p.spec) != "UNSET"]
+        deciding = [
+            p
+            for p in graph.in_namespace("PeerAuthentication", ISTIO_SECURITY, scope)
+            if not _match_labels(p) and _mode(p.spec) != "UNSET"
+        ]
         if deciding:
             return deciding[0] if all(_mode(p.spec) == "STRICT" for p in deciding) else None
     return None
