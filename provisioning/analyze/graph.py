@@ -5,7 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 
-from .hosts import ServiceName, canonical, covers, export_scope, is_wildcard, normalized, service_name, visible
+from .hosts import ServiceName, covers, export_scope, is_wildcard, registry_name, service_name, visible
 from .model import Inventory, KubeObject, Settings, mapping, sequence, text
 
 CORE = ""
@@ -53,8 +53,10 @@ class Resolution:
 
     @property
     def namespace(self) -> str:
-        """The namespace the traffic lands in, when the host names a cluster Service."""
-        return self.name.namespace if self.name and self.entry is None else ""
+        """The namespace the traffic lands in, when the host is a cluster Service's (found or not)."""
+        if self.entry is not None or self.name is None or not (self.service or self.name.expanded):
+            return ""
+        return self.name.namespace
 
 
 class Graph:
@@ -101,9 +103,7 @@ class Graph:
             scope = export_scope(sequence(entry.spec.get("exportTo")), entry.namespace)
             for host in sequence(entry.spec.get("hosts")):
                 if isinstance(host, str) and host.strip():
-                    # Istio expands only a short name here; `name.namespace` is a literal external name.
-                    name = service_name(host, entry.namespace, self.domain)
-                    hosts.add(name.fqdn if name and name.expanded else normalized(host), entry, scope)
+                    hosts.add(registry_name(host, entry.namespace, self.domain), entry, scope)
         return hosts
 
     def service_entry(self, host: str, viewer: str) -> KubeObject | None:
@@ -112,17 +112,23 @@ class Graph:
         return found[0] if found else None
 
     def resolve(self, host: str, namespace: str) -> Resolution:
-        """What ``host``, written in an object of ``namespace``, leads to."""
+        """What ``host``, written in an object of ``namespace``, leads to. ``name.namespace`` and
+        ``name.namespace.svc`` find their Service too (PA013 says that Istio would not)."""
         name = service_name(host, namespace, self.domain)
-        fqdn = name.fqdn if name else normalized(host)
-        # A ServiceEntry may declare the host exactly as written (a literal `name.namespace`, say).
-        entry = self.service_entry(fqdn, namespace) or self.service_entry(normalized(host), namespace)
+        written = registry_name(host, namespace, self.domain)
+        entry = self.service_entry(written, namespace)
         service = None
         if name and entry is None:
             candidate = self.services.get((name.namespace, name.name))
             if candidate is not None and visible(self.service_scope(candidate), namespace):
                 service = candidate
-        return Resolution(host, fqdn, name, service, entry)
+        return Resolution(host, name.fqdn if service else written, name, service, entry)
+
+    def hidden_service(self, resolution: Resolution) -> KubeObject | None:
+        """The Service a host names that exists but is not exported to where the host is written."""
+        if resolution.found or resolution.name is None:
+            return None
+        return self.services.get((resolution.name.namespace, resolution.name.name))
 
     @staticmethod
     def service_scope(service: KubeObject) -> frozenset[str] | None:
@@ -137,7 +143,7 @@ class Graph:
             host = text(rule.spec.get("host"))
             if host:
                 scope = export_scope(sequence(rule.spec.get("exportTo")), rule.namespace)
-                rules.add(canonical(host, rule.namespace, self.domain), rule, scope)
+                rules.add(self.resolve(host, rule.namespace).fqdn, rule, scope)
         return rules
 
     def destination_rules(self, fqdn: str, viewer: str) -> list[KubeObject]:

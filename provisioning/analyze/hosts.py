@@ -62,10 +62,11 @@ def service_name(host: str, namespace: str, domain: str) -> ServiceName | None:
     return ServiceName(parts[0], parts[1], f"{parts[0]}.{parts[1]}{suffix}", expanded)
 
 
-def canonical(host: str, namespace: str, domain: str) -> str:
-    """The host as Istio's registry knows it: a Service's cluster FQDN, otherwise the name as written."""
+def registry_name(host: str, namespace: str, domain: str) -> str:
+    """The name Istio looks up for ``host`` written in ``namespace``: a short name expands to the cluster FQDN,
+    any other form is taken as written."""
     service = service_name(host, namespace, domain)
-    return service.fqdn if service else normalized(host)
+    return service.fqdn if service and service.expanded else normalized(host)
 
 
 def export_scope(values: Iterable[str] | None, namespace: str) -> frozenset[str] | None:

@@ -32,9 +32,9 @@ DEFAULT_NAMESPACE = "default"
 
 
 def cluster_scoped(kind: str) -> bool:
-    """Known cluster-scoped kinds, and custom kinds named so by convention (``AWSPCAClusterIssuer``,
-    ``ClusterSecretStore``): analyze has no CRDs to ask."""
-    return kind in CLUSTER_SCOPED_KINDS or "Cluster" in kind
+    """Known cluster-scoped kinds, and external cert-manager cluster issuers (``AWSPCAClusterIssuer``...), the only
+    custom kinds analyze looks up: it has no CRDs to ask."""
+    return kind in CLUSTER_SCOPED_KINDS or kind.endswith("ClusterIssuer")
 
 
 class ManifestError(ValueError):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .graph import ISTIO_NETWORKING, Graph, Resolution
-from .hosts import MESH, canonical, export_scope, is_wildcard, normalized, overlaps, scopes_meet, visible
+from .hosts import MESH, export_scope, is_wildcard, normalized, overlaps, registry_name, scopes_meet, visible
 from .model import Finding, KubeObject, mapping, sequence, text
 
 
@@ -124,7 +124,7 @@ def check_gateway_hosts(graph: Graph) -> Iterator[Finding]:
         for i, raw in enumerate(sequence(vs.spec.get("hosts"))):
             if not isinstance(raw, str) or not raw.strip():
                 continue
-            host = canonical(raw, vs.namespace, graph.domain)
+            host = registry_name(raw, vs.namespace, graph.domain)
             if with_mesh and _served_by_mesh(graph, host, vs.namespace):
                 continue
             if not any(_gateway_takes(gw, host, vs.namespace) for gw in gateways):
@@ -161,9 +161,14 @@ def check_subsets(graph: Graph) -> Iterator[Finding]:
             )
 
 
-def _unresolved(resolution: Resolution) -> str:
-    looked = f"; no Service {resolution.name.namespace}/{resolution.name.name}" if resolution.name else ""
-    return f"host {resolution.host} resolves to no Service or ServiceEntry in the set{looked}"
+def _unresolved(graph: Graph, resolution: Resolution, namespace: str) -> str:
+    message = f"host {resolution.host} resolves to no Service or ServiceEntry in the set"
+    hidden = graph.hidden_service(resolution)
+    if hidden is not None:
+        return f"{message}: {hidden.ident} is not exported to namespace {namespace}"
+    if resolution.name and resolution.name.expanded:
+        return f"{message}; no Service {resolution.name.namespace}/{resolution.name.name}"
+    return message
 
 
 def check_destination_hosts(graph: Graph) -> Iterator[Finding]:
@@ -173,13 +178,15 @@ def check_destination_hosts(graph: Graph) -> Iterator[Finding]:
             if destination.host:
                 resolution = graph.resolve(destination.host, vs.namespace)
                 if not resolution.found:
-                    yield Finding("PA004", vs.ident, f"{destination.path}.host", _unresolved(resolution))
+                    yield Finding(
+                        "PA004", vs.ident, f"{destination.path}.host", _unresolved(graph, resolution, vs.namespace)
+                    )
     for rule in graph.of_kind("DestinationRule", ISTIO_NETWORKING):
         host = text(rule.spec.get("host")).strip()
         if host and not is_wildcard(host):
             resolution = graph.resolve(host, rule.namespace)
             if not resolution.found:
-                yield Finding("PA004", rule.ident, "spec.host", _unresolved(resolution))
+                yield Finding("PA004", rule.ident, "spec.host", _unresolved(graph, resolution, rule.namespace))
 
 
 def check_unexpanded_hosts(graph: Graph) -> Iterator[Finding]:
@@ -216,7 +223,7 @@ def check_host_conflicts(graph: Graph) -> Iterator[Finding]:
         for _, key in gateway_references(vs):
             for i, raw in enumerate(sequence(vs.spec.get("hosts"))):
                 if isinstance(raw, str) and raw.strip():
-                    claims[key, canonical(raw, vs.namespace, graph.domain)].append((vs, i, scope))
+                    claims[key, registry_name(raw, vs.namespace, graph.domain)].append((vs, i, scope))
     for (key, host), entries in sorted(claims.items()):
         for vs, index, scope in entries:
             others = sorted(

@@ -324,3 +324,46 @@ def test_an_external_issuer_is_any_object_of_its_kind():
     """
     assert [c for c, *_ in codes(certificate)] == ["PA007"]
     assert codes(certificate, issuer) == []
+
+
+def test_an_external_two_label_host_is_no_cluster_name():
+    """`httpbin.org` reads like `name.namespace`, but no Service answers to it: it is an external host."""
+    plaintext = PLAINTEXT % "httpbin.org"
+    entry = """
+    apiVersion: networking.istio.io/v1
+    kind: ServiceEntry
+    metadata: {name: httpbin, namespace: shop}
+    spec:
+      hosts: [httpbin.org]
+      ports: [{number: 80, name: http, protocol: HTTP}]
+      resolution: DNS
+    """
+    strict = peer("istio-system", "STRICT")
+    assert codes(plaintext, entry, strict) == []
+    assert codes(plaintext, strict) == [("PA004", "DestinationRule/shop/storefront", "spec.host")]
+    exposed = ROUTE.replace("[shop.example.com]", "[shop.com]").replace(
+        "[istio-ingress/public]", "[mesh, istio-ingress/public]"
+    )
+    assert codes(GATEWAY % '["*.example.com"]', STOREFRONT, exposed) == [
+        ("PA002", "VirtualService/shop/storefront", "spec.hosts[0]")
+    ]
+
+
+def test_a_service_kept_to_its_namespace_is_not_a_destination_elsewhere():
+    hidden = STOREFRONT.replace("labels: {app: storefront}}", "annotations: {networking.istio.io/exportTo: '.'}}")
+    route = """
+    apiVersion: networking.istio.io/v1
+    kind: VirtualService
+    metadata: {name: checkout, namespace: checkout}
+    spec:
+      hosts: [checkout]
+      http: [{route: [{destination: {host: storefront.shop.svc.cluster.local}}]}]
+    """
+    found = analyze(Inventory.from_manifests([yaml.safe_load(hidden), yaml.safe_load(textwrap.dedent(route))]))
+    assert [(f.code, f.message) for f in found] == [
+        (
+            "PA004",
+            "host storefront.shop.svc.cluster.local resolves to no Service or ServiceEntry in the set: "
+            "Service/shop/storefront is not exported to namespace checkout",
+        )
+    ]
