@@ -2,11 +2,12 @@
 
 import ipaddress
 import re
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+
+from portal.core.netcheck import UnsafeURL, check_public_host, split_url
 
 from .choices import RETRY_ON_POLICIES
 
@@ -110,33 +111,28 @@ def validate_slack_channel(value: str) -> None:
         )
 
 
-_LOCAL_SUFFIXES = (".local", ".localhost", ".internal", ".localdomain")
+def _outbound_url_error(exc: UnsafeURL) -> ValidationError:
+    return ValidationError(exc.message, code=exc.code)
 
 
 def validate_webhook_url(value: str) -> None:
-    """Only https, and not into private, loopback or link-local networks (unless allowed for development)."""
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname:
-        raise ValidationError("The incident webhook must be an https:// URL.", code="webhook_scheme")
-    if parts.username or parts.password:
-        raise ValidationError("Put credentials in the path or a header, not in the URL's user part.", code="webhook")
-    if settings.PORTAL_ALLOW_PRIVATE_WEBHOOKS:
-        return
-    host = parts.hostname.lower()
+    """Only https, and not into private, loopback, link-local or in-cluster networks (unless allowed for
+    development): the platform posts to it (``portal.core.netcheck``)."""
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        if host == "localhost" or host.endswith(_LOCAL_SUFFIXES) or "." not in host:
-            raise ValidationError(
-                f"{host!r} is a local name; the incident webhook must be reachable on the internet.",
-                code="webhook_private",
-            ) from None
-        return
-    if not address.is_global:
-        raise ValidationError(
-            f"{host} is a private, loopback or link-local address; the incident webhook must be public.",
-            code="webhook_private",
-        )
+        parts = split_url(value, ("https",))
+        if not settings.PORTAL_ALLOW_PRIVATE_WEBHOOKS:
+            check_public_host(parts.hostname, parts.port or 443)
+    except UnsafeURL as exc:
+        raise _outbound_url_error(exc) from exc
+
+
+def validate_link_url(value: str) -> None:
+    """An http(s) address people open or a proxy calls (Grafana, OAuth2 Proxy): no other scheme, no control
+    characters, a valid port."""
+    try:
+        split_url(value, ("https", "http"))
+    except UnsafeURL as exc:
+        raise _outbound_url_error(exc) from exc
 
 
 def validate_cidr(value: str) -> None:
