@@ -1,20 +1,8 @@
-import ipaddress
-
-from allauth import app_settings as allauth_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 
-
-def client_network(address: str) -> str:
-    """The client's address as rate limits count it: an IPv6 client by its network (a /64 is one subscriber)."""
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if parsed.version == 6:
-        return str(ipaddress.ip_network(f"{parsed}/{allauth_settings.RATE_LIMIT_IPV6_PREFIX}", strict=False))
-    return str(parsed)
+from portal.core.api import client_network
 
 
 class AccountAdapter(DefaultAccountAdapter):
