@@ -100,28 +100,28 @@ class SlidingWindowCounter:
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        self.now = self.timer()
-        window = int(self.now // self.duration)
-        self.window_end = (window + 1) * self.duration
-        current = f"{self.key}:{window}"
-        count, before = count_hit(self.cache, current, f"{self.key}:{window - 1}", 2 * self.duration + 1)
-        elapsed = (self.now - window * self.duration) / self.duration
-        if before * (1 - elapsed) + count <= self.num_requests:
+        current, previous, weight = self._windows(self.key)
+        count, before = count_hit(self.cache, current, previous, 2 * self.duration + 1)
+        if before * weight + count <= self.num_requests:
             return True
         uncount_hit(self.cache, current)
         return False
 
     def allows_another(self, request, view) -> bool:
-        """Whether a request would be allowed now, without counting one."""
+        """Whether a request would be allowed now, without counting one (one cache read)."""
         if self.rate is None or (key := self.get_cache_key(request, view)) is None:
             return True
+        current, previous, weight = self._windows(key)
+        counts = self.cache.get_many([current, previous])
+        return int(counts.get(previous) or 0) * weight + int(counts.get(current) or 0) + 1 <= self.num_requests
+
+    def _windows(self, key: str) -> tuple[str, str, float]:
+        """The keys of the current and the previous window, and the share of the previous one still within the
+        last period."""
         self.now = self.timer()
         window = int(self.now // self.duration)
         self.window_end = (window + 1) * self.duration
-        counts = self.cache.get_many([f"{key}:{window}", f"{key}:{window - 1}"])
-        elapsed = (self.now - window * self.duration) / self.duration
-        before, count = int(counts.get(f"{key}:{window - 1}") or 0), int(counts.get(f"{key}:{window}") or 0)
-        return before * (1 - elapsed) + count + 1 <= self.num_requests
+        return f"{key}:{window}", f"{key}:{window - 1}", 1 - (self.now - window * self.duration) / self.duration
 
     def wait(self) -> float:
         return max(self.window_end - self.now, 1.0)
