@@ -1,5 +1,7 @@
 """What people and automation ask of the engine: plan, apply, destroy, drift check, approve."""
 
+import logging
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -25,6 +27,8 @@ from .runs import (
 )
 from .scopes import PLATFORM_KEY, service_key
 from .snapshot import load_service
+
+logger = logging.getLogger("provisioning")
 
 
 def plan_service(service: Service, user=None, engine: Engine | None = None) -> Plan:
@@ -79,8 +83,12 @@ def request_drift_checks(batch_size: int | None = None) -> int:
         with transaction.atomic():  # a batch's runs in one commit
             for service in services[start : start + batch_size]:
                 try:
-                    run = request_run(service_key(service.name), RunAction.DRIFT_CHECK, service=service, send=False)
+                    with transaction.atomic():  # a savepoint: one service's failure leaves the batch usable
+                        run = request_run(service_key(service.name), RunAction.DRIFT_CHECK, service=service, send=False)
                 except RunInProgress:
+                    continue
+                except Exception:
+                    logger.exception("provisioning.drift.request_failed", extra={"service": service.name})
                     continue
                 batch.append(run.pk)
         if batch:

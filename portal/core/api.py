@@ -1,6 +1,7 @@
 """API building blocks shared by every app."""
 
 import contextlib
+import ipaddress
 from datetime import timedelta
 
 import django_filters
@@ -72,6 +73,22 @@ def uncount_hit(cache, key: str) -> None:
         cache.decr(key)
 
 
+# An IPv6 client is counted by its /64, one subscriber's network (as allauth counts sign-ins): otherwise each of its
+# addresses would have a limit of its own.
+IPV6_CLIENT_PREFIX = 64
+
+
+def client_network(address: str) -> str:
+    """The client's address as the rate limits count it: an IPv6 client by its /64."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/{IPV6_CLIENT_PREFIX}", strict=False).network_address)
+    return str(parsed)
+
+
 class SlidingWindowCounter:
     """A throttle counting requests per period in fixed windows, weighing the previous window's count by how much
     of it still lies within the last period (a sliding-window estimate): one cache round trip per request, where
@@ -83,16 +100,28 @@ class SlidingWindowCounter:
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        self.now = self.timer()
-        window = int(self.now // self.duration)
-        self.window_end = (window + 1) * self.duration
-        current = f"{self.key}:{window}"
-        count, before = count_hit(self.cache, current, f"{self.key}:{window - 1}", 2 * self.duration + 1)
-        elapsed = (self.now - window * self.duration) / self.duration
-        if before * (1 - elapsed) + count <= self.num_requests:
+        current, previous, weight = self._windows(self.key)
+        count, before = count_hit(self.cache, current, previous, 2 * self.duration + 1)
+        if before * weight + count <= self.num_requests:
             return True
         uncount_hit(self.cache, current)
         return False
+
+    def allows_another(self, request, view) -> bool:
+        """Whether a request would be allowed now, without counting one (one cache read)."""
+        if self.rate is None or (key := self.get_cache_key(request, view)) is None:
+            return True
+        current, previous, weight = self._windows(key)
+        counts = self.cache.get_many([current, previous])
+        return int(counts.get(previous) or 0) * weight + int(counts.get(current) or 0) + 1 <= self.num_requests
+
+    def _windows(self, key: str) -> tuple[str, str, float]:
+        """The keys of the current and the previous window, and the share of the previous one still within the
+        last period."""
+        self.now = self.timer()
+        window = int(self.now // self.duration)
+        self.window_end = (window + 1) * self.duration
+        return f"{key}:{window}", f"{key}:{window - 1}", 1 - (self.now - window * self.duration) / self.duration
 
     def wait(self) -> float:
         return max(self.window_end - self.now, 1.0)
@@ -111,6 +140,18 @@ class AnonymousRateThrottle(SlidingWindowCounter, AnonRateThrottle):
 
     def get_rate(self) -> str:
         return settings.PORTAL_API_ANON_RATE
+
+    def get_ident(self, request) -> str:
+        return client_network(super().get_ident(request))
+
+
+class AddressRateLimit(AnonymousRateThrottle):
+    """The same per-address count as ``AnonymousRateThrottle``, whoever the request claims to be: what wrong
+    credentials are charged to (``portal.core.credentials``)."""
+
+    def get_cache_key(self, request, view) -> str:
+        # Not the anonymous throttle's check of request.user: this runs while the request is being authenticated.
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
 class BoundedDateTimeField(IsoDateTimeField):

@@ -17,37 +17,48 @@ from .models import Schedule
 logger = logging.getLogger("portal.oncall")
 
 
-def refresh_routing_at(at: datetime) -> int:
+def refresh_routing_at(at: datetime) -> dict[str, int]:
     """Request an apply of every active service of each team whose pair on call at ``at`` differs from the
-    pair last rendered, then record the new pair. Returns the number of applies requested."""
-    requested = 0
+    pair last rendered, then record the new pair. Returns the applies requested and the teams that failed: one
+    team's error is logged and leaves its pair unrecorded (so the next beat tries again); the others go on."""
+    outcome = {"requested": 0, "failed": 0}
     for row in schedule_queryset():
-        pair = pair_at(to_schedule(row), at)
-        if (pair.incident_commander, pair.resolver) == (row.routed_incident_commander, row.routed_resolver):
-            continue
-        for service in Service.objects.filter(team_id=row.team_id, state=ServiceState.ACTIVE).order_by("name"):
-            try:
-                apply_service(service)
-                requested += 1
-            except RunInProgress as exc:
-                # The run in progress renders a fresh snapshot when it plans (again, after an approval),
-                # so it will carry the new names unless it planned before the handoff; the next handoff fixes that.
-                logger.info(
-                    "oncall.routing.skipped", extra={"team": row.team.slug, "service": service.name, "run": exc.run.pk}
-                )
-        # Recorded after the requests: a worker dying in between makes the next beat request them again,
-        # and the per-service run lock turns duplicates into RunInProgress.
-        Schedule.objects.filter(pk=row.pk).update(
-            routed_incident_commander=pair.incident_commander, routed_resolver=pair.resolver, routed_at=at
-        )
-        logger.info(
-            "oncall.routing.refreshed",
-            extra={"team": row.team.slug, "incident_commander": pair.incident_commander, "resolver": pair.resolver},
-        )
+        try:
+            outcome["requested"] += _refresh_team(row, at)
+        except Exception:
+            outcome["failed"] += 1
+            logger.exception("oncall.routing.failed", extra={"team": row.team.slug})
+    return outcome
+
+
+def _refresh_team(row: Schedule, at: datetime) -> int:
+    pair = pair_at(to_schedule(row), at)
+    if (pair.incident_commander, pair.resolver) == (row.routed_incident_commander, row.routed_resolver):
+        return 0
+    requested = 0
+    for service in Service.objects.filter(team_id=row.team_id, state=ServiceState.ACTIVE).order_by("name"):
+        try:
+            apply_service(service)
+            requested += 1
+        except RunInProgress as exc:
+            # The run in progress renders a fresh snapshot when it plans (again, after an approval),
+            # so it will carry the new names unless it planned before the handoff; the next handoff fixes that.
+            logger.info(
+                "oncall.routing.skipped", extra={"team": row.team.slug, "service": service.name, "run": exc.run.pk}
+            )
+    # Recorded after the requests: a worker dying in between makes the next beat request them again,
+    # and the per-service run lock turns duplicates into RunInProgress.
+    Schedule.objects.filter(pk=row.pk).update(
+        routed_incident_commander=pair.incident_commander, routed_resolver=pair.resolver, routed_at=at
+    )
+    logger.info(
+        "oncall.routing.refreshed",
+        extra={"team": row.team.slug, "incident_commander": pair.incident_commander, "resolver": pair.resolver},
+    )
     return requested
 
 
 @shared_task(name="oncall.refresh_routing", acks_late=True, soft_time_limit=240, time_limit=300)
-def refresh_routing() -> int:
+def refresh_routing() -> dict[str, int]:
     """Beat task (every five minutes): re-apply the services of teams whose on-call pair changed."""
     return refresh_routing_at(timezone.now())

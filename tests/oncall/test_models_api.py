@@ -468,15 +468,15 @@ def test_refresh_routing_applies_the_team_services_once_per_handoff(alice, sched
     register_service("payments-worker")
     monday = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # alice and carol
 
-    assert refresh_routing_at(monday) == 2
+    assert refresh_routing_at(monday) == {"requested": 2, "failed": 0}
     runs = ProvisioningRun.objects.filter(action=RunAction.APPLY, status=RunStatus.QUEUED)
     assert sorted(runs.values_list("service__name", flat=True)) == ["payments-api", "payments-worker"]
     row = Schedule.objects.get()
     assert (row.routed_incident_commander, row.routed_resolver, row.routed_at) == ("alice", "carol", monday)
 
-    assert refresh_routing_at(monday + timedelta(hours=1)) == 0  # same pair: nothing to do
+    assert refresh_routing_at(monday + timedelta(hours=1))["requested"] == 0  # same pair: nothing to do
     # After bob's override begins the pair changes; the queued runs will render it, so nothing new is asked.
-    assert refresh_routing_at(datetime(2026, 12, 1, 3, 0, tzinfo=UTC)) == 0
+    assert refresh_routing_at(datetime(2026, 12, 1, 3, 0, tzinfo=UTC))["requested"] == 0
     assert ProvisioningRun.objects.count() == 2
     row.refresh_from_db()
     assert (row.routed_incident_commander, row.routed_resolver) == ("bob", "dave")

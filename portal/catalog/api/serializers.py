@@ -18,6 +18,7 @@ from rest_framework.exceptions import APIException
 
 from portal.core.api import Fragments
 
+from .. import limits
 from ..choices import (
     ExposureLevel,
     LoadBalancer,
@@ -28,6 +29,7 @@ from ..choices import (
     MtlsMode,
     Protocol,
 )
+from ..groups import sso_group_problem
 from ..models import Exposure, Hostname, Membership, PlatformSettings, Route, Service, Team, Telemetry, Traffic
 from ..validators import (
     normalize_hostname,
@@ -160,6 +162,11 @@ class TeamSerializer(serializers.ModelSerializer):
             _django_validator(Team._meta.get_field("incident_webhook_url").run_validators)(value)
         return value
 
+    def validate_sso_group(self, value: str) -> str:
+        if problem := sso_group_problem(value, self.instance, self.context.get("request")):
+            raise serializers.ValidationError(problem)
+        return value
+
     def validate_slug(self, value: str) -> str:
         if self.instance is not None and value != self.instance.slug:
             raise serializers.ValidationError("A team's slug cannot change; it names the team's resources.")
@@ -240,14 +247,25 @@ class RouteSerializer(serializers.Serializer):
 
 class ExposureSerializer(serializers.Serializer):
     level = serializers.ChoiceField(choices=ExposureLevel.choices, default=ExposureLevel.MESH)
-    hostnames = serializers.ListField(child=serializers.CharField(max_length=253), default=list, max_length=50)
+    hostnames = serializers.ListField(
+        child=serializers.CharField(max_length=253),
+        default=list,
+        max_length=limits.MAX_HOSTNAMES,
+        error_messages=limits.at_most(limits.MAX_HOSTNAMES, "hostnames"),
+    )
     paths = serializers.ListField(
         child=serializers.CharField(max_length=200, validators=[_django_validator(validate_path_prefix)]),
         default=lambda: ["/"],
         min_length=1,
-        max_length=50,
+        max_length=limits.MAX_PATHS,
+        error_messages=limits.at_most(limits.MAX_PATHS, "path prefixes"),
     )
-    routes = RouteSerializer(many=True, default=list)
+    routes = RouteSerializer(
+        many=True,
+        default=list,
+        max_length=limits.MAX_ROUTES,
+        error_messages=limits.at_most(limits.MAX_ROUTES, "routes"),
+    )
     builtin_sso = serializers.BooleanField(default=False)
 
     def validate_hostnames(self, values: list[str]) -> list[str]:
@@ -350,12 +368,15 @@ class TrafficSerializer(serializers.Serializer):
     outlier_detection = OutlierDetectionSerializer(required=False, allow_null=True, default=None)
     connection_pool = ConnectionPoolSerializer(required=False, allow_null=True, default=None)
     mtls = serializers.ChoiceField(choices=MtlsMode.choices, default=MtlsMode.STRICT)
-    allowed_callers = serializers.SlugRelatedField(
-        slug_field="name",
-        queryset=Service.objects.all(),
-        many=True,
+    allowed_callers = limits.BoundedManyRelatedField(
+        child_relation=serializers.SlugRelatedField(
+            slug_field="name",
+            queryset=Service.objects.all(),
+            error_messages={"does_not_exist": "Service {value!r} does not exist."},
+        ),
         default=list,
-        error_messages={"does_not_exist": "Service {value!r} does not exist."},
+        max_length=limits.MAX_ALLOWED_CALLERS,
+        error_messages=limits.at_most(limits.MAX_ALLOWED_CALLERS, "allowed callers"),
     )
 
     def validate(self, attrs):
@@ -596,6 +617,7 @@ class ServiceSerializer(serializers.ModelSerializer):
         ]
         list_serializer_class = ServiceListSerializer
         read_only_fields = ["state", "revision", "created_at", "updated_at"]
+        extra_kwargs = {"description": {"max_length": limits.MAX_DESCRIPTION_LENGTH}}
 
     # The nested defaults apply when a nested object is omitted altogether.
     def to_internal_value(self, data):

@@ -5,7 +5,13 @@ from django.db import models
 from portal.core.crypto import EncryptedTextField, mask
 
 from ..choices import KubernetesTarget, LogRetention
-from ..validators import validate_cidr, validate_dns1123_label, validate_hostname
+from ..validators import (
+    validate_cidr,
+    validate_dns1123_label,
+    validate_hostname,
+    validate_link_url,
+    validate_webhook_url,
+)
 
 
 def _default_corp_cidrs() -> list[str]:
@@ -102,6 +108,16 @@ class PlatformSettings(models.Model):
                     errors.setdefault("corp_cidrs", []).extend(exc.messages)
         if self.internal_zone == self.external_zone:
             errors["internal_zone"] = ["The internal and external zones must differ."]
+        # Here rather than as field validators: the API declares the write-only webhook field itself, so clean() is
+        # what it and the admin's form have in common.
+        urls = [("grafana_url", validate_link_url), ("oauth2_proxy_url", validate_link_url)]
+        if self.slack_webhook_url:
+            urls.append(("slack_webhook_url", validate_webhook_url))
+        for field, validate in urls:
+            try:
+                validate(getattr(self, field))
+            except ValidationError as exc:
+                errors[field] = exc.messages
         if errors:
             raise ValidationError(errors)
 

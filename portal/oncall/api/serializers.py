@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
@@ -20,6 +21,7 @@ from portal.catalog.models import Team
 
 from .. import schedule as pure
 from ..current import Holder, team_members
+from ..limits import date_errors, date_problem
 from ..models import Override, Rotation, RotationMember, Schedule
 
 NON_FIELD = "non_field_errors"
@@ -126,6 +128,8 @@ class ScheduleSerializer(serializers.Serializer):
             overrides=tuple(pure.Override(o["role"], o["member"], o["start"], o["end"]) for o in attrs["overrides"]),
         )
         errors = pure.validate_schedule(draft, team_members(self.owner))
+        for path, messages in date_errors(draft, timezone.now()).items():
+            errors.setdefault(path, []).extend(messages)
         if errors:
             raise serializers.ValidationError(nest_errors(errors))
         for rotation in attrs["rotations"]:
@@ -247,9 +251,11 @@ class AtQuerySerializer(serializers.Serializer):
         if len(value) > 6 and value[-6] == " " and value[-3] == ":":
             value = f"{value[:-6]}+{value[-5:]}"
         try:
-            datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except ValueError:
             raise serializers.ValidationError(
                 "Enter an ISO 8601 instant, e.g. 2026-12-01T12:00:00+09:00 (encode '+' as %2B)."
             ) from None
+        if problem := date_problem(moment, timezone.now()):
+            raise serializers.ValidationError(problem)
         return value

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from portal.audit.log import record
 from portal.catalog.api.permissions import TeamContentAccess
 from portal.catalog.models import Team
+from portal.core.credentials import check_feed_token
 
 from .. import schedule as pure
 from ..current import holders, team_schedule, to_schedule
@@ -39,9 +40,7 @@ class FeedAccess(BasePermission):
         if not token:
             return False
         row = Schedule.objects.filter(team__slug=view.kwargs["slug"]).only("feed_token_hash").first()
-        if row is None or not row.feed_token_matches(token):
-            # Whoever holds a wrong token learns nothing, not even whether the team exists.
-            raise NotFound()
+        check_feed_token(request, lambda: row is not None and row.feed_token_matches(token))
         return True
 
 

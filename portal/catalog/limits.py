@@ -1,0 +1,30 @@
+"""Bounds on what one service document may hold, so that its rendered objects, its pages and the API's answers stay
+small. Each is checked where the document comes in, with a message naming what is bounded."""
+
+from rest_framework import serializers
+
+MAX_DESCRIPTION_LENGTH = 2000
+MAX_HOSTNAMES = 50
+MAX_PATHS = 50
+MAX_ROUTES = 50
+MAX_ALLOWED_CALLERS = 100
+
+
+def at_most(limit: int, things: str) -> dict[str, str]:
+    """``error_messages`` for a list field of at most ``limit`` items."""
+    return {"max_length": f"A service has at most {limit} {things}."}
+
+
+class BoundedManyRelatedField(serializers.ManyRelatedField):
+    """A to-many field of at most ``max_length`` items, counted before any of them is looked up in the database."""
+
+    default_error_messages = {"max_length": "At most {max_length} items."}
+
+    def __init__(self, *args, max_length: int, **kwargs) -> None:
+        self.max_length = max_length
+        super().__init__(*args, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, list | tuple) and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
