@@ -1362,6 +1362,8 @@ class RequestRecord:
     query: dict[str, str]
     content_type: str
     field_manager: str = ""
+    group: str = ""
+    resource: str = ""  # as RBAC names it: the plural, "/status" appended for the subresource
     kind: str = ""
     namespace: str = ""
     name: str = ""
@@ -1744,6 +1746,8 @@ class KubernetesDouble:
         record.body = copy.deepcopy(body)
         if target is not None:
             record.kind, record.namespace, record.name = target.rtype.kind, target.namespace, target.name or ""
+            record.group = target.rtype.group
+            record.resource = "/".join(filter(None, (target.rtype.plural, target.subresource)))
             if request.method == "POST" and isinstance(body, dict) and isinstance(body.get("metadata"), dict):
                 record.name = body["metadata"].get("name") or ""
         fault = self._take_fault(record)
