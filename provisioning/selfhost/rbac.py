@@ -6,7 +6,9 @@
   preflight's read of the cluster's CRDs, and API discovery.
 - ``portal-delegated``: exactly the permissions the platform layer's Roles and ClusterRoles grant. Kubernetes lets
   a subject write a role, or a binding to it, only with every permission the role holds (short of the ``escalate``
-  and ``bind`` verbs, which would let the portal grant anything).
+  and ``bind`` verbs, which would let the portal grant anything). A namespaced Role's rules are held cluster-wide
+  here: the namespace (the ingress gateways') may not exist before the portal's first bootstrap creates it, and
+  the only grant this widens is ``watch`` on Secrets (``get`` and ``list`` the target needs anyway).
 """
 
 import json
