@@ -20,7 +20,7 @@ $(UV): | $(PY)
 	  || python3 -m pip --python $(PY) install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(RUN_STAMP): pyproject.toml requirements.lock | $(UV)
-	$(UV) pip install --quiet --python $(PY) -c requirements.lock -e .
+	$(UV) pip install --quiet --python $(PY) -c requirements.lock -e ".[local]"
 	touch $(RUN_STAMP)
 
 $(TEST_STAMP): pyproject.toml requirements.lock | $(UV)

@@ -257,6 +257,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = env.int("PORTAL_TASK_TIME_LIMIT", default=1800)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("PORTAL_TASK_SOFT_TIME_LIMIT", default=1500)
+# On a cold shutdown (SIGQUIT; SIGTERM too with REMAP_SIGTERM=SIGQUIT, as deploy/ runs workers) running tasks get
+# this long to finish before the worker cancels them and hands their messages back to the broker; 0: at once.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("PORTAL_WORKER_SOFT_SHUTDOWN_SECONDS", default=0.0)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "reap-runs": {"task": "provisioning.reap_runs", "schedule": env.int("PORTAL_REAP_INTERVAL_SECONDS", default=30)},

@@ -81,6 +81,8 @@ class Api:
         record.body = copy.deepcopy(body)
         if target is not None:
             record.kind, record.namespace, record.name = target.rtype.kind, target.namespace, target.name or ""
+            record.group = target.rtype.group
+            record.resource = "/".join(filter(None, (target.rtype.plural, target.subresource)))
             if request.method == "POST" and isinstance(body, dict) and isinstance(body.get("metadata"), dict):
                 record.name = body["metadata"].get("name") or ""
         return Call(segments, target, body)

@@ -17,6 +17,8 @@ class RequestRecord:
     query: dict[str, str]
     content_type: str
     field_manager: str = ""
+    group: str = ""
+    resource: str = ""  # as RBAC names it: the plural, "/status" appended for the subresource
     kind: str = ""
     namespace: str = ""
     name: str = ""
