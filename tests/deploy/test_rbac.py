@@ -24,7 +24,8 @@ from provisioning.scopes import PLATFORM_KEY
 from provisioning.selfhost.builders import PlatformSnapshot
 from provisioning.selfhost.rbac import DELEGATED_ROLE, PROVISIONER_ROLE, granted_by, rbac_yaml
 from tests.engine.conftest import register, run_task
-from tests.k8sdouble.server import APPLY_PATCH, RequestRecord
+from tests.k8sdouble.patch import APPLY_PATCH
+from tests.k8sdouble.requestlog import RequestRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 RBAC_FILE = ROOT / "deploy" / "base" / "rbac.yaml"
