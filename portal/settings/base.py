@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "portal.catalog",
     "portal.oncall",
     "portal.audit",
+    "portal.runs",
     "provisioning",
 ]
 
