@@ -60,9 +60,14 @@ test: $(TEST_STAMP) debian-tools node-tools
 bench: $(TEST_STAMP)
 	$(PY) -m bench
 
+# Style, the import contracts (pyproject.toml, [tool.importlinter]) and models without a migration. The
+# migration check needs no database of its own: an in-memory one answers its history question.
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+	DJANGO_SETTINGS_MODULE=portal.settings.test DATABASE_URL=sqlite://:memory: \
+	  $(PY) manage.py makemigrations --check --dry-run
 
 format: $(TEST_STAMP)
 	$(VENV)/bin/ruff format .

@@ -12,7 +12,7 @@ from portal.catalog.choices import ServiceState
 from portal.catalog.models import Service
 from provisioning.choices import RunAction, RunStatus
 from provisioning.models import ProvisioningRun
-from provisioning.tasks import drift_sweep
+from provisioning.runs.tasks import drift_sweep
 from tests.k8sdouble.client import DoubleClient
 
 from .processes import Process, wait_until

@@ -1,9 +1,10 @@
 """B1: register -> plan -> apply of N external services, one after another, against the AWS sandbox and the gitops
 target; wall time split into the portal's own overhead and the time inside AWS and Kubernetes-target calls.
 
-The run is carried out in this process exactly as the Celery task does it (claim, then ``reconcile.execute``), so
-the engine's backends can be handed timed readers and writers; the API calls are counted against the minimum:
-one write per resource that must change, one list per (kind, namespace) and per AWS resource type read.
+The run is carried out in this process exactly as the Celery task does it (claim, then
+``provisioning.runs.perform.perform``), so the engine's backends can be handed timed readers and writers; the API
+calls are counted against the minimum: one write per resource that must change, one list per (kind, namespace)
+and per AWS resource type read.
 """
 
 import time
@@ -13,11 +14,12 @@ from provisioning.aws.backend import AwsBackend
 from provisioning.choices import RunStatus
 from provisioning.desired import SERVICE_KINDS
 from provisioning.desired.aws import KINDS as AWS_KINDS
+from provisioning.engine import Engine
 from provisioning.models import ProvisioningRun
 from provisioning.operations import apply_service, approve_run, plan_service
-from provisioning.reconcile import Engine, execute
 from provisioning.resources import AWS, KUBERNETES
-from provisioning.runs import claim
+from provisioning.runs.lifecycle import claim
+from provisioning.runs.perform import perform
 from provisioning.snapshot import platform_snapshot
 from provisioning.targets import kubernetes_backend
 
@@ -66,7 +68,7 @@ def run(aws_timer: AwsTimer, team: str, owner, sre, count: int, external_zone: s
         pending = apply_service(service, owner, plan=plan)
         approved = approve_run(pending, sre)
         claimed = claim(approved.pk, f"bench-{approved.pk}")
-        execute(claimed, eng)
+        perform(claimed, eng)
 
         wall = time.perf_counter() - started
         run_row = ProvisioningRun.objects.select_related("plan").get(pk=approved.pk)
@@ -121,6 +123,6 @@ def run(aws_timer: AwsTimer, team: str, owner, sre, count: int, external_zone: s
         },
         "aws_operations_per_service": {k: round(v / per_service, 1) for k, v in sorted(operations.items())},
         "note": "one service at a time: register (serializer), plan, apply request, SRE approval, the run "
-        "(claim + execute, as the worker does) with the gitops target; AWS time is botocore's calls to moto's "
+        "(claim + perform, as the worker does) with the gitops target; AWS time is botocore's calls to moto's "
         "server, Kubernetes time is the gitops reader/writer (files and git); overhead is the rest",
     }

@@ -11,8 +11,8 @@ from django.utils import timezone
 from portal.catalog.models import Exposure, Hostname, Membership, Service, Team, Telemetry, Traffic
 from portal.users.models import User
 from provisioning.aws.backend import AwsBackend
+from provisioning.engine import Scope, service_scope
 from provisioning.models import ManagedResource
-from provisioning.reconcile import Scope, service_state
 from provisioning.resources import KUBERNETES, Resource, seal
 from provisioning.snapshot import platform_snapshot
 from provisioning.targets import kubernetes_backend
@@ -109,7 +109,7 @@ def applied_state(names: list[str], threads: int = 4) -> int:
     Returns the number of resources written.
     """
     platform = platform_snapshot()
-    scopes = [service_state(name, platform) for name in names]
+    scopes = [service_scope(name, platform) for name in names]
     local = threading.local()
 
     def backends():

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portal.core.health import healthz
+from portal.home import home
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -12,10 +13,10 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("portal.oncall.api.urls")),
     path("api/v1/", include("portal.catalog.api.urls")),
-    path("api/v1/", include("provisioning.api.urls")),
+    path("api/v1/", include("portal.runs.api.urls")),
     path("api/v1/", include("portal.audit.api.urls")),
     path("", include("portal.oncall.urls")),
     path("", include("portal.catalog.urls")),
-    path("", include("provisioning.urls")),
-    path("", include("portal.core.urls")),
+    path("", include("portal.runs.urls")),
+    path("", home, name="home"),
 ]

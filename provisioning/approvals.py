@@ -1,6 +1,7 @@
 """Which changes wait for an SRE: exposing a service to the internet, and changing its public names."""
 
-from portal.catalog.choices import ExposureLevel
+# The exposure level that faces the internet (``portal.catalog.choices.ExposureLevel.EXTERNAL``).
+INTERNET = "external"
 
 
 def approval_reasons(snapshot: dict, last_applied: dict | None) -> list[str]:
@@ -8,10 +9,10 @@ def approval_reasons(snapshot: dict, last_applied: dict | None) -> list[str]:
 
     ``snapshot`` and ``last_applied`` are service snapshots as stored on plans.
     """
-    if snapshot.get("level") != ExposureLevel.EXTERNAL:
+    if snapshot.get("level") != INTERNET:
         return []
     hostnames = sorted(snapshot.get("hostnames") or [])
-    if not last_applied or last_applied.get("level") != ExposureLevel.EXTERNAL:
+    if not last_applied or last_applied.get("level") != INTERNET:
         return [f"exposes the service to the internet on {', '.join(hostnames)}"]
     before = sorted(last_applied.get("hostnames") or [])
     if before != hostnames:

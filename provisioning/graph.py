@@ -11,9 +11,11 @@ import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from .desired import render_service
 from .desired.aws import ALARM, CERTIFICATE, LOG_GROUP, METRIC_FILTER, RECORD, TOPIC
+from .errors import GraphError
 from .resources import AWS, KUBERNETES, Resource
-from .snapshot import OnCallPair, ServiceSnapshot
+from .snapshot import OnCallPair, ServiceSnapshot, load_service, platform_snapshot
 
 DOT_TIMEOUT_SECONDS = 10
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -160,10 +162,6 @@ def to_dot(graph: Graph) -> str:
     return "\n".join(lines) + "\n"
 
 
-class GraphError(Exception):
-    pass
-
-
 def render_svg(dot_text: str, *, title: str = "") -> str:
     """SVG markup of the DOT text, reduced to drawing elements and safe to inline in a page."""
     try:
@@ -210,9 +208,6 @@ def _clean(element: ET.Element) -> None:
 
 def service_graph(name: str) -> tuple[Graph, str]:
     """The graph of a registered service and its SVG, from what the portal would render for it now."""
-    from .desired import render_service
-    from .snapshot import load_service, platform_snapshot
-
     svc = load_service(name)
     graph = build_graph(svc, render_service(svc, platform_snapshot()))
     return graph, render_svg(to_dot(graph), title=graph.title)

@@ -1,47 +1,38 @@
-"""What people and automation ask of the engine: plan, apply, destroy, drift check, approve."""
+"""What people and automation ask of provisioning: plan, apply, destroy, drift check, approve, reject, cancel.
 
-import logging
+The public entry points portal may call (with ``queries`` for reading). A service is passed as its catalog row;
+its state and routes are read through ``snapshot``.
+"""
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from portal.catalog.choices import ServiceState
-from portal.catalog.models import Service
-
 from .approvals import approval_reasons
-from .choices import RunAction, RunStatus
-from .errors import PermanentError, ProvisioningError
+from .choices import ACTIVE_STATUSES, RunAction, RunStatus
+from .engine import Engine, last_applied_snapshot, platform_scope, service_scope, stored_snapshot
+from .errors import PermanentError, ProvisioningError, RunInProgress
+from .journal import log
 from .models import Plan, ProvisioningRun
-from .reconcile import Engine, execute, last_applied_snapshot, platform_state, service_state, stored_snapshot
-from .runs import (
-    RunInProgress,
-    active_run,
-    audit,
-    claim,
-    enqueue,
-    enqueue_drift_batch,
-    finish,
-    log,
-    request_run,
-)
+from .queries import active_run
+from .runs.dispatch import enqueue
+from .runs.lifecycle import claim, finish, request_run
+from .runs.perform import perform
 from .scopes import PLATFORM_KEY, service_key
-from .snapshot import load_service
+from .signals import run_approved, run_cancelled, run_rejected
+from .snapshot import is_active, load_service, routed_from
 
-logger = logging.getLogger("provisioning")
 
-
-def plan_service(service: Service, user=None, engine: Engine | None = None) -> Plan:
+def plan_service(service, user=None, engine: Engine | None = None) -> Plan:
     """Compute and store a plan now; nothing is changed."""
     engine = engine or Engine()
-    scope = service_state(service.name, engine.platform)
+    scope = service_scope(service.name, engine.platform)
     plan, _ = engine.plan(scope, action=RunAction.APPLY, user=user, last_applied=last_applied_snapshot(scope.key))
     return plan
 
 
-def apply_service(service: Service, user=None, plan: Plan | None = None, force: bool = False) -> ProvisioningRun:
+def apply_service(service, user=None, plan: Plan | None = None, force: bool = False) -> ProvisioningRun:
     """Queue an apply; when the change needs an SRE (internet exposure), plan now and wait for approval."""
-    if service.state != ServiceState.ACTIVE:
+    if not is_active(service):
         raise PermanentError(f"{service.name} is {service.get_state_display().lower()}; it cannot be applied")
     scope = service_key(service.name)
     current = active_run(scope)
@@ -53,48 +44,23 @@ def apply_service(service: Service, user=None, plan: Plan | None = None, force: 
         # The SRE approves what they can see: a plan made now.
         plan = plan_service(service, user)
     return request_run(
-        scope, RunAction.APPLY, service=service, user=user, plan=plan, force=force, approval_reasons=reasons
+        scope, RunAction.APPLY, service_id=service.pk, user=user, plan=plan, force=force, approval_reasons=reasons
     )
 
 
-def destroy_service(service: Service, user=None) -> ProvisioningRun:
-    """Delete everything the service owns, then its catalog row (kept, marked, if that fails)."""
-    routed_from = sorted(service.routed_from.values_list("exposure__service__name", flat=True))
-    if routed_from:
-        raise PermanentError(f"{', '.join(routed_from)} route requests to {service.name}; remove those routes first")
+def destroy_service(service, user=None) -> ProvisioningRun:
+    """Delete everything the service owns, then its catalog row (kept, marked, if that fails). The catalog marks
+    the row as being deleted when it hears of the request (``signals.run_requested``), in the same commit."""
+    routes_here = routed_from(service)
+    if routes_here:
+        raise PermanentError(f"{', '.join(routes_here)} route requests to {service.name}; remove those routes first")
     with transaction.atomic():
-        run = request_run(service_key(service.name), RunAction.DESTROY, service=service, user=user)
-        Service.objects.filter(pk=service.pk).update(state=ServiceState.DELETING)
-    return run
+        return request_run(service_key(service.name), RunAction.DESTROY, service_id=service.pk, user=user)
 
 
-def drift_check_service(service: Service, user=None) -> ProvisioningRun:
-    return request_run(service_key(service.name), RunAction.DRIFT_CHECK, service=service, user=user)
-
-
-def request_drift_checks(batch_size: int | None = None) -> int:
-    """Queue a drift check for every active service that has no run in progress, sent to workers in batches
-    (by team, so a batch shares its team's reads) that read ahead once for all their services."""
-    batch_size = batch_size or settings.PORTAL_DRIFT_BATCH_SIZE
-    services = list(Service.objects.filter(state=ServiceState.ACTIVE).order_by("team__slug", "name").only("pk", "name"))
-    count = 0
-    for start in range(0, len(services), batch_size):
-        batch = []
-        with transaction.atomic():  # a batch's runs in one commit
-            for service in services[start : start + batch_size]:
-                try:
-                    with transaction.atomic():  # a savepoint: one service's failure leaves the batch usable
-                        run = request_run(service_key(service.name), RunAction.DRIFT_CHECK, service=service, send=False)
-                except RunInProgress:
-                    continue
-                except Exception:
-                    logger.exception("provisioning.drift.request_failed", extra={"service": service.name})
-                    continue
-                batch.append(run.pk)
-        if batch:
-            enqueue_drift_batch(batch)
-            count += len(batch)
-    return count
+def drift_check_service(service, user=None) -> ProvisioningRun:
+    """Queue a comparison of what was applied with what exists; nothing is changed."""
+    return request_run(service_key(service.name), RunAction.DRIFT_CHECK, service_id=service.pk, user=user)
 
 
 def approve_run(run: ProvisioningRun, user) -> ProvisioningRun:
@@ -109,12 +75,13 @@ def approve_run(run: ProvisioningRun, user) -> ProvisioningRun:
             raise PermanentError(f"run #{run.pk} is not awaiting approval (it is {run.status})")
         run.refresh_from_db()
         log(run, "provisioning.run.approved", f"approved by {user.username}", user=user.username)
-        audit("run.approve", run, actor=user)
+        run_approved.send(ProvisioningRun, run=run, actor=user)
         transaction.on_commit(lambda: enqueue(run.pk))
     return run
 
 
 def reject_run(run: ProvisioningRun, user, reason: str) -> ProvisioningRun:
+    """An SRE turns a waiting run down, saying why (the requester reads it)."""
     if not reason.strip():
         raise PermanentError("a rejection needs a reason the requester can read")
     updated = ProvisioningRun.objects.filter(pk=run.pk, status=RunStatus.AWAITING_APPROVAL).update(
@@ -124,16 +91,29 @@ def reject_run(run: ProvisioningRun, user, reason: str) -> ProvisioningRun:
         raise PermanentError(f"run #{run.pk} is not awaiting approval (it is {run.status})")
     run.refresh_from_db()
     log(run, "provisioning.run.rejected", reason, user=user.username)
-    audit("run.reject", run, actor=user, detail=reason)
+    run_rejected.send(ProvisioningRun, run=run, actor=user, reason=reason)
     return run
+
+
+def cancel_run(run: ProvisioningRun, user=None, reason: str = "") -> None:
+    """Stop an unfinished run; a step already under way finishes first."""
+    if run.status not in ACTIVE_STATUSES:
+        raise PermanentError(f"run #{run.pk} has already finished ({run.status})")
+    ProvisioningRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.CANCELLED, finished_at=timezone.now(), error=reason or "cancelled"
+    )
+    run.refresh_from_db()
+    log(run, "provisioning.run.cancelled", reason, user=getattr(user, "username", None))
+    run_cancelled.send(ProvisioningRun, run=run, actor=user, reason=reason)
 
 
 # --- the platform layer -------------------------------------------------------------------------------
 
 
 def plan_platform(user=None, engine: Engine | None = None) -> Plan:
+    """Compute and store a plan of the platform layer now; nothing is changed."""
     engine = engine or Engine()
-    plan, _ = engine.plan(platform_state(engine.platform), action=RunAction.APPLY, user=user)
+    plan, _ = engine.plan(platform_scope(engine.platform), action=RunAction.APPLY, user=user)
     return plan
 
 
@@ -158,7 +138,7 @@ def bootstrap_platform_layer(engine: Engine | None = None) -> ProvisioningRun:
     log(run, "provisioning.run.requested", "bootstrap: approved by the operator running it")
     claimed = claim(run.pk, "bootstrap")
     try:
-        execute(claimed, engine)
+        perform(claimed, engine)
     except ProvisioningError as exc:
         finish(claimed, RunStatus.FAILED, str(exc))
     return ProvisioningRun.objects.get(pk=run.pk)

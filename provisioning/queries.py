@@ -1,10 +1,34 @@
-"""Read-side querysets the pages share: a constant number of queries however many rows there are."""
+"""What portal may read of provisioning: runs and plans (a constant number of queries however many rows there
+are), the inventory's answers, and the rendered desired state as people read it (secret values hidden)."""
 
-from django.db.models import OuterRef, QuerySet, Subquery
+import base64
 
-from .api.views import run_queryset
-from .choices import ChangeAction, RunStatus
-from .models import Plan, ProvisioningRun
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+
+from .choices import ACTIVE_STATUSES, RunStatus
+from .desired import render_service
+from .desired.aws import CERTIFICATE, RECORD
+from .desired.platform import render_platform
+from .diff import REDACTED
+from .graph import Graph, service_graph
+from .models import ManagedResource, ProvisioningRun, RunStep
+from .resources import AWS, KUBERNETES, Resource, to_yaml, to_yaml_documents
+from .scopes import service_key, service_of
+from .snapshot import load_service, platform_snapshot
+
+# --- runs and plans ------------------------------------------------------------------------------------
+
+
+def run_queryset() -> QuerySet:
+    """Runs with their plan, people, service and ordered steps."""
+    return ProvisioningRun.objects.select_related(
+        "plan", "requested_by", "approved_by", "service__team"
+    ).prefetch_related(Prefetch("steps", queryset=RunStep.objects.order_by("position")))
+
+
+def active_run(scope: str) -> ProvisioningRun | None:
+    """The scope's unfinished run, if any."""
+    return ProvisioningRun.objects.filter(scope=scope, status__in=ACTIVE_STATUSES).first()
 
 
 def with_last_run(services: QuerySet) -> QuerySet:
@@ -21,50 +45,92 @@ def pending_approvals() -> QuerySet:
     return run_queryset().filter(status=RunStatus.AWAITING_APPROVAL).order_by("created_at", "pk")
 
 
-PROVIDERS = (("kubernetes", "Kubernetes"), ("aws", "AWS"))
+# --- the inventory -------------------------------------------------------------------------------------
 
 
-def _display(value) -> tuple[str, bool]:
-    """A diff value as text, and whether it needs a block of its own (long or several lines)."""
-    from portal.core.templatetags.portal import as_json
+def hostname_holders(hostnames: list[str], service: str | None) -> dict[str, str]:
+    """Hostnames whose DNS record or certificate still exists in AWS for another service: hostname -> service.
 
-    if value is None:
-        return "", False
-    text = as_json(value)
-    return text, "\n" in text or len(text) > 80
+    A service that gave a hostname up keeps its record and certificate until its next apply removes them;
+    until then nobody else may claim the name (no takeover of a live record or certificate).
+    """
+    rows = ManagedResource.objects.filter(provider=AWS, kind__in=[RECORD, CERTIFICATE], name__in=hostnames)
+    if service:
+        rows = rows.exclude(scope=service_key(service))
+    return {name: service_of(scope) for name, scope in rows.values_list("name", "scope")}
 
 
-def plan_groups(plan: Plan) -> list[dict]:
-    """The plan's changes by provider (Kubernetes, then AWS), each with its field-by-field diff ready to show."""
-    groups = []
-    for provider, title in PROVIDERS:
-        changes = [c for c in plan.changes if c.get("provider") == provider]
-        if not changes:
-            continue
-        shown = []
-        for change in changes:
-            rows = []
-            for item in change.get("diff") or []:
-                old, old_block = _display(item.get("old"))
-                new, new_block = _display(item.get("new"))
-                rows.append(
-                    {
-                        "path": item.get("path") or "(whole object)",
-                        "old": old,
-                        "new": new,
-                        "block": old_block or new_block,
-                        "had_old": item.get("old") is not None,
-                    }
-                )
-            shown.append({**change, "rows": rows})
-        summary = {a: sum(1 for c in changes if c["action"] == a) for a in ChangeAction.values}
-        groups.append(
-            {
-                "provider": provider,
-                "title": title,
-                "summary": summary,
-                "changes": [c for c in shown if c["action"] != ChangeAction.UNCHANGED],
-                "unchanged": [c for c in shown if c["action"] == ChangeAction.UNCHANGED],
-            }
+def _is_secret(resource: ManagedResource) -> bool:
+    return resource.provider == KUBERNETES and resource.kind == "Secret"
+
+
+def applied_yaml(resource: ManagedResource) -> str:
+    """The body last applied to an inventory row, as YAML with secret values hidden."""
+    return to_yaml(
+        redacted(
+            Resource(
+                provider=resource.provider,
+                kind=resource.kind,
+                name=resource.name,
+                body=resource.applied_body,
+                sensitive=_is_secret(resource),
+            )
         )
-    return groups
+    )
+
+
+def shown_drift(resource: ManagedResource) -> list[dict]:
+    """An inventory row's drift, field by field, with a Secret's values hidden."""
+    drift = resource.drift or []
+    if not _is_secret(resource):
+        return drift
+    return [
+        {**d, "old": REDACTED, "new": REDACTED} if d["path"].startswith(("data", "stringData")) else d for d in drift
+    ]
+
+
+# --- what the portal renders ---------------------------------------------------------------------------
+
+
+def redacted(resource: Resource) -> dict:
+    """The body with secret values replaced, keys kept (so people see what a Secret holds)."""
+    if not resource.sensitive:
+        return resource.body
+    body = dict(resource.body)
+    for key in ("data", "stringData"):
+        if key in body:
+            body[key] = {k: base64.b64encode(REDACTED.encode()).decode() for k in body[key]}
+    return body
+
+
+def _document(resource: Resource) -> dict:
+    """A Kubernetes object as its manifest; an AWS resource as its kind, name and declared spec."""
+    if resource.provider == KUBERNETES:
+        return redacted(resource)
+    head = {"provider": resource.provider, "kind": resource.kind, "name": resource.name}
+    if resource.namespace:
+        head["scope"] = resource.namespace
+    return {**head, "spec": resource.body}
+
+
+def rendered_yaml(service_name: str, provider: str = KUBERNETES) -> str:
+    """What the portal renders for a service now, of one provider, as YAML documents."""
+    resources = render_service(load_service(service_name), platform_snapshot())
+    return to_yaml_documents([_document(r) for r in resources if r.provider == provider])
+
+
+def aws_specs(service_name: str) -> list[tuple[str, str, str]]:
+    """The AWS resources the portal renders for a service now, as (kind, name, YAML of the declared spec)."""
+    resources = render_service(load_service(service_name), platform_snapshot())
+    return [(r.kind, r.name, to_yaml(redacted(r))) for r in resources if r.provider == AWS]
+
+
+def rendered_platform_yaml() -> str:
+    """The platform layer's rendered Kubernetes objects as YAML documents."""
+    return to_yaml_documents([redacted(r) for r in render_platform(platform_snapshot())])
+
+
+def resource_graph(service_name: str) -> tuple[Graph, str]:
+    """The picture of a service's resources down to its on-call pair, and its SVG (``GraphError`` when it
+    cannot be drawn)."""
+    return service_graph(service_name)

@@ -5,8 +5,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from portal.catalog.api.serializers import service_queryset
-from portal.catalog.models import PlatformSettings, Service
+from portal.catalog.choices import ServiceState
+from portal.catalog.models import PlatformSettings, Service, service_queryset
 from portal.oncall.current import oncall_pair
 
 
@@ -259,7 +259,7 @@ def service_snapshot(
         slo=Slo(availability=float(telemetry.slo["availability"]), latency_p99_ms=telemetry.slo.get("latency_p99_ms"))
         if telemetry.slo
         else None,
-        oncall=oncall if oncall is not None else oncall_pair(team, at),
+        oncall=oncall if oncall is not None else OnCallPair(*oncall_pair(team, at)),
         receivers=Receivers(slack_api_url=slack_api_url, incident_webhook_url=team.incident_webhook_url),
     )
 
@@ -272,5 +272,34 @@ def load_services(names: list[str]) -> dict[str, tuple[int, ServiceSnapshot]]:
     """Many services frozen at one instant, read together: name -> (pk, snapshot). Missing names are left out."""
     row, at = PlatformSettings.load(), timezone.now()
     services = list(service_queryset().filter(name__in=names))
-    pairs = {team_id: oncall_pair(team_id, at) for team_id in {s.team_id for s in services}}
+    pairs = {team_id: OnCallPair(*oncall_pair(team_id, at)) for team_id in {s.team_id for s in services}}
     return {s.name: (s.pk, service_snapshot(s, at=at, settings_row=row, oncall=pairs[s.team_id])) for s in services}
+
+
+# --- what the runs ask of the catalog besides a service's spec (provisioning reads the catalog nowhere else) ----
+
+
+def service_id(name: str) -> int:
+    """The catalog row's id of a service (runs, plans and the inventory point at it)."""
+    return Service.objects.values_list("pk", flat=True).get(name=name)
+
+
+def is_active(service: Service) -> bool:
+    """Whether the service is in use (neither being deleted nor left over from a failed delete)."""
+    return service.state == ServiceState.ACTIVE
+
+
+def active_services() -> list[tuple[int, str]]:
+    """Every active service as (id, name), by team, then name."""
+    rows = Service.objects.filter(state=ServiceState.ACTIVE).order_by("team__slug", "name")
+    return list(rows.values_list("pk", "name"))
+
+
+def team_has_other_active_services(team: str, name: str) -> bool:
+    """Whether team ``team`` has an active service besides ``name`` (its shared resources are still needed)."""
+    return Service.objects.filter(team__slug=team, state=ServiceState.ACTIVE).exclude(name=name).exists()
+
+
+def routed_from(service: Service) -> list[str]:
+    """The services whose routes send requests to ``service``, by name."""
+    return sorted(service.routed_from.values_list("exposure__service__name", flat=True))

@@ -2,8 +2,9 @@ from django import forms
 from django.contrib import admin
 from django.urls import reverse
 
-from provisioning.admin import ReadOnlyMixin, drift_check_services, reapply_services
+from portal.core.admin import ReadOnlyMixin
 
+from .admin_actions import drift_check_services, reapply_services
 from .api.serializers import ServiceSerializer, merge_patch, service_queryset
 from .forms.service import flatten_errors
 from .models import Exposure, Hostname, Membership, PlatformSettings, Route, Service, Team, Telemetry, Traffic

@@ -7,4 +7,4 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from . import receivers, signals  # noqa: F401

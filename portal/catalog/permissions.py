@@ -10,19 +10,16 @@ staff, and staff is the SRE flag: ``users.User.save``).
 - SREs see and change everything; only they approve, edit platform settings, act on the platform layer,
   force a take-over of conflicting fields, read the audit log and use the admin.
 
-``tests/security/matrix.py`` holds the same rules as a table of every URL and role; its tests hold the code
-to it.
+Who is signed in and who is an SRE is answered in ``portal.core.permissions``, which the audit log asks too (it
+sits below the catalog). ``tests/security/matrix.py`` holds the same rules as a table of every URL and role;
+its tests hold the code to it.
 """
 
+from django.core.exceptions import PermissionDenied
+
+from portal.core.permissions import is_signed_in, is_sre
+
 from .choices import MembershipRole
-
-
-def is_signed_in(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active)
-
-
-def is_sre(user) -> bool:
-    return is_signed_in(user) and bool(getattr(user, "is_sre", False))
 
 
 def team_role(user, team) -> str | None:
@@ -66,5 +63,10 @@ def can_force_conflicts(user) -> bool:
     return is_sre(user)
 
 
-def can_read_audit_log(user) -> bool:
-    return is_sre(user)
+def require_team_member(request, service, doing: str) -> None:
+    """Refuse (403, saying whom to ask) unless the user may ``doing`` the service: its team and SREs."""
+    if not can_edit_team_content(request.user, service.team):
+        raise PermissionDenied(
+            f"Only members of team {service.team.slug} and platform SREs may {doing} {service.name}. "
+            "Ask one of the team's owners to add you."
+        )

@@ -17,13 +17,12 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from provisioning.errors import PermanentError
+from portal.core.text import sentence
+from provisioning.errors import PermanentError, RunInProgress
 from provisioning.models import ManagedResource, ProvisioningRun
 from provisioning.operations import destroy_service
-from provisioning.queries import with_last_run
-from provisioning.runs import RunInProgress, active_run
+from provisioning.queries import active_run, with_last_run
 from provisioning.scopes import service_key
-from provisioning.views import require_team_member, sentence
 
 from .api.serializers import (
     MembershipConflict,
@@ -37,7 +36,7 @@ from .filtersets import ServiceFilterSet, TeamFilterSet
 from .forms import STEPS, MemberForm, ServiceWizard, TeamForm
 from .forms.service import STEP_SLUGS, Errors, default_document, flat_from_document, flatten_errors, normalize
 from .models import Service, Team
-from .permissions import can_edit_team_content, can_manage_team, is_sre
+from .permissions import can_edit_team_content, can_manage_team, is_sre, require_team_member
 
 PAGE_SIZE = 50
 

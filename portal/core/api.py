@@ -12,8 +12,18 @@ from django.core.exceptions import ValidationError
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+from .permissions import is_signed_in
+
+
+class SignedIn(BasePermission):
+    """Anyone signed in (and active)."""
+
+    def has_permission(self, request, view) -> bool:
+        return is_signed_in(request.user)
 
 
 class Pagination(PageNumberPagination):

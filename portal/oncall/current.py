@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.db.models import Prefetch, QuerySet
 
@@ -13,7 +13,6 @@ from .models import Override, Rotation, RotationMember, Schedule
 
 if TYPE_CHECKING:
     from portal.catalog.models import Team
-    from provisioning.snapshot import OnCallPair
 
 
 def schedule_queryset() -> QuerySet[Schedule]:
@@ -74,20 +73,25 @@ def holders(schedule: pure.Schedule, at: datetime) -> dict[str, Holder | None]:
     return result
 
 
-def pair_at(schedule: pure.Schedule | None, at: datetime) -> OnCallPair:
-    """The usernames on call for both roles at ``at``; empty strings where no one is."""
-    from provisioning.snapshot import OnCallPair  # provisioning.snapshot imports this module
+class OnCallNow(NamedTuple):
+    """The usernames on call for both roles at an instant; empty strings where no one is."""
 
+    incident_commander: str = ""
+    resolver: str = ""
+
+
+def pair_at(schedule: pure.Schedule | None, at: datetime) -> OnCallNow:
+    """Who is on call for both roles at ``at``."""
     if schedule is None:
-        return OnCallPair()
+        return OnCallNow()
     now = holders(schedule, at)
-    return OnCallPair(
+    return OnCallNow(
         incident_commander=getattr(now[pure.Role.INCIDENT_COMMANDER], "username", ""),
         resolver=getattr(now[pure.Role.RESOLVER], "username", ""),
     )
 
 
-def oncall_pair(team: Team | int, at: datetime) -> OnCallPair:
-    """Who is on call for ``team`` at ``at``, as the provisioning snapshot carries it."""
+def oncall_pair(team: Team | int, at: datetime) -> OnCallNow:
+    """Who is on call for ``team`` at ``at`` (the provisioning snapshot carries it into the alert routing)."""
     row = team_schedule(team)
     return pair_at(to_schedule(row) if row else None, at)

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from portal.catalog.choices import ServiceState
 from portal.catalog.models import Service
+from provisioning.errors import RunInProgress
 from provisioning.operations import apply_service
-from provisioning.runs import RunInProgress
 
 from .current import pair_at, schedule_queryset, to_schedule
 from .models import Schedule
@@ -58,7 +58,7 @@ def _refresh_team(row: Schedule, at: datetime) -> int:
     return requested
 
 
-@shared_task(name="oncall.refresh_routing", acks_late=True, soft_time_limit=240, time_limit=300)
+@shared_task(name="oncall.refresh_routing", acks_late=True)
 def refresh_routing() -> dict[str, int]:
     """Beat task (every five minutes): re-apply the services of teams whose on-call pair changed."""
     return refresh_routing_at(timezone.now())

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "portal.catalog",
     "portal.oncall",
     "portal.audit",
+    "portal.runs",
     "provisioning",
 ]
 
@@ -255,14 +256,21 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Every task's time limits (the tasks set none of their own), but the reaper's below.
 CELERY_TASK_TIME_LIMIT = env.int("PORTAL_TASK_TIME_LIMIT", default=1800)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("PORTAL_TASK_SOFT_TIME_LIMIT", default=1500)
 # On a cold shutdown (SIGQUIT; SIGTERM too with REMAP_SIGTERM=SIGQUIT, as deploy/ runs workers) running tasks get
 # this long to finish before the worker cancels them and hands their messages back to the broker; 0: at once.
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("PORTAL_WORKER_SOFT_SHUTDOWN_SECONDS", default=0.0)
+PORTAL_REAP_INTERVAL_SECONDS = env.int("PORTAL_REAP_INTERVAL_SECONDS", default=30)
+# A reaper that hangs (the database away) is stopped before more of them pile up behind it.
+_REAP_TIME_LIMIT = max(60, 2 * PORTAL_REAP_INTERVAL_SECONDS)
+CELERY_TASK_ANNOTATIONS = {
+    "provisioning.reap_runs": {"time_limit": _REAP_TIME_LIMIT, "soft_time_limit": _REAP_TIME_LIMIT - 10}
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    "reap-runs": {"task": "provisioning.reap_runs", "schedule": env.int("PORTAL_REAP_INTERVAL_SECONDS", default=30)},
+    "reap-runs": {"task": "provisioning.reap_runs", "schedule": PORTAL_REAP_INTERVAL_SECONDS},
     "drift-sweep": {
         "task": "provisioning.drift_sweep",
         "schedule": env.int("PORTAL_DRIFT_INTERVAL_SECONDS", default=3600),

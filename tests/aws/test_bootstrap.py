@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from provisioning.aws.bootstrap import bootstrap
 from provisioning.errors import PermanentError
-from provisioning.tasks import bootstrap_platform
+from provisioning.runs.tasks import bootstrap_platform
 
 from .conftest import REGION
 

@@ -7,9 +7,9 @@ import pytest
 from provisioning.aws.backend import AwsBackend
 from provisioning.choices import RunStatus
 from provisioning.desired.aws import RECORD
+from provisioning.engine import Engine, service_scope
 from provisioning.errors import PermanentError, TemporaryError
 from provisioning.operations import apply_service
-from provisioning.reconcile import Engine, service_state
 from tests.aws.sandbox import FaultProxy
 from tests.engine.conftest import register, run_task
 
@@ -80,7 +80,7 @@ def test_an_error_the_sandbox_itself_returns_is_classified_by_its_code(bootstrap
     """No fault injected: Route53 refuses a record in a zone that does not exist."""
     service = register(name="ledger", exposure={"level": "internal", "hostnames": ["ledger.internal.example.com"]})
     engine = Engine()
-    (record,) = [r for r in service_state(service.name, engine.platform).desired if r.kind == RECORD]
+    (record,) = [r for r in service_scope(service.name, engine.platform).desired if r.kind == RECORD]
     missing_zone = type(record)(**{**record.__dict__, "namespace": "Z0000000000000000000"})
     with pytest.raises(PermanentError) as failure:
         AwsBackend(engine.platform).apply(missing_zone)
@@ -93,7 +93,7 @@ def test_an_unreachable_endpoint_is_temporary(aws, team, settings, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     service = register(name="ledger")
     engine = Engine()
-    scope = service_state(service.name, engine.platform)
+    scope = service_scope(service.name, engine.platform)
     with pytest.raises(TemporaryError) as failure:
         engine.backends["aws"].observe([], scope.labels, scope.desired, [])
     assert failure.value.code == "EndpointConnectionError"

@@ -4,9 +4,9 @@ from provisioning.aws import acm
 from provisioning.aws.backend import AwsBackend
 from provisioning.choices import RunStatus
 from provisioning.desired.aws import CERTIFICATE
+from provisioning.engine import Engine, service_scope
 from provisioning.models import ManagedResource
 from provisioning.names import service_tags
-from provisioning.reconcile import Engine, service_state
 
 from .conftest import apply, certificates, expose, tagged
 
@@ -55,7 +55,7 @@ def test_two_workers_past_the_lookup_get_one_certificate_by_the_idempotency_toke
     service = expose("payments-api", "external", HOSTS)
     engine = Engine()
     (resource,) = [
-        r for r in service_state(service.name, engine.platform).desired if r.kind == CERTIFICATE and r.name == HOSTS[0]
+        r for r in service_scope(service.name, engine.platform).desired if r.kind == CERTIFICATE and r.name == HOSTS[0]
     ]
     workers = [AwsBackend(engine.platform), AwsBackend(engine.platform)]
     identity = acm.service_identity("payments-api")
@@ -74,7 +74,7 @@ def test_apply_and_delete_can_be_repeated(bootstrapped, team, sre):
     """Every handler converges from any state: applying twice or deleting what is already gone is fine."""
     service = expose("payments-api", "external", HOSTS)
     engine = Engine()
-    desired = [r for r in service_state(service.name, engine.platform).desired if r.provider == "aws"]
+    desired = [r for r in service_scope(service.name, engine.platform).desired if r.provider == "aws"]
     backend = AwsBackend(engine.platform)
     for resource in desired + desired:
         backend.apply(resource)

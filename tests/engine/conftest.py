@@ -4,7 +4,7 @@ from portal.catalog.api.serializers import ServiceSerializer
 from portal.catalog.models import Service
 from provisioning.gitrepo import Repo
 from provisioning.models import ProvisioningRun
-from provisioning.tasks import execute_run
+from provisioning.runs.tasks import execute_run
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ from portal.celery import app as celery_app
 from provisioning.choices import RunAction, RunStatus
 from provisioning.desired import SERVICE_KINDS
 from provisioning.models import ManagedResource, ProvisioningRun
-from provisioning.operations import apply_service, drift_check_service, request_drift_checks
+from provisioning.operations import apply_service, drift_check_service
+from provisioning.runs.sweep import request_drift_checks
+from provisioning.runs.tasks import drift_check_batch
 from provisioning.scopes import service_of
-from provisioning.tasks import drift_check_batch
 from tests.k8sdouble.fixtures import real_cluster_kubeconfig
 
 from .conftest import register, run_task

@@ -4,9 +4,9 @@ import pytest
 import yaml
 
 from provisioning.choices import RunStatus
+from provisioning.engine import Engine
 from provisioning.models import ManagedResource, ProvisioningRun
 from provisioning.operations import apply_service, destroy_service, drift_check_service, plan_service
-from provisioning.reconcile import Engine
 
 from .conftest import register, run_task, update
 

@@ -9,7 +9,7 @@ from portal.catalog.models import PlatformSettings, Team
 from provisioning.choices import RunStatus
 from provisioning.models import ProvisioningRun, RunStep
 from provisioning.operations import apply_service
-from provisioning.runs import reap
+from provisioning.runs.reaper import reap
 from tests.worker.fixtures import wait_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -11,13 +11,12 @@ from rest_framework.test import APIClient
 
 from portal.catalog.api.serializers import ServiceSerializer
 from portal.catalog.models import Membership, Team
-from portal.oncall.current import oncall_pair
+from portal.oncall.current import OnCallNow, oncall_pair
 from portal.oncall.models import Override, Rotation, RotationMember, Schedule
 from portal.oncall.tasks import refresh_routing, refresh_routing_at
 from portal.users.models import User
 from provisioning.choices import RunAction, RunStatus
 from provisioning.models import ProvisioningRun
-from provisioning.snapshot import OnCallPair
 
 URL = "/api/v1/teams/payments/oncall/"
 NOW_URL = URL + "now/"
@@ -345,9 +344,9 @@ def test_now_follows_wall_time_across_new_york_dst(alice, people, at, incident_c
 
 
 def test_oncall_pair_reads_the_stored_schedule(team, alice, scheduled):
-    assert oncall_pair(team, datetime(2026, 12, 1, 3, 0, tzinfo=UTC)) == OnCallPair("bob", "dave")
-    assert oncall_pair(team, datetime(2026, 11, 24, 3, 0, tzinfo=UTC)) == OnCallPair("alice", "carol")
-    assert oncall_pair(Team.objects.get(slug="search"), datetime(2026, 12, 1, tzinfo=UTC)) == OnCallPair()
+    assert oncall_pair(team, datetime(2026, 12, 1, 3, 0, tzinfo=UTC)) == OnCallNow("bob", "dave")
+    assert oncall_pair(team, datetime(2026, 11, 24, 3, 0, tzinfo=UTC)) == OnCallNow("alice", "carol")
+    assert oncall_pair(Team.objects.get(slug="search"), datetime(2026, 12, 1, tzinfo=UTC)) == OnCallNow()
 
 
 # --- permissions ------------------------------------------------------------------------------------------------

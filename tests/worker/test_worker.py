@@ -8,9 +8,10 @@ from django.db import close_old_connections
 from portal.catalog.api.serializers import ServiceSerializer
 from portal.catalog.models import PlatformSettings, Team
 from provisioning.choices import RunStatus
+from provisioning.errors import RunInProgress
 from provisioning.models import ProvisioningRun
 from provisioning.operations import apply_service
-from provisioning.runs import RunInProgress, reap
+from provisioning.runs.reaper import reap
 
 from .fixtures import wait_for
 

@@ -7,10 +7,17 @@ from django.http import StreamingHttpResponse
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 
-from portal.catalog.api.permissions import AuditLogAccess
-from portal.core.api import BoundedDateTimeFilter
+from portal.core.api import BoundedDateTimeFilter, SignedIn
+from portal.core.permissions import can_read_audit_log
 
 from ..models import AuditEvent
+
+
+class AuditLogAccess(SignedIn):
+    message = "Only platform SREs may read the audit log."
+
+    def has_permission(self, request, view) -> bool:
+        return can_read_audit_log(request.user)
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

@@ -4,7 +4,9 @@ Every class requires a signed-in, active user first (401 without credentials, 40
 allowed). Object checks run on objects everyone signed in may read, so a refusal is a 403, not a 404.
 """
 
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import SAFE_METHODS
+
+from portal.core.api import SignedIn
 
 from ..permissions import (
     can_act_on_run,
@@ -12,16 +14,7 @@ from ..permissions import (
     can_change_platform,
     can_edit_team_content,
     can_manage_team,
-    can_read_audit_log,
-    is_signed_in,
 )
-
-
-class SignedIn(BasePermission):
-    """Anyone signed in (and active)."""
-
-    def has_permission(self, request, view) -> bool:
-        return is_signed_in(request.user)
 
 
 class TeamAccess(SignedIn):
@@ -99,10 +92,3 @@ class PlatformAccess(SignedIn):
 
     def has_permission(self, request, view) -> bool:
         return can_change_platform(request.user)
-
-
-class AuditLogAccess(SignedIn):
-    message = "Only platform SREs may read the audit log."
-
-    def has_permission(self, request, view) -> bool:
-        return can_read_audit_log(request.user)

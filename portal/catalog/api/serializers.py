@@ -16,7 +16,10 @@ from django.utils import timezone
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 
+from portal.audit.context import current_request
+from portal.audit.log import record
 from portal.core.api import Fragments
+from provisioning.queries import hostname_holders
 
 from .. import limits
 from ..choices import (
@@ -30,7 +33,18 @@ from ..choices import (
     Protocol,
 )
 from ..groups import sso_group_problem
-from ..models import Exposure, Hostname, Membership, PlatformSettings, Route, Service, Team, Telemetry, Traffic
+from ..models import (
+    Exposure,
+    Hostname,
+    Membership,
+    PlatformSettings,
+    Route,
+    Service,
+    Team,
+    Telemetry,
+    Traffic,
+    service_queryset,
+)
 from ..validators import (
     normalize_hostname,
     validate_hash_on,
@@ -718,8 +732,6 @@ class ServiceSerializer(serializers.ModelSerializer):
         taken = Hostname.objects.filter(fqdn__in=hostnames).exclude(exposure__service__name=name)
         for owner in taken.select_related("exposure__service"):
             errors.append(f"{owner.fqdn!r} is already used by service {owner.exposure.service.name!r}.")
-        from provisioning.inventory import hostname_holders
-
         claimed = {h.fqdn for h in taken}
         for host, holder in sorted(hostname_holders(hostnames, name).items()):
             if host not in claimed:
@@ -761,9 +773,6 @@ class ServiceSerializer(serializers.ModelSerializer):
         return after
 
     def _audit(self, action: str, service: Service, before, after) -> None:
-        from portal.audit.context import current_request
-        from portal.audit.log import record
-
         for document in (before, after):
             if document:
                 document.pop("updated_at", None)
@@ -925,20 +934,6 @@ def service_document(row: dict, related: Related) -> dict:
     }
 
 
-SERVICE_PREFETCH = (
-    "exposure__hostnames",
-    "exposure__routes__target",
-    "traffic__allowed_callers",
-)
-
-
 def service_list_queryset():
     """Services as the rows a list of documents reads: their stored spec and own columns (``service_documents``)."""
     return Service.objects.values(*LIST_COLUMNS)
-
-
-def service_queryset():
-    """Services with everything the document needs, in a constant number of queries."""
-    return Service.objects.select_related("team", "exposure", "traffic", "telemetry").prefetch_related(
-        *SERVICE_PREFETCH
-    )

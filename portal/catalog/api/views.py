@@ -12,13 +12,10 @@ from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 
 from portal.core.api import FragmentJSONRenderer
-from provisioning.api.serializers import ApplyRequestSerializer, PlanSerializer, RunSerializer
-from provisioning.api.views import run_queryset
-from provisioning.errors import PermanentError, TemporaryError
+from provisioning.errors import PermanentError, RunInProgress, TemporaryError
 from provisioning.models import Plan
 from provisioning.operations import apply_service, destroy_service, drift_check_service, plan_service
-from provisioning.rendering import rendered_yaml
-from provisioning.runs import RunInProgress
+from provisioning.queries import rendered_yaml, run_queryset
 from provisioning.scopes import service_key
 
 from ..choices import MembershipRole
@@ -26,6 +23,7 @@ from ..filtersets import ServiceFilterSet, TeamFilterSet
 from ..models import Membership, Service, Team
 from ..permissions import can_edit_team_content, can_force_conflicts
 from .permissions import MembershipAccess, ServiceAccess, TeamAccess
+from .runs import ApplyRequestSerializer, PlanSerializer, RunSerializer
 from .serializers import (
     MembershipConflict,
     MembershipSerializer,

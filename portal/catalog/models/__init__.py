@@ -1,5 +1,5 @@
 from .platform import PlatformSettings
-from .service import Exposure, Hostname, Route, Service, Telemetry, Traffic
+from .service import Exposure, Hostname, Route, Service, Telemetry, Traffic, service_queryset
 from .team import Membership, Team
 
 __all__ = [
@@ -12,4 +12,5 @@ __all__ = [
     "Team",
     "Telemetry",
     "Traffic",
+    "service_queryset",
 ]

@@ -3,10 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from portal.catalog.choices import ServiceState
-from portal.catalog.models import Service
 from provisioning.desired.alerting import build_alertmanager_yaml
-from provisioning.snapshot import load_services, platform_snapshot
+from provisioning.snapshot import active_services, load_services, platform_snapshot
 
 
 class Command(BaseCommand):
@@ -20,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", help="File to write (default: standard output).")
 
     def handle(self, *args, **options):
-        names = list(Service.objects.filter(state=ServiceState.ACTIVE).values_list("name", flat=True))
+        names = [name for _, name in active_services()]
         services = [snapshot for _, snapshot in load_services(names).values()]
         text = build_alertmanager_yaml(services, platform_snapshot())
         if not options["output"]:

@@ -2,9 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from provisioning.aws.bootstrap import CERTIFICATE_WAIT_SECONDS, bootstrap
 from provisioning.choices import RunStatus
-from provisioning.errors import ProvisioningError
+from provisioning.errors import ProvisioningError, RunInProgress
 from provisioning.operations import bootstrap_platform_layer
-from provisioning.runs import RunInProgress
 
 
 class Command(BaseCommand):

@@ -1,3 +1,6 @@
+"""The start page: the user's teams with their services and each one's last run; for SREs, what waits for
+approval."""
+
 from itertools import groupby
 
 from django.contrib.auth.decorators import login_required

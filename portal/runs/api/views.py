@@ -1,20 +1,20 @@
 """Runs and approvals. Planning and applying a service are actions on the service endpoint."""
 
-from django.db.models import Prefetch
 from django_filters import rest_framework as filters
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from portal.catalog.api.permissions import ApprovalAccess, RunAccess
+from portal.catalog.api.runs import RunSerializer
+from provisioning.choices import RunAction, RunStatus
+from provisioning.errors import PermanentError
+from provisioning.models import ProvisioningRun
+from provisioning.operations import approve_run, cancel_run, reject_run
+from provisioning.queries import run_queryset
+from provisioning.scopes import service_key
 
-from ..choices import RunAction, RunStatus
-from ..errors import PermanentError
-from ..models import ProvisioningRun, RunStep
-from ..operations import approve_run, reject_run
-from ..runs import cancel
-from ..scopes import service_key
-from .serializers import RejectSerializer, RunDetailSerializer, RunSerializer
+from .serializers import RejectSerializer, RunDetailSerializer
 
 
 class RunFilterSet(filters.FilterSet):
@@ -28,12 +28,6 @@ class RunFilterSet(filters.FilterSet):
 
     def by_service(self, queryset, name, value):
         return queryset.filter(scope=service_key(value))
-
-
-def run_queryset():
-    return ProvisioningRun.objects.select_related(
-        "plan", "requested_by", "approved_by", "service__team"
-    ).prefetch_related(Prefetch("steps", queryset=RunStep.objects.order_by("position")))
 
 
 class RunViewSet(viewsets.ReadOnlyModelViewSet):
@@ -56,7 +50,7 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
     def cancel(self, request, pk=None):
         run = self.get_object()
         try:
-            cancel(run, request.user, reason=f"cancelled by {request.user.username}")
+            cancel_run(run, request.user, reason=f"cancelled by {request.user.username}")
         except PermanentError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(RunSerializer(run).data)

@@ -1,86 +1,26 @@
-"""The SRE console for provisioning: plans, runs with their steps and log, and the inventory.
+"""The SRE console for runs: plans, runs with their steps and log, and the inventory.
 
-The engine writes these rows, so the admin shows them read-only. Its actions go through the same operations
+Provisioning writes these rows, so the admin shows them read-only. Its actions go through the same operations
 as the pages and the API (approve, re-apply, drift check, cancel), report each object's outcome, and are
 recorded in each object's admin history.
 """
-
-from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
+from portal.catalog.admin_actions import drift_check_services, label, reapply_services, report
 from portal.catalog.models import Service
+from portal.core.admin import ReadOnlyMixin
+from portal.core.templatetags.portal import badge, duration
+from provisioning.models import ManagedResource, Plan, ProvisioningRun, RunLogEntry, RunStep
+from provisioning.operations import approve_run, cancel_run
+from provisioning.queries import applied_yaml, shown_drift
 
-from .choices import RunStatus
-from .diff import REDACTED
-from .errors import PermanentError, TemporaryError
-from .models import ManagedResource, Plan, ProvisioningRun, RunLogEntry, RunStep
-from .operations import apply_service, approve_run, drift_check_service
-from .queries import plan_groups
-from .rendering import redacted
-from .resources import KUBERNETES, Resource, to_yaml
-from .runs import RunInProgress, cancel
+from .display import plan_groups
 
 ADMIN_CSS = {"all": ("portal/status.css",)}
-
-
-class ReadOnlyMixin:
-    """Rows the engine writes: viewable, never added, edited or deleted by hand."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-def _label(obj) -> str:
-    if isinstance(obj, ProvisioningRun):
-        return f"Run #{obj.pk} ({obj.scope.removeprefix('service:')})"
-    return str(obj)
-
-
-def _report(modeladmin, request, obj, verb: str, work: Callable[[], str]) -> None:
-    """Run one object's action; tell the SRE what happened to it and record it in its admin history."""
-    label = _label(obj)
-    try:
-        outcome = work()
-    except RunInProgress as exc:
-        modeladmin.message_user(request, f"{label}: not {verb}: {exc}.", messages.WARNING)
-    except (PermanentError, TemporaryError) as exc:
-        modeladmin.message_user(request, f"{label}: not {verb}: {exc}.", messages.ERROR)
-    else:
-        modeladmin.message_user(request, f"{label}: {outcome}", messages.SUCCESS)
-        modeladmin.log_change(request, obj, f"{verb} in the admin: {outcome}")
-
-
-def _apply(service: Service, user) -> str:
-    run = apply_service(service, user)
-    if run.status == RunStatus.AWAITING_APPROVAL:
-        return f"run #{run.pk} waits for another SRE's approval"
-    return f"run #{run.pk} queued"
-
-
-def reapply_services(modeladmin, request, services) -> None:
-    for service in services:
-        _report(modeladmin, request, service, "re-applied", lambda s=service: _apply(s, request.user))
-
-
-def drift_check_services(modeladmin, request, services) -> None:
-    for service in services:
-        _report(
-            modeladmin,
-            request,
-            service,
-            "drift-checked",
-            lambda s=service: f"drift check #{drift_check_service(s, request.user).pk} queued",
-        )
 
 
 def run_link(run: ProvisioningRun | None) -> str:
@@ -89,12 +29,6 @@ def run_link(run: ProvisioningRun | None) -> str:
     return format_html(
         '<a href="{}">#{}</a>', reverse("admin:provisioning_provisioningrun_change", args=[run.pk]), run.pk
     )
-
-
-def status_badge(status: str) -> str:
-    from portal.core.templatetags.portal import badge
-
-    return badge(status)
 
 
 @admin.register(Plan)
@@ -147,12 +81,10 @@ class RunStepInline(ReadOnlyMixin, admin.TabularInline):
 
     @admin.display(description="status")
     def step_status(self, step: RunStep) -> str:
-        return status_badge(step.status)
+        return badge(step.status)
 
     @admin.display(description="took")
     def took(self, step: RunStep) -> str:
-        from portal.core.templatetags.portal import duration
-
         return duration(step) or "—"
 
 
@@ -202,7 +134,7 @@ class ProvisioningRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def run_status(self, run: ProvisioningRun) -> str:
-        return status_badge(run.status)
+        return badge(run.status)
 
     @admin.display(description="plan")
     def plan_link(self, run: ProvisioningRun) -> str:
@@ -227,7 +159,7 @@ class ProvisioningRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 approve_run(r, request.user)
                 return "approved; queued for a worker, which plans again before applying"
 
-            _report(self, request, run, "approved", work)
+            report(self, request, run, "approved", work)
 
     @admin.action(description="Re-apply the services of the selected runs")
     def reapply(self, request, queryset) -> None:
@@ -242,10 +174,10 @@ class ProvisioningRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
         for run in queryset:
 
             def work(r=run) -> str:
-                cancel(r, request.user, reason=f"cancelled by {request.user.username} in the admin")
+                cancel_run(r, request.user, reason=f"cancelled by {request.user.username} in the admin")
                 return "cancelled"
 
-            _report(self, request, run, "cancelled", work)
+            report(self, request, run, "cancelled", work)
 
     def _services(self, request, runs) -> list[Service]:
         services = {}
@@ -253,7 +185,7 @@ class ProvisioningRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
             if run.service is None:
                 self.message_user(
                     request,
-                    f"{_label(run)}: skipped: no service in the catalog (a platform run, or the service is deleted).",
+                    f"{label(run)}: skipped: no service in the catalog (a platform run, or the service is deleted).",
                     messages.WARNING,
                 )
             else:
@@ -276,14 +208,6 @@ class RunLogEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ("run__scope", "event", "message")
     list_select_related = ("run",)
     date_hierarchy = "at"
-
-
-def _is_secret(resource: ManagedResource) -> bool:
-    return resource.provider == KUBERNETES and resource.kind == "Secret"
-
-
-def _secret_path(path: str) -> bool:
-    return path.startswith(("data", "stringData"))
 
 
 @admin.register(ManagedResource)
@@ -317,14 +241,11 @@ class ManagedResourceAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def resource_status(self, resource: ManagedResource) -> str:
-        return status_badge(resource.status)
+        return badge(resource.status)
 
     @admin.display(description="drift")
     def drift_table(self, resource: ManagedResource) -> str:
-        drift = resource.drift or []
-        if _is_secret(resource):
-            drift = [{**d, "old": REDACTED, "new": REDACTED} if _secret_path(d["path"]) else d for d in drift]
-        return render_to_string("admin/provisioning/drift.html", {"drift": drift})
+        return render_to_string("admin/provisioning/drift.html", {"drift": shown_drift(resource)})
 
     @admin.display(description="last run")
     def last_run_link(self, resource: ManagedResource) -> str:
@@ -332,16 +253,7 @@ class ManagedResourceAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="last applied body")
     def applied_yaml(self, resource: ManagedResource) -> str:
-        body = redacted(
-            Resource(
-                provider=resource.provider,
-                kind=resource.kind,
-                name=resource.name,
-                body=resource.applied_body,
-                sensitive=_is_secret(resource),
-            )
-        )
-        return format_html("<pre>{}</pre>", to_yaml(body))
+        return format_html("<pre>{}</pre>", applied_yaml(resource))
 
     @admin.action(description="Re-apply the services of the selected resources")
     def reapply(self, request, queryset) -> None:

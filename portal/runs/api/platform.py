@@ -9,15 +9,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.catalog.api.permissions import PlatformAccess, PlatformSettingsAccess
+from portal.catalog.api.runs import PlanSerializer, RunSerializer
 from portal.catalog.api.serializers import PlatformSettingsSerializer
 from portal.catalog.models import PlatformSettings
-
-from ..errors import PermanentError, TemporaryError
-from ..operations import apply_platform, plan_platform
-from ..rendering import rendered_platform_yaml
-from ..runs import RunInProgress
-from .serializers import PlanSerializer, RunSerializer
-from .views import run_queryset
+from provisioning.errors import PermanentError, RunInProgress, TemporaryError
+from provisioning.operations import apply_platform, plan_platform
+from provisioning.queries import rendered_platform_yaml, run_queryset
 
 
 class PlatformSettingsView(APIView):

@@ -1,6 +1,6 @@
-"""Pages of provisioning: the plan as a diff, apply with live progress, run history, manifests, the resource
-graph and the SREs' approvals queue. The operations (``operations.py``, ``runs.py``) do the work; these views
-ask ``portal.catalog.permissions`` who may act and turn the engine's errors into messages that say what to do."""
+"""Pages of runs: the plan as a diff, apply with live progress, run history, manifests, the resource graph and
+the SREs' approvals queue. ``provisioning.operations`` does the work; these views ask
+``portal.catalog.permissions`` who may act and turn provisioning's errors into messages that say what to do."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,43 +8,37 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
 from portal.catalog.models import Service
-from portal.catalog.permissions import can_act_on_run, can_approve, can_edit_team_content
+from portal.catalog.permissions import can_act_on_run, can_approve, can_edit_team_content, require_team_member
+from portal.core.text import sentence
+from provisioning.choices import RunStatus
+from provisioning.errors import GraphError, PermanentError, RunInProgress, TemporaryError
+from provisioning.models import Plan, ProvisioningRun
+from provisioning.operations import (
+    apply_service,
+    approve_run,
+    cancel_run,
+    drift_check_service,
+    plan_service,
+    reject_run,
+)
+from provisioning.queries import (
+    active_run,
+    aws_specs,
+    pending_approvals,
+    rendered_yaml,
+    resource_graph,
+    run_queryset,
+)
+from provisioning.scopes import service_key, service_of
 
-from .api.views import run_queryset
-from .choices import RunStatus
-from .desired import render_service
-from .errors import PermanentError, TemporaryError
-from .graph import GraphError, service_graph
-from .models import Plan, ProvisioningRun
-from .operations import apply_service, approve_run, drift_check_service, plan_service, reject_run
-from .queries import pending_approvals, plan_groups
-from .rendering import redacted, rendered_yaml
-from .resources import AWS, KUBERNETES, to_yaml
-from .runs import RunInProgress, active_run, cancel
-from .scopes import service_key, service_of
-from .snapshot import load_service, platform_snapshot
-
-
-def sentence(error: Exception) -> str:
-    """An engine error as a sentence of its own."""
-    text = capfirst(str(error).strip())
-    return text if text.endswith((".", "!", "?")) else f"{text}."
+from .display import plan_groups
 
 
 def _service(name: str) -> Service:
     return get_object_or_404(Service.objects.select_related("team"), name=name)
-
-
-def require_team_member(request, service: Service, doing: str) -> None:
-    if not can_edit_team_content(request.user, service.team):
-        raise PermissionDenied(
-            f"Only members of team {service.team.slug} and platform SREs may {doing} {service.name}. "
-            "Ask one of the team's owners to add you."
-        )
 
 
 def require_approver(request) -> None:
@@ -167,7 +161,7 @@ def run_cancel(request, pk: int):
     if not can_act_on_run(request.user, run):
         raise PermissionDenied("Only members of the service's team and platform SREs may cancel its runs.")
     try:
-        cancel(run, request.user, reason=f"cancelled by {request.user.username}")
+        cancel_run(run, request.user, reason=f"cancelled by {request.user.username}")
     except PermanentError as exc:
         messages.error(request, sentence(exc))
     else:
@@ -192,12 +186,10 @@ def run_list(request, name: str):
 def manifests(request, name: str):
     service = _service(name)
     # AWS specs carry no kind or name of their own: each is shown under its heading.
-    resources = render_service(load_service(name), platform_snapshot())
-    aws = [(r.kind, r.name, to_yaml(redacted(r))) for r in resources if r.provider == AWS]
     return render(
         request,
         "provisioning/manifests.html",
-        {"service": service, "kubernetes": rendered_yaml(name, KUBERNETES), "aws": aws},
+        {"service": service, "kubernetes": rendered_yaml(name), "aws": aws_specs(name)},
     )
 
 
@@ -206,7 +198,7 @@ def graph(request, name: str):
     service = _service(name)
     context = {"service": service}
     try:
-        picture, context["svg"] = service_graph(name)
+        picture, context["svg"] = resource_graph(name)
     except GraphError as exc:
         context["graph_error"] = str(exc)
     else:
@@ -219,7 +211,7 @@ def graph(request, name: str):
 def graph_svg(request, name: str):
     _service(name)
     try:
-        _, svg = service_graph(name)
+        _, svg = resource_graph(name)
     except GraphError as exc:
         return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
     response = HttpResponse('<?xml version="1.0" encoding="UTF-8"?>\n' + svg, content_type="image/svg+xml")

@@ -1,7 +1,10 @@
+"""Plans and runs as the API answers with them: a service's plan, apply, drift check and delete here, the runs
+and approvals endpoints (``portal.runs.api``) with the same shapes."""
+
 from rest_framework import serializers
 
-from ..models import Plan, ProvisioningRun, RunLogEntry, RunStep
-from ..scopes import service_of
+from provisioning.models import Plan, ProvisioningRun, RunStep
+from provisioning.scopes import service_of
 
 
 def _scope_name(scope: str) -> str:
@@ -46,12 +49,6 @@ class RunStepSerializer(serializers.ModelSerializer):
         ]
 
 
-class RunLogSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = RunLogEntry
-        fields = ["at", "level", "event", "message"]
-
-
 class RunSerializer(serializers.ModelSerializer):
     service = serializers.SerializerMethodField()
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -85,19 +82,8 @@ class RunSerializer(serializers.ModelSerializer):
         return _scope_name(run.scope)
 
 
-class RunDetailSerializer(RunSerializer):
-    log = RunLogSerializer(source="log_entries", many=True, read_only=True)
-
-    class Meta(RunSerializer.Meta):
-        fields = [*RunSerializer.Meta.fields, "log"]
-
-
 class ApplyRequestSerializer(serializers.Serializer):
     plan = serializers.IntegerField(required=False, help_text="Apply this stored plan (planned again if stale).")
     force = serializers.BooleanField(
         default=False, help_text="Take over fields another field manager owns (SREs only)."
     )
-
-
-class RejectSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, help_text="Why; the requester reads it.")

@@ -1,4 +1,5 @@
-"""The drift sweep's batches: many services' drift checks with the reads made once for all of them.
+"""The drift sweep: a drift check of every active service, sent to workers in batches; and those batches: many
+services' drift checks with the reads made once for all of them.
 
 Checked one by one, every service costs a list per (kind, namespace) in the cluster and a handful of AWS calls
 (its tagged resources, its log group, its team's topic three times over, ...). A batch reads ahead instead: one
@@ -11,14 +12,18 @@ apply anything.
 import logging
 from collections import Counter
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
-from .choices import RunAction, RunStatus
-from .models import ManagedResource, ProvisioningRun
-from .reconcile import Engine, Scope, record_to_resource, service_state
-from .runs import claim
-from .scopes import is_service_key, service_of
-from .snapshot import load_services
+from ..choices import RunAction, RunStatus
+from ..engine import Engine, Scope, record_to_resource, service_scope
+from ..errors import RunInProgress
+from ..models import ManagedResource, ProvisioningRun
+from ..scopes import is_service_key, service_key, service_of
+from ..snapshot import active_services, load_services
+from .dispatch import backoff, enqueue, enqueue_drift_batch
+from .lifecycle import claim, request_run
+from .perform import attempt
 
 logger = logging.getLogger("provisioning")
 
@@ -50,8 +55,6 @@ def prefetch(engine: Engine, scopes: list[Scope]) -> None:
 
 def check_batch(run_ids: list[int], task_id: str) -> dict[str, int]:
     """Carry out these queued drift checks with shared reads; returns how many ended in each status."""
-    from .tasks import backoff, carry_out, execute_run
-
     engine = Engine()
     queued = ProvisioningRun.objects.filter(pk__in=run_ids, action=RunAction.DRIFT_CHECK, status=RunStatus.QUEUED)
     # The batch's services read at once; any other run (or a service gone since) builds its own scope.
@@ -62,7 +65,7 @@ def check_batch(run_ids: list[int], task_id: str) -> dict[str, int]:
         if name not in loaded:
             continue
         try:
-            scopes[run_id] = service_state(name, engine.platform, loaded=loaded[name])
+            scopes[run_id] = service_scope(name, engine.platform, loaded=loaded[name])
         except Exception as exc:  # the run meets it again when it builds its scope, and fails saying why
             logger.info("provisioning.drift.scope_failed", extra={"run": run_id, "error": str(exc)})
     try:
@@ -82,7 +85,7 @@ def check_batch(run_ids: list[int], task_id: str) -> dict[str, int]:
                 if run is None:
                     outcomes["not claimed"] += 1
                     continue
-                status, retry = carry_out(run, engine, scopes.get(run_id))
+                status, retry = attempt(run, engine, scopes.get(run_id))
         except DatabaseError as exc:
             # The database failed under this check and its claim was rolled back: the rest of the batch stays
             # queued for the reaper, which sends each run again.
@@ -90,6 +93,31 @@ def check_batch(run_ids: list[int], task_id: str) -> dict[str, int]:
             connection.close()
             break
         if retry is not None:
-            execute_run.apply_async(args=[run.pk], countdown=backoff(run.attempts))
+            enqueue(run.pk, countdown=backoff(run.attempts))
         outcomes[status] += 1
     return dict(outcomes)
+
+
+def request_drift_checks(batch_size: int | None = None) -> int:
+    """Queue a drift check for every active service that has no run in progress, sent to workers in batches
+    (by team, so a batch shares its team's reads) that read ahead once for all their services."""
+    batch_size = batch_size or settings.PORTAL_DRIFT_BATCH_SIZE
+    services = active_services()
+    count = 0
+    for start in range(0, len(services), batch_size):
+        batch = []
+        with transaction.atomic():  # a batch's runs in one commit
+            for pk, name in services[start : start + batch_size]:
+                try:
+                    with transaction.atomic():  # a savepoint: one service's failure leaves the batch usable
+                        run = request_run(service_key(name), RunAction.DRIFT_CHECK, service_id=pk, send=False)
+                except RunInProgress:
+                    continue
+                except Exception:
+                    logger.exception("provisioning.drift.request_failed", extra={"service": name})
+                    continue
+                batch.append(run.pk)
+        if batch:
+            enqueue_drift_batch(batch)
+            count += len(batch)
+    return count

@@ -1,4 +1,10 @@
-"""snapshot -> render -> observe -> diff -> apply -> record."""
+"""Plan and apply one scope: render -> observe -> diff -> apply -> record.
+
+A scope is a service (or the platform layer) with its desired resources; the engine reads what exists through
+the backends, diffs it against the desired state (or, for drift, against what was last applied), and applies
+the changes step by step into the run's steps and the inventory. Which run, and when, is ``provisioning.runs``'s
+business.
+"""
 
 import dataclasses
 import hashlib
@@ -6,21 +12,30 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .approvals import approval_reasons
 from .aws.backend import AwsBackend
 from .choices import ChangeAction, ResourceStatus, RunAction, RunStatus, StepStatus
 from .desired import SERVICE_KINDS, render_service
+from .desired.platform import PLATFORM_KINDS, render_platform
 from .diff import Change, plan_changes, summarize
 from .errors import PermanentError, ProvisioningError
+from .journal import check_cancel, heartbeat, log
 from .models import ManagedResource, Plan, ProvisioningRun, RunStep
 from .names import LABEL_MANAGED_BY, LABEL_OWNER, LABEL_SERVICE, MANAGED_BY, OWNER_PLATFORM
 from .resources import AWS, KUBERNETES, Resource, seal
-from .runs import check_cancel, finish, heartbeat, log, set_status
 from .scopes import PLATFORM_KEY, is_service_key, service_key, service_of, team_key
-from .snapshot import SECRET_FIELDS, PlatformSnapshot, ServiceSnapshot, load_service, platform_snapshot
+from .snapshot import (
+    SECRET_FIELDS,
+    PlatformSnapshot,
+    ServiceSnapshot,
+    load_service,
+    platform_snapshot,
+    service_id,
+    team_has_other_active_services,
+)
 from .targets import Backend, kubernetes_backend
 
 logger = logging.getLogger("provisioning")
@@ -50,14 +65,12 @@ class Scope:
         return digest.hexdigest()
 
 
-def service_state(
+def service_scope(
     name: str, platform: PlatformSnapshot, *, destroy: bool = False, loaded: tuple[int, ServiceSnapshot] | None = None
 ) -> Scope:
     """The scope of one service; when destroying, nothing is desired. ``loaded``: its (pk, snapshot) when read
     already (the drift sweep reads a batch's services at once, ``snapshot.load_services``)."""
-    from portal.catalog.models import Service
-
-    service_id, svc = loaded or (None, load_service(name))
+    pk, svc = loaded or (None, load_service(name))
     return Scope(
         key=service_key(name),
         labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_SERVICE: name},
@@ -65,15 +78,13 @@ def service_state(
         desired=[] if destroy else render_service(svc, platform),
         snapshot=stored_snapshot(svc),
         revision=svc.revision,
-        service_id=service_id or Service.objects.values_list("pk", flat=True).get(name=name),
+        service_id=pk or service_id(name),
         extra_scopes=_team_key_if_last(svc.team.slug, name) if destroy else (),
     )
 
 
-def platform_state(platform: PlatformSnapshot) -> Scope:
+def platform_scope(platform: PlatformSnapshot) -> Scope:
     """The shared platform layer: gateways, mesh, logging, tracing and monitoring configuration."""
-    from .desired.platform import PLATFORM_KINDS, render_platform
-
     return Scope(
         key=PLATFORM_KEY,
         labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_OWNER: OWNER_PLATFORM},
@@ -86,11 +97,7 @@ def platform_state(platform: PlatformSnapshot) -> Scope:
 
 def _team_key_if_last(team: str, name: str) -> tuple[str, ...]:
     """Destroying the team's last active service prunes the team's shared resources (its SNS topic) too."""
-    from portal.catalog.choices import ServiceState
-    from portal.catalog.models import Service
-
-    others = Service.objects.filter(team__slug=team, state=ServiceState.ACTIVE).exclude(name=name)
-    return () if others.exists() else (team_key(team),)
+    return () if team_has_other_active_services(team, name) else (team_key(team),)
 
 
 def stored_snapshot(svc) -> dict[str, Any]:
@@ -106,7 +113,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def run_scope(run: ProvisioningRun, platform: PlatformSnapshot) -> Scope:
+    """The scope a run works on: the platform layer, or its service (with nothing desired when destroying)."""
+    if run.scope == PLATFORM_KEY:
+        return platform_scope(platform)
+    return service_scope(service_of(run.scope), platform, destroy=run.action == RunAction.DESTROY)
+
+
 def record_to_resource(record: ManagedResource) -> Resource:
+    """An inventory row as the resource that was last applied."""
     return Resource(
         provider=record.provider,
         kind=record.kind,
@@ -119,8 +134,8 @@ def record_to_resource(record: ManagedResource) -> Resource:
     )
 
 
-# Order of work: create and update in render order; delete in reverse (namespaces last).
 def ordered(changes: list[Change]) -> list[Change]:
+    """The order of work: creates and updates in render order, then deletes (namespaces last)."""
     writes = [c for c in changes if c.action in (ChangeAction.CREATE, ChangeAction.UPDATE)]
     deletes = [c for c in changes if c.action == ChangeAction.DELETE]
     deletes.sort(key=lambda c: (c.resource.provider == KUBERNETES, c.resource.kind == "Namespace"))
@@ -152,7 +167,7 @@ class Engine:
             return [r for key in keys for r in self.recorded[key]]
         return [record_to_resource(r) for r in ManagedResource.objects.filter(scope__in=keys)]
 
-    def observe(self, scope: Scope) -> list[Change]:
+    def changes(self, scope: Scope) -> list[Change]:
         """The rendered desired state against what exists: what an apply would change."""
         records = self._records(scope)
         unknown = {r.provider for r in scope.desired} - set(self.backends)
@@ -183,9 +198,7 @@ class Engine:
 
     def plan(self, scope: Scope, *, action: str, user=None, last_applied: dict | None = None) -> tuple[Plan, list]:
         """Observe and diff; store the plan. Nothing is changed."""
-        from .approvals import approval_reasons
-
-        changes = self.drift(scope) if action == RunAction.DRIFT_CHECK else self.observe(scope)
+        changes = self.drift(scope) if action == RunAction.DRIFT_CHECK else self.changes(scope)
         reasons = []
         if action == RunAction.APPLY:
             reasons = approval_reasons(scope.snapshot, last_applied) if scope.key != PLATFORM_KEY else []
@@ -230,7 +243,7 @@ class Engine:
                 code="PreflightFailed",
             )
 
-    def execute(self, run: ProvisioningRun, scope: Scope, changes: list[Change]) -> None:
+    def apply(self, run: ProvisioningRun, scope: Scope, changes: list[Change]) -> None:
         """Apply the changes resource by resource, recording each step; raise on the first failure."""
         work = ordered(changes)
         self.preflight(run, [c.resource for c in work if c.action != ChangeAction.DELETE])
@@ -360,9 +373,6 @@ class Engine:
         return drifted
 
 
-# --- runs -------------------------------------------------------------------------------------
-
-
 def last_applied_snapshot(scope_key: str) -> dict | None:
     """The catalog input of the last successful apply of this scope."""
     run = (
@@ -373,142 +383,3 @@ def last_applied_snapshot(scope_key: str) -> dict | None:
         .first()
     )
     return run.plan.snapshot if run else None
-
-
-def scope_for(run: ProvisioningRun, platform: PlatformSnapshot) -> Scope:
-    if run.scope == PLATFORM_KEY:
-        return platform_state(platform)
-    name = service_of(run.scope)
-    return service_state(name, platform, destroy=run.action == RunAction.DESTROY)
-
-
-def execute(run: ProvisioningRun, engine: Engine | None = None, scope: Scope | None = None) -> None:
-    """Carry out one claimed run: plan, wait for approval when needed, apply and record (``scope``: already
-    built for this run, as the drift sweep does for a batch)."""
-    engine = engine or Engine()
-    scope = scope or scope_for(run, engine.platform)
-    if run.action == RunAction.DRIFT_CHECK:
-        plan, changes = engine.plan(scope, action=run.action)
-        ProvisioningRun.objects.filter(pk=run.pk).update(plan=plan)
-        run.drift_found = engine.record_drift(run, scope, changes)
-        ProvisioningRun.objects.filter(pk=run.pk).update(drift_found=run.drift_found)
-        finish(run, RunStatus.SUCCEEDED, "")
-        return
-
-    previous = run.plan
-    changes = reusable_changes(run, scope)
-    if changes is not None:
-        # The plan just made (and approved, when it had to be) still holds: apply it without observing again.
-        age = (timezone.now() - previous.created_at).total_seconds()
-        log(
-            run, "provisioning.plan.reused", f"applying plan #{previous.pk}, made {age:.0f}s ago; nothing changed since"
-        )
-    else:
-        changes = _plan_again(run, engine, scope, previous)
-        if changes is None:
-            return  # the new plan waits for an SRE's approval
-
-    set_status(run, RunStatus.APPLYING)
-    engine.execute(run, scope, changes)
-    finish(run, RunStatus.SUCCEEDED, "")
-    if run.action == RunAction.DESTROY and scope.service_id is not None:
-        _forget_service(run, scope.service_id)
-
-
-def _plan_again(run: ProvisioningRun, engine: Engine, scope: Scope, previous: Plan | None) -> list[Change] | None:
-    """Observe and plan now; the changes to apply, or None when the new plan waits for an SRE's approval."""
-    plan, changes = engine.plan(
-        scope, action=run.action, user=run.requested_by, last_applied=last_applied_snapshot(scope.key)
-    )
-    if previous is not None and previous.fingerprint != plan.fingerprint:
-        log(
-            run,
-            "provisioning.plan.stale",
-            f"the catalog changed since plan #{previous.pk}; planned again as #{plan.pk}",
-        )
-    # An approval holds for the desired state that was approved (the plan the SRE saw), not for later edits.
-    approved = run.approved_at is not None and (previous is None or previous.fingerprint == plan.fingerprint)
-    if previous is not None and previous.fingerprint == plan.fingerprint and previous.changes == plan.changes:
-        plan.delete()  # the stored plan still holds: keep one row
-        plan = previous
-    run.plan = plan
-    ProvisioningRun.objects.filter(pk=run.pk).update(plan=plan)
-    log(run, "provisioning.plan.ready", _summary_line(plan.summary), plan=plan.pk, **plan.summary)
-
-    if plan.requires_approval and not approved:
-        # An approval of an earlier plan does not carry over to this one.
-        ProvisioningRun.objects.filter(pk=run.pk).update(approved_by=None, approved_at=None)
-        run.approved_by, run.approved_at = None, None
-        set_status(run, RunStatus.AWAITING_APPROVAL)
-        log(run, "provisioning.run.awaiting_approval", "; ".join(plan.approval_reasons))
-        return None
-    return changes
-
-
-def reusable_changes(run: ProvisioningRun, scope: Scope) -> list[Change] | None:
-    """The changes of the run's stored plan when applying it as planned is as good as planning again; else None.
-
-    That holds for an apply's first attempt, of a plan made at most ``PORTAL_PLAN_REUSE_SECONDS`` ago for exactly
-    today's desired state (same fingerprint, same digest per resource), with no other run of the scope finished
-    since and approved when it needs approval. Everything else plans again: a retry after a killed worker, an
-    approval that took a while, a catalog or platform edit. The writes stay safe on a plan that is a little old:
-    every step looks its resource up (or applies server-side) before it writes, and deletes tolerate absence.
-    """
-    plan = run.plan
-    window = settings.PORTAL_PLAN_REUSE_SECONDS
-    if plan is None or window <= 0 or run.action != RunAction.APPLY or run.attempts > 1:
-        return None
-    if plan.scope != scope.key or plan.action != RunAction.APPLY or plan.fingerprint != scope.fingerprint:
-        return None
-    if (timezone.now() - plan.created_at).total_seconds() > window:
-        return None
-    if plan.requires_approval and run.approved_at is None:
-        return None
-    finished_since = ProvisioningRun.objects.filter(scope=scope.key, finished_at__gte=plan.created_at)
-    if finished_since.exclude(pk=run.pk).exists():
-        return None
-    desired = {r.key: r for r in scope.desired}
-    planned = {entry["key"]: entry for entry in plan.changes}
-    if set(desired) - set(planned):
-        return None
-    doomed = [key for key, entry in planned.items() if entry["action"] == ChangeAction.DELETE]
-    records = {r.key: r for r in ManagedResource.objects.filter(key__in=doomed)}
-    changes: list[Change] = []
-    for key, entry in planned.items():
-        if entry["action"] == ChangeAction.DELETE:
-            if key not in records or key in desired:
-                return None  # found by labels or tags, not in the inventory: only a fresh observe knows it
-            changes.append(Change(ChangeAction.DELETE, record_to_resource(records[key])))
-        else:
-            resource = desired.get(key)
-            if resource is None or resource.digest != entry["digest"]:
-                return None
-            changes.append(Change(entry["action"], resource))
-    return changes
-
-
-def _summary_line(summary: dict) -> str:
-    return ", ".join(f"{summary.get(k, 0)} to {k}" for k in ("create", "update", "delete")) + (
-        f", {summary.get('unchanged', 0)} unchanged"
-    )
-
-
-def _forget_service(run: ProvisioningRun, service_id: int) -> None:
-    """After a complete destroy, the catalog row goes (its runs and plans stay, by scope)."""
-    from portal.catalog.models import Service
-
-    with transaction.atomic():
-        ManagedResource.objects.filter(service_id=service_id).delete()
-        deleted, _ = Service.objects.filter(pk=service_id).delete()
-    if deleted:
-        log(run, "provisioning.service.deleted", f"{run.scope} and everything it owned are gone")
-        from portal.audit.log import record
-
-        record(
-            "service.delete",
-            "service",
-            service_of(run.scope),
-            actor=run.requested_by,
-            detail=f"destroyed by run #{run.pk}",
-            source="worker",
-        )

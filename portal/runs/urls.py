@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import views
 
+# The pages keep their URL names ("provisioning:run_detail", ...): templates and links refer to them.
 app_name = "provisioning"
 
 urlpatterns = [
