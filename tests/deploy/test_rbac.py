@@ -11,6 +11,7 @@ import yaml
 from django.core.management import call_command
 
 from provisioning.choices import RunAction, RunStatus
+from provisioning.engine import Engine, platform_scope
 from provisioning.models import ProvisioningRun
 from provisioning.names import LABEL_OWNER, LABEL_SERVICE
 from provisioning.operations import (
@@ -19,7 +20,6 @@ from provisioning.operations import (
     drift_check_service,
     plan_platform,
 )
-from provisioning.reconcile import Engine, platform_state
 from provisioning.scopes import PLATFORM_KEY
 from provisioning.selfhost.builders import PlatformSnapshot
 from provisioning.selfhost.rbac import DELEGATED_ROLE, PROVISIONER_ROLE, granted_by, rbac_yaml
@@ -122,10 +122,10 @@ def exercise(double, dynamic_client) -> list[RequestRecord]:
         assert run_task(destroy_service(service)).status == RunStatus.SUCCEEDED
     # The platform layer pruned whole: what a layer that renders nothing any more leaves to delete.
     engine = Engine()
-    scope = dataclasses.replace(platform_state(engine.platform), desired=[])
+    scope = dataclasses.replace(platform_scope(engine.platform), desired=[])
     _, changes = engine.plan(scope, action=RunAction.APPLY)
     run = ProvisioningRun.objects.create(scope=PLATFORM_KEY, action=RunAction.APPLY)
-    engine.execute(run, scope, changes)
+    engine.apply(run, scope, changes)
     assert not [o for o in double.objects() if o["kind"] != "Namespace" or o["metadata"]["name"] != "default"]
     return log + double.requests
 

@@ -9,7 +9,7 @@ from django.db import connection
 from portal.celery import app as celery_app
 from provisioning.choices import RunAction, RunStatus
 from provisioning.models import ProvisioningRun, RunLogEntry
-from provisioning.operations import request_drift_checks
+from provisioning.runs.sweep import request_drift_checks
 
 from .conftest import register
 
