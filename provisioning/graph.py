@@ -11,7 +11,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from .desired.aws import ALARM, CERTIFICATE, LOG_GROUP, METRIC_FILTER, RECORD, TOPIC
+from .aws.kinds import ALARM, CERTIFICATE, LOG_GROUP, METRIC_FILTER, RECORD, TOPIC
 from .resources import AWS, KUBERNETES, Resource
 from .snapshot import OnCallPair, ServiceSnapshot
 

@@ -1,6 +1,6 @@
 """Questions the catalog asks of the inventory (never of a cloud API)."""
 
-from .desired.aws import CERTIFICATE, RECORD
+from .aws.kinds import CERTIFICATE, RECORD
 from .models import ManagedResource
 from .resources import AWS
 from .scopes import service_key, service_of

@@ -7,11 +7,16 @@ from django.utils import timezone
 from portal.catalog.choices import ServiceState
 from portal.catalog.models import Service
 
+from .apply.aws.sandbox import SandboxNetwork
+from .apply.aws.sandbox import prepare_sandbox as prepare_sandbox_network
 from .approvals import approval_reasons
+from .aws.clients import counting
+from .aws.errors import aws_errors
 from .choices import RunAction, RunStatus
 from .errors import PermanentError, ProvisioningError
-from .models import Plan, ProvisioningRun
+from .models import ManagedResource, Plan, ProvisioningRun
 from .reconcile import Engine, execute, last_applied_snapshot, platform_state, service_state, stored_snapshot
+from .resources import AWS, KUBERNETES
 from .runs import (
     RunInProgress,
     active_run,
@@ -24,7 +29,12 @@ from .runs import (
     request_run,
 )
 from .scopes import PLATFORM_KEY, service_key
-from .snapshot import load_service
+from .snapshot import load_service, platform_snapshot
+from .targets import AwsBackend, kubernetes_backend
+
+# An apply of the platform can change what the platform renders: the TargetGroupBinding names its target group
+# by the ARN the first apply recorded. One more pass applies that; then the platform is converged.
+BOOTSTRAP_PASSES = 2
 
 
 def plan_service(service: Service, user=None, engine: Engine | None = None) -> Plan:
@@ -70,10 +80,17 @@ def drift_check_service(service: Service, user=None) -> ProvisioningRun:
 
 def request_drift_checks(batch_size: int | None = None) -> int:
     """Queue a drift check for every active service that has no run in progress, sent to workers in batches
-    (by team, so a batch shares its team's reads) that read ahead once for all their services."""
+    (by team, so a batch shares its team's reads) that read ahead once for all their services; and one of the
+    platform scope once it has been applied."""
     batch_size = batch_size or settings.PORTAL_DRIFT_BATCH_SIZE
     services = list(Service.objects.filter(state=ServiceState.ACTIVE).order_by("team__slug", "name").only("pk", "name"))
     count = 0
+    if ManagedResource.objects.filter(scope=PLATFORM_KEY).exists():
+        try:
+            request_run(PLATFORM_KEY, RunAction.DRIFT_CHECK)
+            count += 1
+        except RunInProgress:
+            pass
     for start in range(0, len(services), batch_size):
         batch = []
         with transaction.atomic():  # a batch's runs in one commit
@@ -140,8 +157,40 @@ def apply_platform(user=None) -> ProvisioningRun:
     return request_run(PLATFORM_KEY, RunAction.APPLY, user=user, plan=plan, approval_reasons=plan.approval_reasons)
 
 
-def bootstrap_platform_layer(engine: Engine | None = None) -> ProvisioningRun:
-    """Plan and apply the platform layer in this process, approved by the operator running bootstrap."""
+def drift_check_platform(user=None) -> ProvisioningRun:
+    """Compare the platform's recorded Kubernetes objects and AWS pieces with what exists now."""
+    return request_run(PLATFORM_KEY, RunAction.DRIFT_CHECK, user=user)
+
+
+def bootstrap_engine(sandbox: bool | None = None, wait_seconds: float | None = None) -> Engine:
+    """An engine for a bootstrap: ``wait_seconds`` lets a one-off command wait longer for ACM than a run's step;
+    ``sandbox`` overrides whether zones may be created (by default: when AWS is the local sandbox)."""
+    platform = platform_snapshot()
+    backends = {
+        KUBERNETES: kubernetes_backend(platform.kubernetes_target),
+        AWS: AwsBackend(platform, sandbox=sandbox, wait_seconds=wait_seconds),
+    }
+    return Engine(platform, backends)
+
+
+def bootstrap_platform(sandbox: bool | None = None, wait_seconds: float | None = None) -> list[ProvisioningRun]:
+    """Plan and apply the platform scope in this process (its Kubernetes objects and its shared AWS pieces),
+    approved by the operator running it, until it is converged (at most ``BOOTSTRAP_PASSES`` runs).
+
+    A failed run is recorded as failed and its error raised: the caller decides whether to try again.
+    """
+    runs: list[ProvisioningRun] = []
+    for _ in range(BOOTSTRAP_PASSES):
+        engine = bootstrap_engine(sandbox, wait_seconds)
+        run = _apply_platform_now(engine)
+        runs.append(run)
+        after = platform_state(platform_snapshot())
+        if run.plan is None or run.plan.fingerprint == after.fingerprint:
+            break
+    return runs
+
+
+def _apply_platform_now(engine: Engine) -> ProvisioningRun:
     with transaction.atomic():
         try:
             run = ProvisioningRun.objects.create(scope=PLATFORM_KEY, action=RunAction.APPLY, approved_at=timezone.now())
@@ -153,4 +202,13 @@ def bootstrap_platform_layer(engine: Engine | None = None) -> ProvisioningRun:
         execute(claimed, engine)
     except ProvisioningError as exc:
         finish(claimed, RunStatus.FAILED, str(exc))
-    return ProvisioningRun.objects.get(pk=run.pk)
+        raise
+    return ProvisioningRun.objects.select_related("plan").get(pk=run.pk)
+
+
+def prepare_sandbox() -> SandboxNetwork:
+    """In the local AWS sandbox only: the VPC, subnets, nodes' security group and EKS cluster real AWS would
+    already have (found, or created). The caller enters their ids into the platform settings."""
+    backend = AwsBackend(platform_snapshot())
+    with counting(backend.calls), aws_errors("preparing the sandbox"):
+        return prepare_sandbox_network(backend.ctx)

@@ -34,7 +34,7 @@ def rendered_yaml(service_name: str, provider: str = "kubernetes") -> str:
     return to_yaml_documents([document(r) for r in resources if r.provider == provider])
 
 
-def rendered_platform_yaml() -> str:
+def rendered_platform_yaml(provider: str = "kubernetes") -> str:
     from .desired.platform import render_platform
 
-    return to_yaml_documents([redacted(r) for r in render_platform(platform_snapshot())])
+    return to_yaml_documents([document(r) for r in render_platform(platform_snapshot()) if r.provider == provider])

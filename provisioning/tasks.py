@@ -98,13 +98,15 @@ def drift_check_batch(self, run_ids: list[int]) -> dict[str, int]:
     name="provisioning.bootstrap", bind=True, acks_late=True, soft_time_limit=1500, time_limit=1800, max_retries=5
 )
 def bootstrap_platform(self) -> dict:
-    """Adopt or create the platform's shared AWS pieces (idempotent); retried with backoff on temporary errors."""
-    from .aws.bootstrap import bootstrap
+    """Plan and apply the platform scope (its Kubernetes objects and shared AWS pieces) until converged;
+    retried with backoff on temporary errors."""
+    from .operations import bootstrap_platform
 
     try:
-        return bootstrap()
+        runs = bootstrap_platform()
     except TemporaryError as exc:
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+    return {"runs": [run.pk for run in runs], "summaries": [run.plan.summary if run.plan else {} for run in runs]}
 
 
 @shared_task(name="provisioning.reap_runs", acks_late=True, soft_time_limit=50, time_limit=60)

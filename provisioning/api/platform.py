@@ -16,18 +16,21 @@ from ..errors import PermanentError, TemporaryError
 from ..operations import apply_platform, plan_platform
 from ..rendering import rendered_platform_yaml
 from ..runs import RunInProgress
+from ..snapshot import platform_outputs
 from .serializers import PlanSerializer, RunSerializer
 from .views import run_queryset
 
 
 class PlatformSettingsView(APIView):
-    """The platform's one row of settings: cluster, zones, load balancers, corp networks."""
+    """The platform's one row of settings (cluster, zones, networks, corp CIDRs), with the read-only ``outputs``
+    of its shared AWS pieces from the inventory."""
 
     permission_classes = [PlatformSettingsAccess]
     serializer_class = PlatformSettingsSerializer
 
     def get(self, request):
-        return Response(PlatformSettingsSerializer(PlatformSettings.load()).data)
+        row = PlatformSettings.load()
+        return Response(PlatformSettingsSerializer(row, context={"outputs": platform_outputs(row)}).data)
 
     @extend_schema(request=PlatformSettingsSerializer, responses=PlatformSettingsSerializer)
     def patch(self, request):
@@ -36,6 +39,7 @@ class PlatformSettingsView(APIView):
             serializer = PlatformSettingsSerializer(row, data=request.data, partial=True, context={"request": request})
             serializer.is_valid(raise_exception=True)
             serializer.save()
+        serializer.context["outputs"] = platform_outputs(row)
         return Response(serializer.data)
 
 

@@ -1,12 +1,17 @@
-"""What the platform layer is rendered from: the platform settings row and the portal's own sign-in settings."""
+"""What the platform layer is rendered from: the platform settings row, the portal's own sign-in settings, and what
+the platform's AWS pieces reported to the inventory."""
 
 import tomllib
 
 import yaml
 
 from provisioning import names
+from provisioning.aws.kinds import TARGET_GROUP
 from provisioning.desired.platform import render_platform
 from provisioning.desired.platform.tools import OAUTH2_PROXY_CONFIG_KEY
+from provisioning.models import ManagedResource
+from provisioning.resources import aws
+from provisioning.scopes import PLATFORM_KEY
 from provisioning.snapshot import platform_snapshot
 
 
@@ -31,20 +36,33 @@ def test_the_identity_provider_and_sre_group_come_from_the_portals_settings(plat
     assert proxy["allowed_groups"] == ["sre-oncall"]
 
 
-def test_urls_zones_arns_and_region_come_from_the_platform_settings(platform):
+def test_urls_zones_and_region_come_from_the_platform_settings_and_arns_from_the_inventory(platform):
     platform.grafana_url = "https://grafana.tools.example.com"
     platform.oauth2_proxy_url = "https://sign-in.corp.example.net"
     platform.internal_zone = "corp.example.net"
-    platform.internal_target_group_arn = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/x/1"
     platform.region = "eu-west-1"
     platform.cluster_name = "prod"
     platform.save()
+    arn = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/portal-internal-gw-prod/1"
+    target_group = aws(TARGET_GROUP, names.target_group_name("prod", "internal"), {}, namespace="internal")
+    ManagedResource.objects.create(
+        scope=PLATFORM_KEY,
+        key=target_group.key,
+        provider=target_group.provider,
+        kind=target_group.kind,
+        namespace=target_group.namespace,
+        name=target_group.name,
+        external_id=arn,
+        outputs={"arn": arn},
+        applied_digest=target_group.digest,
+    )
     snapshot = platform_snapshot(platform)
+    assert snapshot.internal_target_group_arn == arn and snapshot.external_target_group_arn == ""
     resources = render_platform(snapshot)
     kiali = yaml.safe_load(config(snapshot, "kiali", "config.yaml"))
     assert kiali["external_services"]["grafana"]["external_url"] == "https://grafana.tools.example.com"
     (binding,) = [r.body for r in resources if r.kind == "TargetGroupBinding"]
-    assert binding["spec"]["targetGroupARN"] == platform.internal_target_group_arn
+    assert binding["spec"]["targetGroupARN"] == arn
     (certificate,) = [r.body for r in resources if r.name == names.gateway_tls_secret_name("internal")]
     assert certificate["spec"]["dnsNames"] == ["*.corp.example.net"]
     (ingress,) = [r.body for r in resources if r.kind == "Ingress"]
