@@ -144,7 +144,9 @@ def test_a_bootstrapped_sandbox_albs_forward_to_the_bound_target_groups(platform
     elbv2 = boto3.session.Session().client("elbv2", region_name=REGION)
     for level in EXPOSED_LEVELS:
         alb = getattr(snapshot, f"{level}_alb_arn")
-        (listener,) = elbv2.describe_listeners(LoadBalancerArn=alb)["Listeners"]
+        (listener,) = [
+            item for item in elbv2.describe_listeners(LoadBalancerArn=alb)["Listeners"] if item["Port"] == 443
+        ]
         (action,) = listener["DefaultActions"]
         (target_group,) = elbv2.describe_target_groups(TargetGroupArns=[action["TargetGroupArn"]])["TargetGroups"]
         assert (target_group["Protocol"], target_group["TargetType"]) == ("HTTPS", "instance")

@@ -4,9 +4,10 @@ the platform's AWS pieces reported to the inventory."""
 import tomllib
 
 import yaml
+from rest_framework.test import APIClient
 
 from provisioning import names
-from provisioning.aws.kinds import TARGET_GROUP
+from provisioning.aws.kinds import LOAD_BALANCER, TARGET_GROUP
 from provisioning.desired.platform import render_platform
 from provisioning.desired.platform.tools import OAUTH2_PROXY_CONFIG_KEY
 from provisioning.models import ManagedResource
@@ -72,3 +73,37 @@ def test_urls_zones_and_region_come_from_the_platform_settings_and_arns_from_the
     assert (output["region"], output["log_group_template"]) == ("eu-west-1", "/eks/prod/$TAG[1]/$TAG[2]")
     collector = yaml.safe_load(config(snapshot, "opentelemetry-collector", "config.yaml"))
     assert collector["exporters"]["awsxray"]["region"] == "eu-west-1"
+
+
+def test_the_settings_api_shows_the_outputs_read_only_and_keeps_its_fields(platform, django_user_model):
+    sre = django_user_model.objects.create(username="sre", is_sre=True)
+    client = APIClient()
+    client.force_authenticate(sre)
+    arn = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:loadbalancer/app/portal-external-sandbox/1"
+    alb = aws(LOAD_BALANCER, names.alb_name("sandbox", "external"), {}, namespace="external")
+    ManagedResource.objects.create(
+        scope=PLATFORM_KEY,
+        key=alb.key,
+        provider=alb.provider,
+        kind=alb.kind,
+        namespace=alb.namespace,
+        name=alb.name,
+        outputs={"arn": arn, "dns_name": "portal-external-sandbox-1.elb.example", "canonical_hosted_zone_id": "Z1"},
+        applied_digest=alb.digest,
+    )
+    data = client.get("/api/v1/platform/settings/").json()
+    assert data["outputs"]["external_alb_arn"] == arn and data["outputs"]["aws_account_id"] == "123456789012"
+    assert data["outputs"]["internal_alb_arn"] == ""
+    assert "external_alb_arn" not in data and data["corp_cidrs"] == ["203.0.113.0/24"]
+
+    changed = client.patch(
+        "/api/v1/platform/settings/",
+        {"waf_rate_limit": 500, "node_security_group_id": "sg-0123", "outputs": {"external_alb_arn": "x"}},
+        format="json",
+    )
+    assert changed.status_code == 200 and changed.json()["outputs"]["external_alb_arn"] == arn
+    platform.refresh_from_db()
+    assert (platform.waf_rate_limit, platform.node_security_group_id) == (500, "sg-0123")
+
+    refused = client.patch("/api/v1/platform/settings/", {"corp_cidrs": ["2001:db8::/32"]}, format="json")
+    assert refused.status_code == 400 and "IPv6" in refused.json()["corp_cidrs"][0]
