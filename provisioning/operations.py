@@ -7,8 +7,7 @@ from django.utils import timezone
 from portal.catalog.choices import ServiceState
 from portal.catalog.models import Service
 
-from .apply.aws.sandbox import SandboxNetwork
-from .apply.aws.sandbox import prepare_sandbox as prepare_sandbox_network
+from .apply.aws.sandbox import SandboxNetwork, sandbox_network
 from .approvals import approval_reasons
 from .aws.clients import counting
 from .aws.errors import aws_errors
@@ -162,7 +161,7 @@ def drift_check_platform(user=None) -> ProvisioningRun:
     return request_run(PLATFORM_KEY, RunAction.DRIFT_CHECK, user=user)
 
 
-def bootstrap_engine(sandbox: bool | None = None, wait_seconds: float | None = None) -> Engine:
+def _bootstrap_engine(sandbox: bool | None = None, wait_seconds: float | None = None) -> Engine:
     """An engine for a bootstrap: ``wait_seconds`` lets a one-off command wait longer for ACM than a run's step;
     ``sandbox`` overrides whether zones may be created (by default: when AWS is the local sandbox)."""
     platform = platform_snapshot()
@@ -181,7 +180,7 @@ def bootstrap_platform(sandbox: bool | None = None, wait_seconds: float | None =
     """
     runs: list[ProvisioningRun] = []
     for _ in range(BOOTSTRAP_PASSES):
-        engine = bootstrap_engine(sandbox, wait_seconds)
+        engine = _bootstrap_engine(sandbox, wait_seconds)
         run = _apply_platform_now(engine)
         runs.append(run)
         after = platform_state(platform_snapshot())
@@ -211,4 +210,4 @@ def prepare_sandbox() -> SandboxNetwork:
     already have (found, or created). The caller enters their ids into the platform settings."""
     backend = AwsBackend(platform_snapshot())
     with counting(backend.calls), aws_errors("preparing the sandbox"):
-        return prepare_sandbox_network(backend.ctx)
+        return sandbox_network(backend.ctx)

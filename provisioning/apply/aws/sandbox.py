@@ -34,7 +34,7 @@ class SandboxNetwork:
     node_security_group_id: str
 
 
-def prepare_sandbox(ctx: AwsContext) -> SandboxNetwork:
+def sandbox_network(ctx: AwsContext) -> SandboxNetwork:
     """Find or create the sandbox's VPC, subnets, nodes' security group and EKS cluster."""
     if not ctx.sandbox:
         raise PermanentError(

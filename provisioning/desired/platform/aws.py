@@ -125,7 +125,6 @@ def load_balancer(platform: PlatformSnapshot, level: str) -> Resource:
     body = {
         "scheme": SCHEMES[level],
         "type": "application",
-        "ip_address_type": "ipv4",
         "subnets": sorted(platform.subnet_ids),
         "security_groups": [names.alb_security_group_name(platform.cluster_name, level)],
         "tags": names.platform_tags(name),

@@ -142,7 +142,6 @@ class LoadBalancerReader:
             body = {
                 "scheme": alb.get("Scheme"),
                 "type": alb.get("Type"),
-                "ip_address_type": alb.get("IpAddressType"),
                 "subnets": sorted(zone["SubnetId"] for zone in alb.get("AvailabilityZones", [])),
                 "security_groups": sorted(group_names.get(g, g) for g in alb.get("SecurityGroups", [])),
                 "tags": found_tags[alb["LoadBalancerArn"]],
