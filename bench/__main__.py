@@ -6,6 +6,7 @@ writes the results (default ``bench/results.json``). ``--smoke`` (or ``BENCH_SMO
 """
 
 import argparse
+import io
 import os
 import shutil
 import sys
@@ -92,7 +93,7 @@ def run(sizes, only: set[str], env: dict[str, str], work: Path, logs: Path, star
     from django.core.management import call_command
 
     from portal.catalog.models import PlatformSettings, Service
-    from provisioning.aws.bootstrap import bootstrap
+    from provisioning.operations import bootstrap_platform
 
     from . import api, drift, machine, provision, render, report, seed
     from .instrument import AwsTimer
@@ -114,7 +115,8 @@ def run(sizes, only: set[str], env: dict[str, str], work: Path, logs: Path, star
     call_command("migrate", verbosity=0)
     say("bootstrapping the platform in the AWS sandbox")
     timer = AwsTimer().install()
-    bootstrap(PlatformSettings.load(), certificate_wait=30)
+    call_command("prepare_sandbox", verbosity=0, stdout=io.StringIO())
+    bootstrap_platform(wait_seconds=30)
     platform = PlatformSettings.load()
     owner, sre = seed.users()
     teams = seed.teams(sizes.teams, owner)
@@ -132,6 +134,7 @@ def run(sizes, only: set[str], env: dict[str, str], work: Path, logs: Path, star
     if "B2" in only:
         platform.kubernetes_target = "kubernetes"
         platform.save()
+        bootstrap_platform(wait_seconds=30)  # the platform layer's objects in the cluster too: its check finds them
         say(f"B2: applying {len(names)} services (cluster target: the API double; AWS: moto)")
         t0 = time.perf_counter()
         written = seed.applied_state(names)

@@ -40,6 +40,7 @@ def run(worker: Process, double_url: str, counts_dir: Path, timeout: float) -> d
     first = (ProvisioningRun.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
     runs = ProvisioningRun.objects.filter(pk__gte=first, action=RunAction.DRIFT_CHECK)
     services = Service.objects.filter(state=ServiceState.ACTIVE).count()  # the sweep checks every one
+    checks = runs.filter(service__isnull=False)  # and the platform's scope, once, besides
 
     started = time.perf_counter()
     drift_sweep.delay()
@@ -47,7 +48,7 @@ def run(worker: Process, double_url: str, counts_dir: Path, timeout: float) -> d
     def done() -> bool:
         if worker.popen.poll() is not None:
             raise RuntimeError(f"the worker exited:\n{worker.output()[-4000:]}")
-        return runs.filter(status__in=FINISHED).count() >= services
+        return checks.filter(status__in=FINISHED).count() >= services and not runs.exclude(status__in=FINISHED).exists()
 
     wait_until(done, timeout, f"the drift checks of {services} services")
     wall = time.perf_counter() - started

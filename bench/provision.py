@@ -10,10 +10,9 @@ and per AWS resource type read.
 import time
 
 from portal.catalog.api.serializers import ServiceSerializer
-from provisioning.aws.backend import AwsBackend
 from provisioning.choices import RunStatus
 from provisioning.desired import SERVICE_KINDS
-from provisioning.desired.aws import KINDS as AWS_KINDS
+from provisioning.desired.aws import SERVICE_AWS_KINDS
 from provisioning.engine import Engine
 from provisioning.models import ProvisioningRun
 from provisioning.operations import apply_service, approve_run, plan_service
@@ -21,7 +20,7 @@ from provisioning.resources import AWS, KUBERNETES
 from provisioning.runs.lifecycle import claim
 from provisioning.runs.perform import perform
 from provisioning.snapshot import platform_snapshot
-from provisioning.targets import kubernetes_backend
+from provisioning.targets import AwsBackend, kubernetes_backend
 
 from .instrument import AwsTimer, Clock, Timed, percentile
 
@@ -40,7 +39,7 @@ def minimal_calls(plan_changes: list[dict]) -> dict[str, int]:
     cluster_scoped = {"Namespace"}
     k8s_lists = sum(1 if kind in cluster_scoped else len(namespaces) for _, kind in SERVICE_KINDS)
     writes = sum(1 for c in plan_changes if c["action"] != "unchanged")
-    return {"reads": k8s_lists + len(AWS_KINDS), "writes": writes}
+    return {"reads": k8s_lists + len(SERVICE_AWS_KINDS), "writes": writes}
 
 
 def run(aws_timer: AwsTimer, team: str, owner, sre, count: int, external_zone: str) -> dict:

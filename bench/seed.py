@@ -10,12 +10,11 @@ from django.utils import timezone
 
 from portal.catalog.models import Exposure, Hostname, Membership, Service, Team, Telemetry, Traffic
 from portal.users.models import User
-from provisioning.aws.backend import AwsBackend
 from provisioning.engine import Scope, service_scope
 from provisioning.models import ManagedResource
 from provisioning.resources import KUBERNETES, Resource, seal
 from provisioning.snapshot import platform_snapshot
-from provisioning.targets import kubernetes_backend
+from provisioning.targets import AwsBackend, kubernetes_backend
 
 WEBHOOK = "https://hooks.example.com/services/T0/B0/{team}"
 
@@ -127,7 +126,7 @@ def applied_state(names: list[str], threads: int = 4) -> int:
                 backend = kubernetes if resource.provider == KUBERNETES else aws
                 done.append((scope, resource, backend.apply(resource) or {}))
         finally:
-            connections.close_all()  # this thread's (the topic handler reads the team's webhook)
+            connections.close_all()  # this thread's
         return done
 
     seen: set[str] = set()  # a team's topic is written once, by its first service

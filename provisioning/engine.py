@@ -16,7 +16,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from .approvals import approval_reasons
-from .aws.backend import AwsBackend
 from .choices import ChangeAction, ResourceStatus, RunAction, RunStatus, StepStatus
 from .desired import SERVICE_KINDS, render_service
 from .desired.platform import PLATFORM_KINDS, render_platform
@@ -35,8 +34,9 @@ from .snapshot import (
     platform_snapshot,
     service_id,
     team_has_other_active_services,
+    with_outputs,
 )
-from .targets import Backend, kubernetes_backend
+from .targets import AwsBackend, Backend, kubernetes_backend
 
 logger = logging.getLogger("provisioning")
 
@@ -54,7 +54,7 @@ class Scope:
     service_id: int | None = None
     # Further inventory scopes this run may prune (a team's shared resources when its last service goes).
     extra_scopes: tuple[str, ...] = ()
-    # Providers that can hold resources of this scope (the platform layer's AWS pieces belong to bootstrap).
+    # Providers that can hold resources of this scope.
     providers: tuple[str, ...] = (KUBERNETES, AWS)
 
     @property
@@ -84,14 +84,14 @@ def service_scope(
 
 
 def platform_scope(platform: PlatformSnapshot) -> Scope:
-    """The shared platform layer: gateways, mesh, logging, tracing and monitoring configuration."""
+    """The shared platform layer: gateways, mesh, logging, tracing and monitoring configuration, and the shared
+    AWS pieces (zones, ALBs with their groups and listeners, WAF, the EKS control-plane logs)."""
     return Scope(
         key=PLATFORM_KEY,
         labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_OWNER: OWNER_PLATFORM},
         kinds=PLATFORM_KINDS,
         desired=render_platform(platform),
         snapshot=_jsonable(dataclasses.asdict(platform)),
-        providers=(KUBERNETES,),
     )
 
 
@@ -173,13 +173,27 @@ class Engine:
         unknown = {r.provider for r in scope.desired} - set(self.backends)
         if unknown:
             raise PermanentError(f"no backend configured for {', '.join(sorted(unknown))} resources")
-        changes: list[Change] = []
-        for provider, backend in self._backends_for(scope):
+        changes: dict[str, list[Change]] = {}
+        # AWS first: the platform's Kubernetes objects are rendered from what its AWS pieces report.
+        for provider, backend in sorted(self._backends_for(scope), key=lambda pair: pair[0] != AWS):
+            if provider != AWS and scope.key == PLATFORM_KEY and AWS in self.backends:
+                self._render_with_observed_outputs(scope)
             desired = [r for r in scope.desired if r.provider == provider]
             recorded = [r for r in records if r.provider == provider]
             observed, existing = backend.observe(scope.kinds, scope.labels, desired, recorded)
-            changes.extend(plan_changes(desired, observed, existing))
-        return changes
+            changes[provider] = plan_changes(desired, observed, existing)
+        return [change for provider in (KUBERNETES, AWS) for change in changes.get(provider, [])]
+
+    def _render_with_observed_outputs(self, scope: Scope) -> None:
+        """Render the platform again when its AWS pieces were just found with outputs the inventory lacks (it lost
+        track of them, or predates their recording): the TargetGroupBinding names its target group by ARN, and
+        without it the plan would delete the binding and an apply would cut the ALB off from the nodes."""
+        found = self.backends[AWS].observed_outputs()
+        observed = {(r.kind, r.name): found[r.key] for r in scope.desired if r.provider == AWS and r.key in found}
+        platform = with_outputs(self.platform, observed)
+        if platform != self.platform:
+            fresh = platform_scope(platform)
+            scope.desired, scope.snapshot = fresh.desired, fresh.snapshot
 
     def drift(self, scope: Scope) -> list[Change]:
         """What was last applied (the inventory) against what exists: edits made behind the portal's back,
@@ -307,6 +321,7 @@ class Engine:
 
     def _record(self, run, scope: Scope, resource: Resource, result: dict[str, Any] | None) -> None:
         external_id = (result or {}).get("external_id", "") if resource.provider != KUBERNETES else ""
+        outputs = (result or {}).get("outputs") or self.backends[resource.provider].outputs(resource)
         ManagedResource.objects.update_or_create(
             key=resource.key,
             defaults={
@@ -318,6 +333,7 @@ class Engine:
                 "namespace": resource.namespace,
                 "name": resource.name,
                 "external_id": external_id or "",
+                "outputs": outputs,
                 "applied_digest": resource.digest,
                 "applied_body": seal(resource).body,
                 "sensitive": resource.sensitive,
@@ -329,12 +345,18 @@ class Engine:
         )
 
     def _record_unchanged(self, run, scope: Scope, unchanged: list[Change]) -> None:
-        """Unchanged resources are converged: make sure the inventory knows them and shows no drift."""
+        """Unchanged resources are converged: make sure the inventory knows them (and their outputs, which a
+        resource found again after the inventory lost it needs) and shows no drift."""
         keys = [c.resource.key for c in unchanged]
-        known = set(ManagedResource.objects.filter(key__in=keys).values_list("key", flat=True))
+        known = dict(ManagedResource.objects.filter(key__in=keys).values_list("key", "outputs"))
         for change in unchanged:
-            if change.resource.key not in known:
-                self._record(run, scope, change.resource, None)
+            resource = change.resource
+            if resource.key not in known:
+                self._record(run, scope, resource, None)
+                continue
+            outputs = self.backends[resource.provider].outputs(resource)
+            if outputs and outputs != known[resource.key]:
+                ManagedResource.objects.filter(key=resource.key).update(outputs=outputs)
         ManagedResource.objects.filter(key__in=keys).exclude(status=ResourceStatus.APPLIED).update(
             status=ResourceStatus.APPLIED, drift=[]
         )

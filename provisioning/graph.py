@@ -11,8 +11,8 @@ import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from .aws.kinds import ALARM, CERTIFICATE, LOG_GROUP, METRIC_FILTER, RECORD, TOPIC
 from .desired import render_service
-from .desired.aws import ALARM, CERTIFICATE, LOG_GROUP, METRIC_FILTER, RECORD, TOPIC
 from .errors import GraphError
 from .resources import AWS, KUBERNETES, Resource
 from .snapshot import OnCallPair, ServiceSnapshot, load_service, platform_snapshot

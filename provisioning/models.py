@@ -149,6 +149,12 @@ class ManagedResource(models.Model):
     namespace = models.CharField(max_length=253, blank=True)
     name = models.CharField(max_length=253)
     external_id = models.CharField(max_length=2048, blank=True, help_text="ARN or id in the provider.")
+    outputs = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the provider assigned and others are built from (ids, ARNs, DNS names), as last applied or "
+        "observed.",
+    )
     applied_digest = models.CharField(max_length=64)
     applied_body = models.JSONField(default=dict, help_text="As applied; secret values only as digests.")
     sensitive = models.BooleanField(default=False)

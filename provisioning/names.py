@@ -23,6 +23,9 @@ TAG_OWNER = "portal:owner"
 
 CLUSTER_DOMAIN = "cluster.local"
 
+# The exposure levels with an ALB of their own (``mesh`` stays inside the cluster).
+EXPOSED_LEVELS = ("internal", "external")
+
 
 def service_labels(team: str, service: str) -> dict[str, str]:
     return {
@@ -81,7 +84,7 @@ def log_group_name(cluster: str, team: str, service: str) -> str:
 
 
 def control_plane_log_group_name(cluster: str) -> str:
-    """Where EKS writes its control-plane logs (a name EKS fixes); bootstrap sets its retention."""
+    """Where EKS writes its control-plane logs (a name EKS fixes); the platform scope sets its retention."""
     return f"/aws/eks/{cluster}/cluster"
 
 
@@ -182,8 +185,13 @@ def team_tags(team: str) -> dict[str, str]:
 
 
 def platform_tags(name: str) -> dict[str, str]:
-    """Tags of the shared pieces bootstrap creates or adopts (zones, ALBs, WAF ACLs)."""
+    """Tags of the platform scope's shared AWS pieces (ALBs, their groups and listeners, WAF ACLs, ...)."""
     return {TAG_MANAGED: MANAGED_TAG_VALUE, TAG_OWNER: OWNER_PLATFORM, "Name": name}
+
+
+def platform_identity() -> dict[str, str]:
+    """The tags that make a same-named AWS resource the platform's to adopt (anything else is someone else's)."""
+    return {TAG_MANAGED: MANAGED_TAG_VALUE, TAG_OWNER: OWNER_PLATFORM}
 
 
 def http_5xx_metric_name(service: str) -> str:
@@ -228,6 +236,26 @@ def target_group_name(cluster: str, level: str) -> str:
     return _short(f"portal-{level}-gw", cluster, 32)
 
 
+def alb_security_group_name(cluster: str, level: str) -> str:
+    """The security group of a level's ALB (EC2 allows 255 characters, but not the ``sg-`` prefix)."""
+    return f"portal-{level}-alb-{cluster}"
+
+
+def https_listener_name(cluster: str, level: str) -> str:
+    """The listener of a level's ALB that serves (services attach their certificates to it)."""
+    return f"{alb_name(cluster, level)}-https"
+
+
+def http_listener_name(cluster: str, level: str) -> str:
+    """The listener of a level's ALB that redirects plain HTTP to HTTPS."""
+    return f"{alb_name(cluster, level)}-http"
+
+
+def default_certificate_name(cluster: str, level: str) -> str:
+    """The certificate of the zone's apex an HTTPS listener presents when no SNI certificate matches."""
+    return f"{alb_name(cluster, level)}-default"
+
+
 def web_acl_name(cluster: str, level: str) -> str:
     return _short(f"portal-{level}", cluster, 128)
 
@@ -238,3 +266,8 @@ def corp_ip_set_name(cluster: str) -> str:
 
 def sandbox_vpc_name(cluster: str) -> str:
     return f"portal-{cluster}"
+
+
+def sandbox_nodes_group_name(cluster: str) -> str:
+    """The sandbox's stand-in for the security group of the cluster's nodes (real AWS has one per node group)."""
+    return f"portal-{cluster}-nodes"

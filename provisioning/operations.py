@@ -4,22 +4,26 @@ The public entry points portal may call (with ``queries`` for reading). A servic
 its state and routes are read through ``snapshot``.
 """
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from .apply.aws.sandbox import SandboxNetwork, sandbox_network
 from .approvals import approval_reasons
+from .aws.clients import counting
+from .aws.errors import aws_errors
 from .choices import ACTIVE_STATUSES, RunAction, RunStatus
 from .engine import Engine, last_applied_snapshot, platform_scope, service_scope, stored_snapshot
-from .errors import PermanentError, ProvisioningError, RunInProgress
+from .errors import PermanentError, RunInProgress
 from .journal import log
 from .models import Plan, ProvisioningRun
 from .queries import active_run
+from .runs import bootstrap
 from .runs.dispatch import enqueue
-from .runs.lifecycle import claim, finish, request_run
-from .runs.perform import perform
+from .runs.lifecycle import request_run
 from .scopes import PLATFORM_KEY, service_key
 from .signals import run_approved, run_cancelled, run_rejected
-from .snapshot import is_active, load_service, routed_from
+from .snapshot import is_active, load_service, platform_snapshot, routed_from
+from .targets import AwsBackend
 
 
 def plan_service(service, user=None, engine: Engine | None = None) -> Plan:
@@ -128,17 +132,20 @@ def apply_platform(user=None) -> ProvisioningRun:
     return request_run(PLATFORM_KEY, RunAction.APPLY, user=user, plan=plan, approval_reasons=plan.approval_reasons)
 
 
-def bootstrap_platform_layer(engine: Engine | None = None) -> ProvisioningRun:
-    """Plan and apply the platform layer in this process, approved by the operator running bootstrap."""
-    with transaction.atomic():
-        try:
-            run = ProvisioningRun.objects.create(scope=PLATFORM_KEY, action=RunAction.APPLY, approved_at=timezone.now())
-        except IntegrityError:
-            raise RunInProgress(active_run(PLATFORM_KEY)) from None
-    log(run, "provisioning.run.requested", "bootstrap: approved by the operator running it")
-    claimed = claim(run.pk, "bootstrap")
-    try:
-        perform(claimed, engine)
-    except ProvisioningError as exc:
-        finish(claimed, RunStatus.FAILED, str(exc))
-    return ProvisioningRun.objects.get(pk=run.pk)
+def drift_check_platform(user=None) -> ProvisioningRun:
+    """Compare the platform's recorded Kubernetes objects and AWS pieces with what exists now."""
+    return request_run(PLATFORM_KEY, RunAction.DRIFT_CHECK, user=user)
+
+
+def bootstrap_platform(sandbox: bool | None = None, wait_seconds: float | None = None) -> list[ProvisioningRun]:
+    """Plan and apply the platform scope in this process, approved by the operator running it, until converged;
+    a failed run is recorded and its error raised."""
+    return bootstrap.bootstrap_platform(sandbox=sandbox, wait_seconds=wait_seconds)
+
+
+def prepare_sandbox() -> SandboxNetwork:
+    """In the local AWS sandbox only: the VPC, subnets, nodes' security group and EKS cluster real AWS would
+    already have (found, or created). The caller enters their ids into the platform settings."""
+    backend = AwsBackend(platform_snapshot())
+    with counting(backend.calls), aws_errors("preparing the sandbox"):
+        return sandbox_network(backend.ctx)

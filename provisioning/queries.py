@@ -5,9 +5,10 @@ import base64
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
+from . import snapshot
+from .aws.kinds import CERTIFICATE, RECORD
 from .choices import ACTIVE_STATUSES, RunStatus
 from .desired import render_service
-from .desired.aws import CERTIFICATE, RECORD
 from .desired.platform import render_platform
 from .diff import REDACTED
 from .graph import Graph, service_graph
@@ -103,7 +104,7 @@ def redacted(resource: Resource) -> dict:
     return body
 
 
-def _document(resource: Resource) -> dict:
+def document(resource: Resource) -> dict:
     """A Kubernetes object as its manifest; an AWS resource as its kind, name and declared spec."""
     if resource.provider == KUBERNETES:
         return redacted(resource)
@@ -116,7 +117,7 @@ def _document(resource: Resource) -> dict:
 def rendered_yaml(service_name: str, provider: str = KUBERNETES) -> str:
     """What the portal renders for a service now, of one provider, as YAML documents."""
     resources = render_service(load_service(service_name), platform_snapshot())
-    return to_yaml_documents([_document(r) for r in resources if r.provider == provider])
+    return to_yaml_documents([document(r) for r in resources if r.provider == provider])
 
 
 def aws_specs(service_name: str) -> list[tuple[str, str, str]]:
@@ -125,9 +126,14 @@ def aws_specs(service_name: str) -> list[tuple[str, str, str]]:
     return [(r.kind, r.name, to_yaml(redacted(r))) for r in resources if r.provider == AWS]
 
 
-def rendered_platform_yaml() -> str:
-    """The platform layer's rendered Kubernetes objects as YAML documents."""
-    return to_yaml_documents([redacted(r) for r in render_platform(platform_snapshot())])
+def platform_outputs(settings_row=None) -> dict[str, str]:
+    """What the platform's shared AWS pieces report (zone ids, ALB ARNs and DNS names, ...), from the inventory."""
+    return snapshot.platform_outputs(settings_row)
+
+
+def rendered_platform_yaml(provider: str = KUBERNETES) -> str:
+    """The platform layer's rendered objects of one provider as YAML documents (secret values hidden)."""
+    return to_yaml_documents([document(r) for r in render_platform(platform_snapshot()) if r.provider == provider])
 
 
 def resource_graph(service_name: str) -> tuple[Graph, str]:

@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from .aws.kinds import ORDER as AWS_ORDER
+
 KUBERNETES = "kubernetes"
 AWS = "aws"
 
@@ -25,6 +27,9 @@ class Resource:
     sensitive: bool = False
     # Inventory scope of a resource shared beyond one service (a team's SNS topic); empty = the run's scope.
     owner: str = ""
+    # Values only the writer may see (a webhook URL to subscribe): outside the body, so never in a digest, a
+    # plan, the inventory or a log; the body holds their fingerprints instead.
+    secrets: dict[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -81,14 +86,35 @@ def k8s(manifest: dict[str, Any], *, sensitive: bool = False) -> Resource:
     )
 
 
+def aws(
+    kind: str,
+    name: str,
+    body: dict[str, Any],
+    *,
+    namespace: str = "",
+    owner: str = "",
+    secrets: dict[str, str] | None = None,
+) -> Resource:
+    """An AWS resource of one of ``aws.kinds``; ``namespace`` narrows its name (a zone id, an exposure level)."""
+    return Resource(
+        provider=AWS, kind=kind, name=name, namespace=namespace, body=body, owner=owner, secrets=secrets or {}
+    )
+
+
+def canonical_order(items: list[Any]) -> list[Any]:
+    """A list whose order means nothing (security-group rules, addresses), in the one order builders and readers
+    both use, so that only its content is compared."""
+    return sorted(items, key=canonical_json)
+
+
 def sort_resources(resources: list[Resource]) -> list[Resource]:
-    """Deterministic order: Kubernetes before AWS, namespaces first, then by kind and name."""
+    """Deterministic order: Kubernetes before AWS, namespaces first, then by kind and name; AWS kinds in the order
+    they are created (what others point at first)."""
     rank = {"Namespace": 0, "ServiceAccount": 1, "Secret": 2, "ConfigMap": 3, "Service": 4}
-    # AWS: what others point at first (the topic the alarm notifies, the log group the filter reads).
-    rank |= {"sns.Topic": 0, "logs.LogGroup": 1, "logs.MetricFilter": 2}
+    rank |= {kind: position for position, kind in enumerate(AWS_ORDER)}
     return sorted(
         resources,
-        key=lambda r: (r.provider != KUBERNETES, rank.get(r.kind, 9), r.kind, r.namespace, r.name),
+        key=lambda r: (r.provider != KUBERNETES, rank.get(r.kind, len(AWS_ORDER)), r.kind, r.namespace, r.name),
     )
 
 

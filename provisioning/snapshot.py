@@ -1,6 +1,7 @@
-"""Catalog rows -> frozen plain data. The only place provisioning reads the ORM."""
+"""Catalog rows -> frozen plain data. The only place provisioning reads the catalog's rows (and, for the
+platform, what its shared AWS pieces reported to the inventory)."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.utils import timezone
@@ -9,17 +10,38 @@ from portal.catalog.choices import ServiceState
 from portal.catalog.models import PlatformSettings, Service, service_queryset
 from portal.oncall.current import oncall_pair
 
+from .aws.kinds import HOSTED_ZONE, IP_SET, LISTENER, LOAD_BALANCER, TARGET_GROUP, WEB_ACL
+from .models import ManagedResource
+from .names import (
+    EXPOSED_LEVELS,
+    alb_name,
+    corp_ip_set_name,
+    https_listener_name,
+    target_group_name,
+    web_acl_name,
+)
+from .resources import AWS
+from .scopes import PLATFORM_KEY
+
 
 @dataclass(frozen=True)
 class PlatformSnapshot:
+    """The platform settings, plus the outputs of its shared AWS pieces (``platform_outputs``)."""
+
     cluster_name: str = "sandbox"
     region: str = "ap-northeast-1"
     kubernetes_target: str = "gitops"
     internal_zone: str = "internal.example.com"
-    internal_zone_id: str = ""
     external_zone: str = "example.com"
-    external_zone_id: str = ""
     corp_cidrs: tuple[str, ...] = ("203.0.113.0/24",)
+    vpc_id: str = ""
+    subnet_ids: tuple[str, ...] = ()
+    node_security_group_id: str = ""
+    create_load_balancers: bool = True
+    waf_rate_limit: int = 2000
+    # Outputs: empty until the platform scope applied (or observed) the piece.
+    internal_zone_id: str = ""
+    external_zone_id: str = ""
     external_alb_arn: str = ""
     external_alb_dns_name: str = ""
     external_alb_zone_id: str = ""
@@ -184,12 +206,56 @@ def _number(value) -> float | None:
     return None if value is None else float(value)
 
 
+def output_fields(cluster: str, zones: dict[str, str], recorded: dict[tuple[str, str], dict]) -> dict[str, str]:
+    """PlatformSnapshot fields from the outputs of the platform's AWS pieces, by (kind, name)."""
+
+    def output(kind: str, name: str, key: str) -> str:
+        return (recorded.get((kind, name)) or {}).get(key, "")
+
+    values: dict[str, str] = {}
+    for level in EXPOSED_LEVELS:
+        alb = alb_name(cluster, level)
+        values |= {
+            f"{level}_zone_id": output(HOSTED_ZONE, zones[level], "zone_id"),
+            f"{level}_alb_arn": output(LOAD_BALANCER, alb, "arn"),
+            f"{level}_alb_dns_name": output(LOAD_BALANCER, alb, "dns_name"),
+            f"{level}_alb_zone_id": output(LOAD_BALANCER, alb, "canonical_hosted_zone_id"),
+            f"{level}_listener_arn": output(LISTENER, https_listener_name(cluster, level), "arn"),
+            f"{level}_target_group_arn": output(TARGET_GROUP, target_group_name(cluster, level), "arn"),
+            f"{level}_web_acl_arn": output(WEB_ACL, web_acl_name(cluster, level), "arn"),
+        }
+    values["corp_ip_set_arn"] = output(IP_SET, corp_ip_set_name(cluster), "arn")
+    # The account is the one the load balancers live in (field 5 of an ARN).
+    arns = [values[f"{level}_alb_arn"] for level in EXPOSED_LEVELS if values[f"{level}_alb_arn"]]
+    values["aws_account_id"] = arns[0].split(":")[4] if arns else ""
+    return values
+
+
+def platform_outputs(settings_row: PlatformSettings | None = None) -> dict[str, str]:
+    """What the platform scope's AWS pieces reported when last applied or observed (their inventory outputs): the
+    zone ids, ALB ARNs and DNS names, listener, target group and web ACL ARNs and the account the services and the
+    platform layer are built from. Empty values before the first platform apply."""
+    row = settings_row or PlatformSettings.load()
+    rows = ManagedResource.objects.filter(scope=PLATFORM_KEY, provider=AWS).values_list("kind", "name", "outputs")
+    return output_fields(row.cluster_name, row.zones, {(kind, name): outputs for kind, name, outputs in rows})
+
+
+def with_outputs(platform: PlatformSnapshot, observed: dict[tuple[str, str], dict]) -> PlatformSnapshot:
+    """The snapshot with what the platform's AWS pieces were just observed to have, where the inventory had
+    nothing (it lost track of them, or predates their recording)."""
+    zones = {level: platform.zone(level) for level in EXPOSED_LEVELS}
+    found = output_fields(platform.cluster_name, zones, observed)
+    return replace(platform, **{k: v for k, v in found.items() if v and not getattr(platform, k)})
+
+
 def platform_snapshot(settings_row: PlatformSettings | None = None) -> PlatformSnapshot:
     from django.conf import settings
 
     row = settings_row or PlatformSettings.load()
     values = {f: getattr(row, f) for f in PlatformSnapshot.__dataclass_fields__ if hasattr(row, f)}
+    values |= platform_outputs(row)
     values["corp_cidrs"] = tuple(row.corp_cidrs)
+    values["subnet_ids"] = tuple(row.subnet_ids)
     values["portal_url"] = settings.PORTAL_PUBLIC_URL
     values["oidc_issuer"] = settings.OIDC_ISSUER
     values["oidc_groups_claim"] = settings.OIDC_GROUPS_CLAIM

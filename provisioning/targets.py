@@ -1,19 +1,27 @@
-"""Backends the engine drives, one per provider: Kubernetes objects go to a gitops working tree
-(the local default) or to a cluster; AWS resources (provisioning.aws) go to AWS."""
+"""Backends the engine drives, one per provider, each a reader (``observed/``) and a writer (``apply/``):
+Kubernetes objects go to a gitops working tree (the local default) or to a cluster; AWS resources go to AWS."""
 
 from dataclasses import replace
 from typing import Any, Protocol
 
 from django.conf import settings
 
+from .apply.aws import AwsWriter
 from .apply.gitops import RepoWriter
 from .apply.kubernetes import ClusterWriter
+from .aws.clients import CallCounter, counting
+from .aws.context import AwsContext
+from .aws.errors import aws_errors
+from .aws.kinds import ALARM, LOG_GROUP, METRIC_FILTER
 from .gitrepo import Repo
 from .kube import api_client, dynamic_client
+from .names import LABEL_SERVICE
+from .observed.aws import AwsReader
 from .observed.gitops import RepoReader
 from .observed.kubernetes import ClusterReader
 from .preflight import SchemaValidator
-from .resources import KUBERNETES, Resource
+from .resources import AWS, KUBERNETES, Resource
+from .snapshot import PlatformSnapshot
 
 
 class Backend(Protocol):
@@ -35,6 +43,9 @@ class Backend(Protocol):
     def begin(self) -> None: ...
 
     def apply(self, resource: Resource, force: bool = False) -> dict[str, Any]: ...
+
+    def outputs(self, resource: Resource) -> dict[str, str]:
+        """What the provider assigned to an existing resource that others are built from (ids, ARNs, DNS names)."""
 
     def delete(self, resource: Resource) -> None: ...
 
@@ -93,6 +104,10 @@ class KubernetesBackend:
         if begin is not None:
             begin()
 
+    def outputs(self, resource: Resource) -> dict[str, str]:
+        """Nothing: Kubernetes objects are referred to by name."""
+        return {}
+
     def apply(self, resource: Resource, force: bool = False) -> dict[str, Any]:
         return self.writer.apply(resource, force=force)
 
@@ -111,3 +126,67 @@ def kubernetes_backend(target: str) -> KubernetesBackend:
     repo = Repo(settings.PORTAL_GITOPS_DIR, settings.PORTAL_GITOPS_REMOTE)
     repo.ensure()
     return KubernetesBackend("gitops", RepoReader(repo), RepoWriter(repo))
+
+
+class AwsBackend:
+    """Resources found by name, by a service's ``portal:*`` tags and by the inventory; boto3 calls counted."""
+
+    provider = AWS
+
+    def __init__(self, platform: PlatformSnapshot, *, sandbox: bool | None = None, wait_seconds: float | None = None):
+        self.ctx = AwsContext(platform, sandbox=sandbox, wait_seconds=wait_seconds)
+        self.reader = AwsReader(self.ctx)
+        self.writer = AwsWriter(self.ctx)
+        self.calls = CallCounter()
+
+    @property
+    def reads(self) -> int:
+        return self.calls.reads
+
+    @property
+    def writes(self) -> int:
+        return self.calls.writes
+
+    def observe(self, kinds, scope_labels, desired, recorded):
+        """``kinds`` lists Kubernetes kinds and does not apply here. Team-scoped resources (a team's topic) come
+        from ``desired`` or, when the run prunes the team's scope, from ``recorded``."""
+        self.ctx.service = scope_labels.get(LABEL_SERVICE, "")
+        with counting(self.calls), aws_errors(f"observing {self.ctx.service or 'the platform'}"):
+            return self.reader.observe(desired, recorded)
+
+    def prefetch(self, scopes: list[tuple[list[tuple[str, str]], dict[str, str], list[Resource]]]) -> None:
+        """Read ahead for many services' read-only checks (a drift sweep's batch), given each one's (Kubernetes
+        kinds, labels, recorded resources): their tagged resources, log groups and alarms are listed once for all
+        of them. Later observes answer from it, and share what services have in common (team topics, zones,
+        listener certificates)."""
+        services = [labels[LABEL_SERVICE] for _, labels, _ in scopes if labels.get(LABEL_SERVICE)]
+        recorded = [r for _, _, resources in scopes for r in resources]
+        with counting(self.calls), aws_errors("reading ahead for the drift sweep"):
+            self.reader.prefetch(
+                services,
+                log_groups={r.name for r in recorded if r.kind == LOG_GROUP},
+                alarms={r.name for r in recorded if r.kind == ALARM},
+                filter_groups={r.namespace for r in recorded if r.kind == METRIC_FILTER},
+            )
+
+    def outputs(self, resource: Resource) -> dict[str, str]:
+        with counting(self.calls), aws_errors(resource.label()):
+            return self.reader.outputs_of(resource)
+
+    def observed_outputs(self) -> dict[str, dict[str, str]]:
+        """Resource key -> outputs, of what the observes so far found (no new reads)."""
+        return dict(self.reader.outputs)
+
+    def begin(self) -> None:
+        """Nothing to prepare: every call takes effect on its own."""
+
+    def apply(self, resource: Resource, force: bool = False) -> dict[str, Any]:
+        with counting(self.calls), aws_errors(resource.label()):
+            return self.writer.apply(resource)
+
+    def delete(self, resource: Resource) -> None:
+        with counting(self.calls), aws_errors(resource.label()):
+            self.writer.delete(resource)
+
+    def finish(self, message: str) -> str:
+        return ""

@@ -1,17 +1,23 @@
-"""What every handler needs: the platform and its account, clients, tag conversions, waiting for AWS."""
+"""What every reader and writer needs: the platform and its account, clients, tag conversions, waiting for AWS."""
 
+from __future__ import annotations
+
+import os
 import time
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.conf import settings
 
 from ..errors import PermanentError, TemporaryError
-from ..snapshot import PlatformSnapshot
+from ..names import EXPOSED_LEVELS
 from . import clients
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from ..snapshot import PlatformSnapshot
 
-LEVELS = ("external", "internal")
+T = TypeVar("T")
 
 
 def tag_list(tags: dict[str, str], key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
@@ -40,35 +46,46 @@ def wait_for(check: Callable[[], T | None], seconds: float, what: str, code: str
         delay = min(delay * 2, interval)
 
 
-class AwsContext:
-    """The platform's AWS account and region, and the service whose scope is being reconciled."""
+def in_sandbox() -> bool:
+    """Whether AWS is the local sandbox (moto's server at ``AWS_ENDPOINT_URL``) rather than real AWS."""
+    return bool(os.environ.get("AWS_ENDPOINT_URL"))
 
-    def __init__(self, platform: PlatformSnapshot):
+
+class AwsContext:
+    """The platform's AWS account and region, and the service whose scope is being reconciled.
+
+    ``sandbox``: the writers may create what real AWS already has (the hosted zones). ``wait_seconds``: how long a
+    step waits for AWS (a certificate's issuance); a one-off bootstrap may wait longer than a run's step.
+    """
+
+    def __init__(self, platform: PlatformSnapshot, *, sandbox: bool | None = None, wait_seconds: float | None = None):
         self.platform = platform
         self.region = platform.region
         self.service = ""
+        self.sandbox = in_sandbox() if sandbox is None else sandbox
+        self.wait_seconds = settings.PORTAL_AWS_WAIT_SECONDS if wait_seconds is None else wait_seconds
 
     def client(self, service: str) -> Any:
         return clients.client(service, self.region)
 
     @cached_property
     def account_id(self) -> str:
-        """Bootstrap records it; before that (a mesh-only service on a fresh platform) STS tells."""
+        """The platform's ALBs tell; before they exist (a mesh-only service on a fresh platform) STS tells."""
         return self.platform.aws_account_id or self.client("sts").get_caller_identity()["Account"]
 
     def listeners(self) -> dict[str, str]:
-        """Exposure level -> the HTTPS listener of its ALB (those bootstrap recorded)."""
-        return {level: arn for level in LEVELS if (arn := self.platform.listener_arn(level))}
+        """Exposure level -> the HTTPS listener of its ALB (those the platform scope recorded)."""
+        return {level: arn for level in EXPOSED_LEVELS if (arn := self.platform.listener_arn(level))}
 
     def zone_ids(self) -> dict[str, str]:
-        return {level: zone_id for level in LEVELS if (zone_id := self.platform.zone_id(level))}
+        return {level: zone_id for level in EXPOSED_LEVELS if (zone_id := self.platform.zone_id(level))}
 
     def alb_dns_names(self) -> set[str]:
-        return {name.lower() for level in LEVELS if (name := self.platform.alb_dns_name(level))}
+        return {name.lower() for level in EXPOSED_LEVELS if (name := self.platform.alb_dns_name(level))}
 
     def level_of(self, hostname: str) -> str:
         """The level whose zone a hostname lies in (the longest matching zone wins)."""
-        zones = sorted(((self.platform.zone(level), level) for level in LEVELS), key=lambda z: -len(z[0]))
+        zones = sorted(((self.platform.zone(level), level) for level in EXPOSED_LEVELS), key=lambda z: -len(z[0]))
         for zone, level in zones:
             if hostname == zone or hostname.endswith(f".{zone}"):
                 return level
@@ -77,6 +94,7 @@ class AwsContext:
 
 def not_bootstrapped(what: str, missing: str) -> PermanentError:
     return PermanentError(
-        f"{what}: the platform has no {missing} yet; run `manage.py bootstrap` (or the provisioning.bootstrap task)",
+        f"{what}: the platform has no {missing} yet; apply the platform scope (`manage.py bootstrap`, the "
+        "provisioning.bootstrap task, or an approved platform apply)",
         code="PlatformNotBootstrapped",
     )

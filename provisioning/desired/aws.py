@@ -13,7 +13,8 @@ Every body holds only what the portal declares (compared field by field with wha
   namespace's container logs there, the Istio sidecar's JSON access log included.
 - ``sns.Topic``: the team's incident topic (inventory scope ``team:<slug>``, kept while the team has services)
   with an HTTPS subscription to the team's incident webhook. The URL is a secret: the body holds only its
-  keyed fingerprint, so a changed URL shows as a change, and the handler reads the URL from the team at apply.
+  keyed fingerprint, so a changed URL shows as a change; the URL itself travels in the resource's ``secrets``
+  (from the service snapshot's receivers) to the writer, and nowhere else.
 
 The 5xx alarm. ALB metrics have no per-host dimension and every service shares the level's one target group
 (ALB -> NodePort -> Istio ingress gateway), so ``HTTPCode_Target_5XX_Count`` of the ALB is a platform-wide
@@ -27,11 +28,11 @@ never reach the sidecar's log; the SLO burn-rate alerts of the PrometheusRule, w
 telemetry, cover that. Without access logging there is nothing to count, so no filter and no alarm.
 """
 
-from typing import Any
-
 from portal.core.crypto import fingerprint
 
+from ..aws.kinds import ALARM, CERTIFICATE, LOG_GROUP, METRIC_FILTER, RECORD, TOPIC
 from ..names import (
+    EXPOSED_LEVELS,
     METRIC_NAMESPACE,
     alarm_name,
     http_5xx_metric_name,
@@ -42,21 +43,13 @@ from ..names import (
     team_tags,
     team_topic_name,
 )
-from ..resources import AWS, Resource
+from ..resources import Resource, aws
 from ..scopes import team_key
 from ..snapshot import PlatformSnapshot, ServiceSnapshot, TeamSnapshot
 
-RECORD = "route53.Record"
-CERTIFICATE = "acm.Certificate"
-LOG_GROUP = "logs.LogGroup"
-METRIC_FILTER = "logs.MetricFilter"
-ALARM = "cloudwatch.MetricAlarm"
-TOPIC = "sns.Topic"
+# Every AWS kind a service (or its team) can own.
+SERVICE_AWS_KINDS = (TOPIC, LOG_GROUP, METRIC_FILTER, ALARM, CERTIFICATE, RECORD)
 
-# Creation order: what others point at first. Deletion goes the other way.
-KINDS = (TOPIC, LOG_GROUP, METRIC_FILTER, ALARM, CERTIFICATE, RECORD)
-
-EXPOSED_LEVELS = ("internal", "external")
 
 # Alarm when at least 5 requests a minute fail in 3 of the last 5 minutes; quiet when no traffic is logged.
 ALARM_PERIOD_SECONDS = 60
@@ -67,10 +60,6 @@ ALARM_THRESHOLD = 5
 PATTERN_MAX_LENGTH = 1024
 
 
-def aws(kind: str, name: str, body: dict[str, Any], *, namespace: str = "", owner: str = "") -> Resource:
-    return Resource(provider=AWS, kind=kind, name=name, namespace=namespace, body=body, owner=owner)
-
-
 def build_aws(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource]:
     """The AWS resources of one service: always a log group and the team's topic; ALB-facing pieces when exposed."""
     team = svc.team.slug
@@ -78,7 +67,7 @@ def build_aws(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource
     log_group = log_group_name(platform.cluster_name, team, svc.name)
     resources = [
         aws(LOG_GROUP, log_group, {"retention_days": svc.log_retention_days, "tags": tags}),
-        team_topic(svc.team, fingerprint(svc.receivers.incident_webhook_url)),
+        team_topic(svc.team, svc.receivers.incident_webhook_url),
     ]
     if svc.level not in EXPOSED_LEVELS or not svc.hostnames:
         return resources
@@ -122,13 +111,15 @@ def build_aws(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource
     return resources
 
 
-def team_topic(team: TeamSnapshot, webhook_fingerprint: str) -> Resource:
-    subscriptions = [{"protocol": "https", "endpoint_fingerprint": webhook_fingerprint}] if webhook_fingerprint else []
+def team_topic(team: TeamSnapshot, webhook_url: str) -> Resource:
+    """The team's topic; the webhook URL goes to the writer as a secret, the body keeps its fingerprint."""
+    subscriptions = [{"protocol": "https", "endpoint_fingerprint": fingerprint(webhook_url)}] if webhook_url else []
     return aws(
         TOPIC,
         team_topic_name(team.slug),
         {"subscriptions": subscriptions, "tags": team_tags(team.slug)},
         owner=team_key(team.slug),
+        secrets={"endpoint": webhook_url} if webhook_url else {},
     )
 
 

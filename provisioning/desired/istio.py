@@ -13,6 +13,7 @@ from typing import Any
 
 from provisioning import names
 from provisioning.desired.kubernetes import object_meta
+from provisioning.names import EXPOSED_LEVELS
 from provisioning.resources import Resource, k8s
 from provisioning.snapshot import PlatformSnapshot, Route, ServiceSnapshot
 
@@ -22,7 +23,6 @@ TELEMETRY = "telemetry.istio.io/v1"
 
 # Istio's reserved gateway name for traffic between sidecars.
 MESH_GATEWAY = "mesh"
-EXPOSED_LEVELS = ("internal", "external")
 
 SIMPLE_LOAD_BALANCERS = {"round_robin": "ROUND_ROBIN", "least_request": "LEAST_REQUEST", "random": "RANDOM"}
 STABLE_SUBSET = "stable"

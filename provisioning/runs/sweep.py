@@ -19,7 +19,7 @@ from ..choices import RunAction, RunStatus
 from ..engine import Engine, Scope, record_to_resource, service_scope
 from ..errors import RunInProgress
 from ..models import ManagedResource, ProvisioningRun
-from ..scopes import is_service_key, service_key, service_of
+from ..scopes import PLATFORM_KEY, is_service_key, service_key, service_of
 from ..snapshot import active_services, load_services
 from .dispatch import backoff, enqueue, enqueue_drift_batch
 from .lifecycle import claim, request_run
@@ -100,10 +100,17 @@ def check_batch(run_ids: list[int], task_id: str) -> dict[str, int]:
 
 def request_drift_checks(batch_size: int | None = None) -> int:
     """Queue a drift check for every active service that has no run in progress, sent to workers in batches
-    (by team, so a batch shares its team's reads) that read ahead once for all their services."""
+    (by team, so a batch shares its team's reads) that read ahead once for all their services; and one of the
+    platform scope once it has been applied."""
     batch_size = batch_size or settings.PORTAL_DRIFT_BATCH_SIZE
     services = active_services()
     count = 0
+    if ManagedResource.objects.filter(scope=PLATFORM_KEY).exists():
+        try:
+            request_run(PLATFORM_KEY, RunAction.DRIFT_CHECK)
+            count += 1
+        except RunInProgress:
+            pass
     for start in range(0, len(services), batch_size):
         batch = []
         with transaction.atomic():  # a batch's runs in one commit

@@ -4,8 +4,8 @@ needs its own), never the decorators'."""
 
 from celery import shared_task
 
-from ..aws.bootstrap import bootstrap
 from ..errors import TemporaryError
+from .bootstrap import bootstrap_platform as bootstrap_platform_scope
 from .dispatch import BOOTSTRAP, DRIFT_CHECK_BATCH, DRIFT_SWEEP, EXECUTE_RUN, REAP_RUNS, backoff
 from .lifecycle import claim
 from .perform import attempt
@@ -40,11 +40,13 @@ def drift_check_batch(self, run_ids: list[int]) -> dict[str, int]:
 
 @shared_task(name=BOOTSTRAP, bind=True, acks_late=True, max_retries=5)
 def bootstrap_platform(self) -> dict:
-    """Adopt or create the platform's shared AWS pieces (idempotent); retried with backoff on temporary errors."""
+    """Plan and apply the platform scope (its Kubernetes objects and shared AWS pieces) until converged;
+    retried with backoff on temporary errors."""
     try:
-        return bootstrap()
+        runs = bootstrap_platform_scope()
     except TemporaryError as exc:
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+    return {"runs": [run.pk for run in runs], "summaries": [run.plan.summary if run.plan else {} for run in runs]}
 
 
 @shared_task(name=REAP_RUNS, acks_late=True)

@@ -1,12 +1,15 @@
+import io
+
 import boto3
 import pytest
+from django.core.management import call_command
 
-from portal.catalog.models import PlatformSettings, Service
-from provisioning.aws.bootstrap import bootstrap
+from portal.catalog.models import Service
 from provisioning.choices import RunStatus
 from provisioning.gitrepo import Repo
 from provisioning.models import ProvisioningRun
-from provisioning.operations import apply_service, approve_run
+from provisioning.operations import apply_service, approve_run, bootstrap_platform
+from provisioning.snapshot import PlatformSnapshot, platform_snapshot
 from tests.engine.conftest import register, run_task
 
 REGION = "ap-northeast-1"
@@ -20,12 +23,25 @@ def gitops_repo(settings, tmp_path):
     return Repo(settings.PORTAL_GITOPS_DIR)
 
 
-@pytest.fixture
-def bootstrapped(aws, platform) -> PlatformSettings:
-    """A fresh sandbox with the platform's zones, ALBs, listeners and WAF ACLs (as `manage.py bootstrap` makes)."""
-    bootstrap(platform, certificate_wait=10)
+def prepare_sandbox(platform) -> None:
+    """The sandbox's network and cluster, entered in the platform settings (``manage.py prepare_sandbox``)."""
+    call_command("prepare_sandbox", stdout=io.StringIO())
     platform.refresh_from_db()
+
+
+@pytest.fixture
+def sandbox(aws, platform):
+    """A fresh sandbox with what real AWS would already have; the platform settings name it."""
+    prepare_sandbox(platform)
     return platform
+
+
+@pytest.fixture
+def bootstrapped(sandbox) -> PlatformSnapshot:
+    """The platform scope applied (as `manage.py bootstrap` does): its zones, ALBs, groups, listeners and WAF, with
+    what AWS assigned to them (zone ids, ARNs, DNS names), as services see the platform."""
+    bootstrap_platform(wait_seconds=10)
+    return platform_snapshot()
 
 
 @pytest.fixture

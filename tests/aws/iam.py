@@ -2,8 +2,9 @@
 
 A botocore event hook on the portal's boto3 session records each call (service, operation, whether it tags
 on create). At the end of the session every recorded action must be allowed by ``iam/portal-policy.json``
-or, for calls only bootstrap makes in the sandbox, by ``iam/sandbox-policy.json``; when the whole AWS test
-package ran, every action the policies list must also have been called (the policies list exactly those).
+or, for calls only the sandbox step (``prepare_sandbox``) and zone creation in the sandbox make, by
+``iam/sandbox-policy.json``; when the whole AWS test package ran, every action the policies list must also have
+been called (the policies list exactly those).
 """
 
 import json
@@ -34,6 +35,7 @@ IAM_PREFIX = {
 TAG_ON_CREATE = {
     ("acm", "RequestCertificate"): "acm:AddTagsToCertificate",
     ("cloudwatch", "PutMetricAlarm"): "cloudwatch:TagResource",
+    ("ec2", "CreateSecurityGroup"): "ec2:CreateTags",
     ("ec2", "CreateSubnet"): "ec2:CreateTags",
     ("ec2", "CreateVpc"): "ec2:CreateTags",
     ("eks", "CreateCluster"): "eks:TagResource",
@@ -46,8 +48,11 @@ TAG_ON_CREATE = {
     ("wafv2", "CreateWebACL"): "wafv2:TagResource",
 }
 TAG_PARAMETERS = ("Tags", "tags", "TagSpecifications")
-# Associating a web ACL with an ALB is also an Elastic Load Balancing permission.
-ALSO_NEEDS = {("wafv2", "AssociateWebACL"): "elasticloadbalancing:SetWebAcl"}
+# Associating a web ACL with an ALB (or taking it off) is also an Elastic Load Balancing permission.
+ALSO_NEEDS = {
+    ("wafv2", "AssociateWebACL"): "elasticloadbalancing:SetWebAcl",
+    ("wafv2", "DisassociateWebACL"): "elasticloadbalancing:SetWebAcl",
+}
 
 
 def actions_of(service: str, operation: str, parameters: set[str]) -> list[str]:

@@ -1,13 +1,22 @@
-"""Bootstrap: the platform's zones, ALBs with HTTPS listeners, WAF ACLs and IP set, adopted or created."""
+"""Bootstrap: a plan and an apply of the platform scope, which adopts or creates the shared AWS pieces (zones,
+ALBs with their own security groups, target groups and listeners, WAF ACLs and IP set) and records what AWS
+assigned to them in the inventory, where services read it from."""
+
+import io
 
 import pytest
 from django.core.management import call_command
 
-from provisioning.aws.bootstrap import bootstrap
+from portal.catalog.models import PlatformSettings
+from provisioning.choices import RunStatus
 from provisioning.errors import PermanentError
-from provisioning.runs.tasks import bootstrap_platform
+from provisioning.models import ManagedResource, ProvisioningRun
+from provisioning.operations import bootstrap_platform
+from provisioning.runs.tasks import bootstrap_platform as bootstrap_task
+from provisioning.scopes import PLATFORM_KEY
+from provisioning.snapshot import platform_snapshot
 
-from .conftest import REGION
+from .conftest import REGION, prepare_sandbox
 
 
 def web_acl(wafv2, arn: str) -> dict:
@@ -22,17 +31,32 @@ def test_bootstrap_creates_the_platform_and_records_it(bootstrapped, sandbox_cli
     zones = {z["Name"].rstrip("."): z["Id"].rsplit("/", 1)[-1] for z in route53.list_hosted_zones()["HostedZones"]}
     assert zones == {"example.com": platform.external_zone_id, "internal.example.com": platform.internal_zone_id}
 
-    elbv2 = sandbox_client("elbv2")
+    elbv2, ec2 = sandbox_client("elbv2"), sandbox_client("ec2")
     albs = {lb["LoadBalancerArn"]: lb for lb in elbv2.describe_load_balancers()["LoadBalancers"]}
     assert albs[platform.external_alb_arn]["Scheme"] == "internet-facing"
     assert albs[platform.internal_alb_arn]["Scheme"] == "internal"
     assert platform.external_alb_dns_name == albs[platform.external_alb_arn]["DNSName"].lower()
     for level in ("external", "internal"):
-        (listener,) = elbv2.describe_listeners(LoadBalancerArn=getattr(platform, f"{level}_alb_arn"))["Listeners"]
-        assert listener["ListenerArn"] == getattr(platform, f"{level}_listener_arn")
-        assert (listener["Protocol"], listener["Port"]) == ("HTTPS", 443)
-        assert listener["Certificates"], "an HTTPS listener has a default certificate"
-        assert listener["DefaultActions"][0]["TargetGroupArn"] == getattr(platform, f"{level}_target_group_arn")
+        alb = albs[getattr(platform, f"{level}_alb_arn")]
+        (group,) = ec2.describe_security_groups(GroupIds=alb["SecurityGroups"])["SecurityGroups"]
+        assert group["GroupName"] == f"portal-{level}-alb-sandbox", "each ALB has its own group"
+        listeners = {
+            item["Port"]: item for item in elbv2.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
+        }
+        assert set(listeners) == ({443, 80} if level == "external" else {443})
+        https = listeners[443]
+        assert https["ListenerArn"] == getattr(platform, f"{level}_listener_arn")
+        assert https["Protocol"] == "HTTPS"
+        assert https["Certificates"], "an HTTPS listener has a default certificate"
+        assert https["DefaultActions"][0]["TargetGroupArn"] == getattr(platform, f"{level}_target_group_arn")
+    (redirect,) = [
+        item
+        for item in elbv2.describe_listeners(LoadBalancerArn=platform.external_alb_arn)["Listeners"]
+        if item["Port"] == 80
+    ]
+    assert redirect["DefaultActions"] == [
+        {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
+    ]
 
     wafv2 = sandbox_client("wafv2")
     external = web_acl(wafv2, platform.external_web_acl_arn)
@@ -64,76 +88,80 @@ def test_bootstrap_creates_the_platform_and_records_it(bootstrapped, sandbox_cli
         associated = wafv2.get_web_acl_for_resource(ResourceArn=getattr(platform, f"{level}_alb_arn"))["WebACL"]
         assert associated["ARN"] == getattr(platform, f"{level}_web_acl_arn")
 
+    # Recorded in the inventory, with what AWS assigned; the platform settings keep none of it.
+    (alb,) = ManagedResource.objects.filter(scope=PLATFORM_KEY, kind="elbv2.LoadBalancer", namespace="external")
+    assert alb.outputs["arn"] == alb.external_id == platform.external_alb_arn
+    assert not [f.name for f in PlatformSettings._meta.fields if f.name.endswith(("_arn", "_dns_name", "_zone_id"))]
+
 
 def test_a_second_bootstrap_makes_no_writes(bootstrapped, aws_calls):
-    before = {f.name: getattr(bootstrapped, f.name) for f in bootstrapped._meta.fields if f.name != "updated_at"}
-    result = bootstrap(bootstrapped)
-    assert result["actions"] == []
+    (run,) = bootstrap_platform()
+    assert run.status == RunStatus.SUCCEEDED
+    assert run.plan.summary["create"] == run.plan.summary["update"] == run.plan.summary["delete"] == 0
     assert aws_calls.writes == []
     assert aws_calls.calls, "it did look"
-    bootstrapped.refresh_from_db()
-    assert {f: getattr(bootstrapped, f) for f in before} == before
-
-
-def test_changed_settings_are_updated_in_place(bootstrapped, sandbox_client, aws_calls):
-    bootstrapped.corp_cidrs = ["203.0.113.0/24", "198.51.100.0/24"]
-    bootstrapped.waf_rate_limit = 500
-    bootstrapped.save()
-    result = bootstrap(bootstrapped)
-    assert sorted(aws_calls.writes) == ["wafv2:UpdateIPSet", "wafv2:UpdateWebACL"]
-    assert len(result["actions"]) == 2
-    wafv2 = sandbox_client("wafv2")
-    name, ip_set_id = bootstrapped.corp_ip_set_arn.rsplit("/", 2)[-2:]
-    assert sorted(wafv2.get_ip_set(Name=name, Scope="REGIONAL", Id=ip_set_id)["IPSet"]["Addresses"]) == [
-        "198.51.100.0/24",
-        "203.0.113.0/24",
-    ]
-    rules = web_acl(wafv2, bootstrapped.external_web_acl_arn)["Rules"]
-    assert [r["Statement"]["RateBasedStatement"]["Limit"] for r in rules if "RateBasedStatement" in r["Statement"]] == [
-        500
-    ]
+    assert platform_snapshot() == bootstrapped
 
 
 def test_existing_pieces_are_adopted_by_name_and_tag(bootstrapped, aws_calls):
-    """Settings that lost track of the platform (a new database, say) find the same pieces again."""
-    arns = (bootstrapped.external_alb_arn, bootstrapped.internal_listener_arn, bootstrapped.external_web_acl_arn)
-    type(bootstrapped).objects.filter(pk=bootstrapped.pk).update(
-        external_alb_arn="", internal_listener_arn="", external_web_acl_arn="", external_zone_id=""
-    )
-    bootstrapped.refresh_from_db()
-    bootstrap(bootstrapped)
+    """An inventory that lost track of the platform (a new database, say, or one from before the pieces were
+    recorded) finds the same pieces again, and renders the binding to their target groups from what it found:
+    the plan keeps it instead of deleting it."""
+    ManagedResource.objects.filter(scope=PLATFORM_KEY).delete()
+    assert platform_snapshot().external_alb_arn == ""
+    (run,) = bootstrap_platform()
+    assert run.plan.summary["create"] == run.plan.summary["update"] == run.plan.summary["delete"] == 0
     assert aws_calls.writes == []
-    assert (
-        bootstrapped.external_alb_arn,
-        bootstrapped.internal_listener_arn,
-        bootstrapped.external_web_acl_arn,
-    ) == arns
+    assert platform_snapshot() == bootstrapped
 
 
-def test_a_same_named_load_balancer_the_portal_does_not_own_is_not_adopted(aws, platform, sandbox_client):
-    bootstrap(platform)
-    elbv2 = sandbox_client("elbv2")
-    elbv2.remove_tags(ResourceArns=[platform.external_alb_arn], TagKeys=["portal:owner"])
+def test_a_same_named_load_balancer_the_portal_does_not_own_is_not_adopted(bootstrapped, sandbox_client):
+    sandbox_client("elbv2").remove_tags(ResourceArns=[bootstrapped.external_alb_arn], TagKeys=["portal:owner"])
     with pytest.raises(PermanentError) as failure:
-        bootstrap(platform)
+        bootstrap_platform()
     assert failure.value.code == "NotManagedByPortal"
     assert "portal-external-sandbox" in str(failure.value)
+    failed = ProvisioningRun.objects.filter(scope=PLATFORM_KEY).latest("pk")
+    assert failed.status == RunStatus.FAILED and failed.steps.get(status="failed").error_code == "NotManagedByPortal"
 
 
-def test_outside_the_sandbox_the_zones_must_already_exist(aws, platform, aws_calls):
+def test_outside_the_sandbox_the_zones_must_already_exist(sandbox, aws_calls):
     with pytest.raises(PermanentError) as failure:
-        bootstrap(platform, sandbox=False)
+        bootstrap_platform(sandbox=False)
     assert failure.value.code == "HostedZoneNotFound"
     assert aws_calls.writes == []
 
 
-def test_the_command_and_the_task_bootstrap_idempotently(aws, platform, capsys):
-    call_command("bootstrap", certificate_wait=10)
-    out = capsys.readouterr().out
-    assert "created internet-facing load balancer portal-external-sandbox" in out
-    assert "platform bootstrapped in account 123456789012" in out
-    result = bootstrap_platform.apply().get()
-    assert result["actions"] == []
-    assert result["external_zone_id"] and result["internal_listener_arn"].startswith(
-        f"arn:aws:elasticloadbalancing:{REGION}:"
-    )
+def test_a_platform_without_its_network_says_which_setting_is_missing(aws, platform):
+    with pytest.raises(PermanentError) as failure:
+        bootstrap_platform()
+    assert failure.value.code == "NetworkNotConfigured" and "(vpc_id)" in str(failure.value)
+
+
+def test_a_platform_without_the_nodes_group_says_which_setting_is_missing(sandbox):
+    PlatformSettings.objects.update(node_security_group_id="")
+    with pytest.raises(PermanentError) as failure:
+        bootstrap_platform()
+    assert failure.value.code == "NodeSecurityGroupNotConfigured" and "node_security_group_id" in str(failure.value)
+
+
+def test_with_creation_turned_off_missing_pieces_are_not_created(sandbox, aws_calls):
+    PlatformSettings.objects.update(create_load_balancers=False)
+    with pytest.raises(PermanentError) as failure:
+        bootstrap_platform()
+    assert failure.value.code == "NotFound" and "create_load_balancers" in str(failure.value)
+    assert not [w for w in aws_calls.writes if w.startswith(("elbv2:", "wafv2:", "ec2:"))]
+
+
+def test_the_command_and_the_task_bootstrap_idempotently(aws, platform):
+    prepare_sandbox(platform)
+    out = io.StringIO()
+    call_command("bootstrap", certificate_wait=10, stdout=out)
+    text = out.getvalue()
+    assert "create elbv2.LoadBalancer external/portal-external-sandbox" in text
+    assert "create ec2.SecurityGroupIngress" in text
+    assert "platform bootstrapped in account 123456789012" in text
+    result = bootstrap_task.apply().get()
+    (summary,) = result["summaries"]
+    assert summary["create"] == summary["update"] == summary["delete"] == 0
+    assert platform_snapshot().internal_listener_arn.startswith(f"arn:aws:elasticloadbalancing:{REGION}:")

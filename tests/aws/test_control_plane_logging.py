@@ -1,10 +1,16 @@
-"""Bootstrap turns on the EKS control-plane logs (api, audit, authenticator) with the platform's retention."""
+"""The platform scope turns on the EKS control-plane logs (api, audit, authenticator) with the platform's retention,
+and its target groups speak HTTPS to the ingress gateway."""
+
+import io
 
 import pytest
+from django.core.management import call_command
 
-from provisioning.aws.bootstrap import CONTROL_PLANE_LOG_TYPES, bootstrap
+from portal.catalog.models import PlatformSettings
+from provisioning.desired.platform.aws import CONTROL_PLANE_LOG_TYPES
 from provisioning.errors import PermanentError
 from provisioning.names import control_plane_log_group_name
+from provisioning.operations import bootstrap_platform
 
 GROUP = control_plane_log_group_name("sandbox")
 
@@ -29,7 +35,7 @@ def test_bootstrap_turns_on_control_plane_logs_into_a_group_with_the_platforms_r
 
 
 def test_a_second_run_writes_nothing(bootstrapped, aws_calls):
-    assert bootstrap(bootstrapped)["actions"] == []
+    bootstrap_platform()
     assert aws_calls.writes == []
     assert {"eks:DescribeCluster", "logs:DescribeLogGroups"} <= {f"{c.service}:{c.operation}" for c in aws_calls.calls}
 
@@ -42,17 +48,19 @@ def test_an_existing_cluster_is_configured_not_created(aws, platform, sandbox_cl
         name="sandbox", roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={"subnetIds": [subnet]}
     )
     assert enabled_types(sandbox_client("eks")) == set()
-    result = bootstrap(platform, certificate_wait=10)
+    call_command("prepare_sandbox", stdout=io.StringIO())
+    runs = bootstrap_platform(wait_seconds=10)
     assert "eks:CreateCluster" not in aws_calls.writes
     assert aws_calls.writes.count("eks:UpdateClusterConfig") == 1
-    assert any(a.startswith("enabled control-plane logging") for a in result["actions"])
+    (logging,) = [c for c in runs[0].plan.changes if c["kind"] == "eks.ClusterLogging"]
+    assert logging["action"] == "update"
+    assert {"path": "types.audit", "old": False, "new": True} in logging["diff"]
     assert enabled_types(sandbox_client("eks")) >= set(CONTROL_PLANE_LOG_TYPES)
 
 
 def test_a_changed_retention_is_applied_in_place(bootstrapped, sandbox_client, aws_calls):
-    bootstrapped.control_plane_log_retention_days = 30
-    bootstrapped.save()
-    bootstrap(bootstrapped)
+    PlatformSettings.objects.update(control_plane_log_retention_days=30)
+    bootstrap_platform()
     assert aws_calls.writes == ["logs:PutRetentionPolicy"]
     assert group(sandbox_client("logs"))["retentionInDays"] == 30
 
@@ -61,8 +69,8 @@ def test_outside_the_sandbox_the_cluster_must_exist(bootstrapped, sandbox_client
     sandbox_client("eks").delete_cluster(name="sandbox")
     aws_calls.restart()
     with pytest.raises(PermanentError) as failure:
-        bootstrap(bootstrapped, sandbox=False)
-    assert failure.value.code == "ClusterNotFound"
+        bootstrap_platform(sandbox=False)
+    assert failure.value.code == "ClusterNotFound" and "(cluster_name)" in str(failure.value)
     assert aws_calls.writes == []
 
 
@@ -76,13 +84,10 @@ def test_the_ingress_target_groups_speak_https_to_the_gateway(bootstrapped, sand
         assert (target_group["TargetType"], target_group["HealthCheckProtocol"]) == ("instance", "HTTPS")
 
 
-def test_a_target_group_that_forwards_plain_http_is_not_adopted(aws, platform, sandbox_client):
-    bootstrap(platform, certificate_wait=10)
-    platform.refresh_from_db()
+def test_a_target_group_that_forwards_plain_http_is_not_adopted(bootstrapped, platform, sandbox_client):
     elbv2 = sandbox_client("elbv2")
-    listener = platform.external_listener_arn
-    elbv2.delete_listener(ListenerArn=listener)
-    elbv2.delete_target_group(TargetGroupArn=platform.external_target_group_arn)
+    elbv2.delete_listener(ListenerArn=bootstrapped.external_listener_arn)
+    elbv2.delete_target_group(TargetGroupArn=bootstrapped.external_target_group_arn)
     elbv2.create_target_group(
         Name="portal-external-gw-sandbox",
         Protocol="HTTP",
@@ -92,5 +97,6 @@ def test_a_target_group_that_forwards_plain_http_is_not_adopted(aws, platform, s
         Tags=[{"Key": "portal:managed", "Value": "true"}, {"Key": "portal:owner", "Value": "platform"}],
     )
     with pytest.raises(PermanentError) as failure:
-        bootstrap(platform)
+        bootstrap_platform()
     assert failure.value.code == "TargetGroupProtocolMismatch"
+    assert "protocol 'HTTP'" in str(failure.value) and "delete it" in str(failure.value)

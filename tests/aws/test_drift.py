@@ -3,6 +3,7 @@
 from provisioning.choices import RunStatus
 from provisioning.models import ManagedResource
 from provisioning.operations import drift_check_service
+from provisioning.scopes import service_key
 from tests.engine.conftest import run_task
 
 from .conftest import apply, expose, zone_records
@@ -23,7 +24,7 @@ def test_a_changed_retention_and_a_deleted_record_are_reported(bootstrapped, tea
 
     run = run_task(drift_check_service(service))
     assert run.status == RunStatus.SUCCEEDED and run.drift_found
-    group = ManagedResource.objects.get(kind="logs.LogGroup")
+    group = ManagedResource.objects.get(kind="logs.LogGroup", scope=service_key(service.name))
     assert (group.status, group.drift) == ("drifted", [{"path": "retention_days", "old": 7, "new": 30}])
     record = ManagedResource.objects.get(kind="route53.Record")
     assert record.status == "missing"

@@ -4,12 +4,12 @@ in front of the sandbox."""
 
 import pytest
 
-from provisioning.aws.backend import AwsBackend
+from provisioning.aws.kinds import RECORD
 from provisioning.choices import RunStatus
-from provisioning.desired.aws import RECORD
 from provisioning.engine import Engine, service_scope
 from provisioning.errors import PermanentError, TemporaryError
 from provisioning.operations import apply_service
+from provisioning.targets import AwsBackend
 from tests.aws.sandbox import FaultProxy
 from tests.engine.conftest import register, run_task
 

@@ -3,6 +3,7 @@
 from provisioning.choices import RunStatus
 from provisioning.models import ManagedResource
 from provisioning.operations import apply_service, destroy_service, plan_service
+from provisioning.scopes import PLATFORM_KEY
 from tests.engine.conftest import run_task, update
 
 from .conftest import apply, certificates, expose, tagged, zone_records
@@ -74,7 +75,8 @@ def test_an_external_service_with_two_hostnames(bootstrapped, team, sre, sandbox
     assert "Block" in internal_acl["DefaultAction"]
     (allow,) = internal_acl["Rules"]
     name, ip_set_id = allow["Statement"]["IPSetReferenceStatement"]["ARN"].rsplit("/", 2)[-2:]
-    assert wafv2.get_ip_set(Name=name, Scope="REGIONAL", Id=ip_set_id)["IPSet"]["Addresses"] == platform.corp_cidrs
+    ip_set = wafv2.get_ip_set(Name=name, Scope="REGIONAL", Id=ip_set_id)["IPSet"]
+    assert ip_set["Addresses"] == list(platform.corp_cidrs)
 
 
 def test_moving_a_service_from_external_to_internal_is_one_plan(bootstrapped, team, sre, sandbox_client):
@@ -165,4 +167,4 @@ def test_deleting_the_service_leaves_nothing_tagged_for_it(bootstrapped, team, s
     assert [c["DomainName"] for c in certificates(sandbox_client("acm"))] == ["example.com", "internal.example.com"]
     assert sandbox_client("logs").describe_log_groups(logGroupNamePrefix="/eks/")["logGroups"] == []
     assert sandbox_client("cloudwatch").describe_alarms()["MetricAlarms"] == []
-    assert not ManagedResource.objects.filter(provider="aws").exists()
+    assert not ManagedResource.objects.filter(provider="aws").exclude(scope=PLATFORM_KEY).exists()

@@ -1,4 +1,5 @@
-"""A bootstrapped platform (every ARN filled in) and services of each exposure level, for the platform tests."""
+"""A bootstrapped platform (its settings, and every output of its AWS pieces filled in) and services of each exposure
+level, for the platform tests."""
 
 from typing import Any
 
@@ -18,6 +19,9 @@ WAF = f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional"
 PLATFORM = PlatformSnapshot(
     cluster_name="sandbox",
     region=REGION,
+    vpc_id="vpc-0a1b2c3d4e5f60718",
+    subnet_ids=("subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788"),
+    node_security_group_id="sg-0a1b2c3d4e5f60718",
     internal_zone_id="Z0INTERNAL",
     external_zone_id="Z0EXTERNAL",
     external_alb_arn=f"{ELB}:loadbalancer/app/portal-external-sandbox/50dc6c495c0c9188",
@@ -67,7 +71,8 @@ SERVICES: dict[str, ServiceSnapshot] = {
 
 
 def platform_manifests(platform: PlatformSnapshot = PLATFORM) -> list[dict[str, Any]]:
-    return [resource.body for resource in render_platform(platform)]
+    """The platform layer's Kubernetes objects."""
+    return [resource.body for resource in render_platform(platform) if resource.provider == KUBERNETES]
 
 
 def service_manifests(svc: ServiceSnapshot, platform: PlatformSnapshot = PLATFORM) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""The platform layer, byte for byte, for a bootstrapped platform; every object strictly valid and owned.
+"""The platform layer, byte for byte, for a bootstrapped platform: its Kubernetes objects (every one strictly valid
+and owned) and its shared AWS pieces.
 
 Regenerate after an intended change with ``PORTAL_UPDATE_GOLDEN=1 pytest tests/platform/test_golden.py`` and
 review the diff like code.
@@ -13,19 +14,22 @@ import pytest
 from provisioning import names
 from provisioning.desired.platform import PLATFORM_KINDS, platform_namespaces, render_platform
 from provisioning.preflight import SchemaValidator
-from provisioning.resources import KUBERNETES, to_yaml_documents
+from provisioning.queries import document
+from provisioning.resources import AWS, KUBERNETES, to_yaml_documents
 
 from .samples import CRDS, PLATFORM, platform_manifests
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "platform.yaml"
+GOLDEN_AWS = Path(__file__).resolve().parents[1] / "golden" / "platform-aws.yaml"
 
 
-def test_rendering_matches_the_golden_file():
-    text = to_yaml_documents(platform_manifests())
+@pytest.mark.parametrize(("golden", "provider"), [(GOLDEN, KUBERNETES), (GOLDEN_AWS, AWS)], ids=["kubernetes", "aws"])
+def test_rendering_matches_the_golden_file(golden, provider):
+    text = to_yaml_documents([document(r) for r in render_platform(PLATFORM) if r.provider == provider])
     if os.environ.get("PORTAL_UPDATE_GOLDEN"):
-        GOLDEN.write_text(text)
-    assert GOLDEN.exists(), f"no golden file {GOLDEN.name}; run with PORTAL_UPDATE_GOLDEN=1"
-    assert text == GOLDEN.read_text(), f"the platform layer renders differently from {GOLDEN.name}"
+        golden.write_text(text)
+    assert golden.exists(), f"no golden file {golden.name}; run with PORTAL_UPDATE_GOLDEN=1"
+    assert text == golden.read_text(), f"the platform layer renders differently from {golden.name}"
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +45,7 @@ def test_every_object_is_strictly_valid(validator):
 
 
 def test_every_object_is_the_platforms_and_of_a_kind_the_engine_lists():
-    resources = render_platform(PLATFORM)
-    assert {r.provider for r in resources} == {KUBERNETES}
+    resources = [r for r in render_platform(PLATFORM) if r.provider == KUBERNETES]
     for resource in resources:
         labels = resource.body["metadata"]["labels"]
         component = labels[names.LABEL_NAME]
@@ -56,7 +59,7 @@ def test_every_object_is_the_platforms_and_of_a_kind_the_engine_lists():
 
 
 def test_objects_stay_in_the_platform_namespaces_and_only_the_layers_own_namespaces_are_owned():
-    resources = render_platform(PLATFORM)
+    resources = [r for r in render_platform(PLATFORM) if r.provider == KUBERNETES]
     used = {r.namespace for r in resources if r.namespace}
     assert used == set(platform_namespaces(PLATFORM))
     owned = {r.name for r in resources if r.kind == "Namespace"}
@@ -67,7 +70,7 @@ def test_objects_stay_in_the_platform_namespaces_and_only_the_layers_own_namespa
 def test_rendering_is_deterministic_and_follows_the_settings():
     assert to_yaml_documents(platform_manifests()) == to_yaml_documents(platform_manifests())
     moved = dataclasses.replace(PLATFORM, ingress_namespace="edge", monitoring_namespace="observe")
-    resources = render_platform(moved)
+    resources = [r for r in render_platform(moved) if r.provider == KUBERNETES]
     assert {r.namespace for r in resources if r.kind == "Gateway"} == {"edge"}
     assert {r.namespace for r in resources if r.kind in ("Prometheus", "Alertmanager")} == {"observe"}
     assert set(platform_namespaces(moved)) >= {"edge", "observe"}
@@ -76,3 +79,18 @@ def test_rendering_is_deterministic_and_follows_the_settings():
 def test_before_bootstrap_there_is_no_binding_to_a_target_group_that_does_not_exist():
     fresh = dataclasses.replace(PLATFORM, external_target_group_arn="", internal_target_group_arn="")
     assert [r for r in render_platform(fresh) if r.kind == "TargetGroupBinding"] == []
+
+
+def test_every_aws_piece_is_tagged_as_the_platforms_and_refers_to_the_others_by_name():
+    """Names, not ARNs: the plan of a fresh platform is complete before anything exists."""
+    pieces = [r for r in render_platform(PLATFORM) if r.provider == AWS]
+    assert len({r.key for r in pieces}) == len(pieces)
+    for piece in pieces:
+        tags = piece.body.get("tags")
+        if tags is not None:
+            assert tags.items() >= names.platform_identity().items(), piece.label()
+    assert "arn:" not in to_yaml_documents([p.body for p in pieces])
+    fresh = dataclasses.replace(
+        PLATFORM, **{f: "" for f in ("external_alb_arn", "corp_ip_set_arn", "external_zone_id")}
+    )
+    assert [p.body for p in render_platform(fresh) if p.provider == AWS] == [p.body for p in pieces]

@@ -5,14 +5,16 @@ name) -> the service's VirtualService (``render_service``), and the gateway's Se
 service's AuthorizationPolicy admits. One walk over the snapshot's ARNs, one over a bootstrapped sandbox.
 """
 
+import io
 from typing import Any
 
 import boto3
 import pytest
+from django.core.management import call_command
 
 from provisioning import names
-from provisioning.aws.bootstrap import bootstrap
 from provisioning.desired.istio import EXPOSED_LEVELS
+from provisioning.operations import bootstrap_platform
 from provisioning.snapshot import platform_snapshot
 
 from .samples import PLATFORM, REGION, SERVICES, find, one, platform_manifests, service_manifests
@@ -132,16 +134,19 @@ def test_internal_names_no_mesh_service_claims_go_on_to_nginx():
     assert not any(names.gateway_ref(PLATFORM.ingress_namespace, "external") in vs["spec"]["gateways"] for vs in routes)
 
 
-def test_a_bootstrapped_sandbox_albs_forward_to_the_bound_target_groups(platform):
-    """Bootstrap's real ALBs: each HTTPS listener forwards (HTTPS) to the target group the platform binds."""
-    bootstrap(platform, certificate_wait=10)
-    platform.refresh_from_db()
-    snapshot = platform_snapshot(platform)
+def test_a_bootstrapped_sandbox_albs_forward_to_the_bound_target_groups(platform, settings, tmp_path):
+    """The platform's real ALBs: each HTTPS listener forwards (HTTPS) to the target group the platform binds."""
+    settings.PORTAL_GITOPS_DIR = tmp_path / "gitops"
+    call_command("prepare_sandbox", stdout=io.StringIO())
+    bootstrap_platform(wait_seconds=10)
+    snapshot = platform_snapshot()
     manifests = platform_manifests(snapshot)
     elbv2 = boto3.session.Session().client("elbv2", region_name=REGION)
     for level in EXPOSED_LEVELS:
         alb = getattr(snapshot, f"{level}_alb_arn")
-        (listener,) = elbv2.describe_listeners(LoadBalancerArn=alb)["Listeners"]
+        (listener,) = [
+            item for item in elbv2.describe_listeners(LoadBalancerArn=alb)["Listeners"] if item["Port"] == 443
+        ]
         (action,) = listener["DefaultActions"]
         (target_group,) = elbv2.describe_target_groups(TargetGroupArns=[action["TargetGroupArn"]])["TargetGroups"]
         assert (target_group["Protocol"], target_group["TargetType"]) == ("HTTPS", "instance")

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 
@@ -201,15 +202,21 @@ class PlatformSettingsSerializer(serializers.ModelSerializer):
     slack_webhook_url_masked = serializers.CharField(source="slack_webhook_masked", read_only=True)
     corp_cidrs = serializers.ListField(child=serializers.CharField(max_length=49), min_length=1, max_length=100)
     subnet_ids = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=20)
+    outputs = serializers.SerializerMethodField(
+        help_text="What AWS assigned to the platform's shared pieces (zone ids, ALB ARNs and DNS names, listener, "
+        "target group, web ACL and IP set ARNs, the account), as the last platform apply or check found them. "
+        "Read-only; empty before the first platform apply."
+    )
 
     class Meta:
         model = PlatformSettings
         exclude = ["id"]
-        read_only_fields = [
-            f.name
-            for f in PlatformSettings._meta.get_fields()
-            if f.name.endswith(("_arn", "_dns_name", "_alb_zone_id")) or f.name in ("aws_account_id", "updated_at")
-        ]
+        read_only_fields = ["updated_at"]
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+    def get_outputs(self, row) -> dict[str, str]:
+        """Given by the view (``context["outputs"]``): the catalog does not read the inventory itself."""
+        return self.context.get("outputs", {})
 
     def validate(self, attrs):
         # The model's own rules (CIDRs, distinct zones) on the row as it would be saved.

@@ -1,3 +1,5 @@
+import ipaddress
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -19,7 +21,11 @@ def _default_corp_cidrs() -> list[str]:
 
 
 class PlatformSettings(models.Model):
-    """The platform's one row of settings (SRE-only): cluster, zones, load balancers, networks."""
+    """The platform's one row of settings (SRE-only): cluster, zones, networks, corp CIDRs, the WAF rate limit.
+
+    What AWS assigns to the shared pieces (zone ids, ALB ARNs and DNS names, ...) is not kept here: provisioning
+    records it with the pieces in its inventory, and reads it back with the settings (``provisioning.snapshot``).
+    """
 
     cluster_name = models.CharField(max_length=100, default="sandbox", validators=[validate_dns1123_label])
     region = models.CharField(max_length=32, default="ap-northeast-1")
@@ -28,31 +34,24 @@ class PlatformSettings(models.Model):
     )
 
     internal_zone = models.CharField(max_length=253, default="internal.example.com", validators=[validate_hostname])
-    internal_zone_id = models.CharField(max_length=64, blank=True)
     external_zone = models.CharField(max_length=253, default="example.com", validators=[validate_hostname])
-    external_zone_id = models.CharField(max_length=64, blank=True)
-    corp_cidrs = models.JSONField(default=_default_corp_cidrs, help_text="CIDRs the internal WAF allows.")
-    create_load_balancers = models.BooleanField(
-        default=True, help_text="Bootstrap creates the ALBs and WAF ACLs when they are not found."
+    corp_cidrs = models.JSONField(
+        default=_default_corp_cidrs,
+        help_text="IPv4 CIDRs of the corporate network: the internal ALB's security group and WAF admit only these.",
     )
-    vpc_id = models.CharField(max_length=64, blank=True)
-    subnet_ids = models.JSONField(default=list, blank=True)
-
-    # Filled in by bootstrap (adopted or created).
-    external_alb_arn = models.CharField(max_length=2048, blank=True)
-    external_alb_dns_name = models.CharField(max_length=255, blank=True)
-    external_alb_zone_id = models.CharField(max_length=64, blank=True)
-    external_listener_arn = models.CharField(max_length=2048, blank=True)
-    external_web_acl_arn = models.CharField(max_length=2048, blank=True)
-    internal_alb_arn = models.CharField(max_length=2048, blank=True)
-    internal_alb_dns_name = models.CharField(max_length=255, blank=True)
-    internal_alb_zone_id = models.CharField(max_length=64, blank=True)
-    internal_listener_arn = models.CharField(max_length=2048, blank=True)
-    internal_web_acl_arn = models.CharField(max_length=2048, blank=True)
-    corp_ip_set_arn = models.CharField(max_length=2048, blank=True)
-    external_target_group_arn = models.CharField(max_length=2048, blank=True)
-    internal_target_group_arn = models.CharField(max_length=2048, blank=True)
-    aws_account_id = models.CharField(max_length=12, blank=True, help_text="From STS GetCallerIdentity.")
+    create_load_balancers = models.BooleanField(
+        default=True,
+        help_text="The platform may create its ALBs, their groups, listeners and target groups and the WAF pieces "
+        "when they are not found; off, it only adopts them (same names, the platform's tags).",
+    )
+    vpc_id = models.CharField(max_length=64, blank=True, help_text="The VPC of the ALBs and the cluster's nodes.")
+    subnet_ids = models.JSONField(default=list, blank=True, help_text="At least two subnets for the ALBs.")
+    node_security_group_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The security group of the cluster's nodes: the platform admits each ALB's group on the ingress "
+        "gateway's NodePort there.",
+    )
     waf_rate_limit = models.PositiveIntegerField(
         default=2000,
         validators=[MinValueValidator(10)],
@@ -106,6 +105,11 @@ class PlatformSettings(models.Model):
                     validate_cidr(str(cidr))
                 except ValidationError as exc:
                     errors.setdefault("corp_cidrs", []).extend(exc.messages)
+                    continue
+                if ipaddress.ip_network(str(cidr)).version != 4:
+                    errors.setdefault("corp_cidrs", []).append(
+                        f"{cidr!r} is IPv6: the WAF IP set of the corp networks holds IPv4 blocks only."
+                    )
         if self.internal_zone == self.external_zone:
             errors["internal_zone"] = ["The internal and external zones must differ."]
         # Here rather than as field validators: the API declares the write-only webhook field itself, so clean() is

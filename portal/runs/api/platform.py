@@ -14,17 +14,19 @@ from portal.catalog.api.serializers import PlatformSettingsSerializer
 from portal.catalog.models import PlatformSettings
 from provisioning.errors import PermanentError, RunInProgress, TemporaryError
 from provisioning.operations import apply_platform, plan_platform
-from provisioning.queries import rendered_platform_yaml, run_queryset
+from provisioning.queries import platform_outputs, rendered_platform_yaml, run_queryset
 
 
 class PlatformSettingsView(APIView):
-    """The platform's one row of settings: cluster, zones, load balancers, corp networks."""
+    """The platform's one row of settings (cluster, zones, networks, corp CIDRs), with the read-only ``outputs``
+    of its shared AWS pieces from the inventory."""
 
     permission_classes = [PlatformSettingsAccess]
     serializer_class = PlatformSettingsSerializer
 
     def get(self, request):
-        return Response(PlatformSettingsSerializer(PlatformSettings.load()).data)
+        row = PlatformSettings.load()
+        return Response(PlatformSettingsSerializer(row, context={"outputs": platform_outputs(row)}).data)
 
     @extend_schema(request=PlatformSettingsSerializer, responses=PlatformSettingsSerializer)
     def patch(self, request):
@@ -33,6 +35,7 @@ class PlatformSettingsView(APIView):
             serializer = PlatformSettingsSerializer(row, data=request.data, partial=True, context={"request": request})
             serializer.is_valid(raise_exception=True)
             serializer.save()
+        serializer.context["outputs"] = platform_outputs(row)
         return Response(serializer.data)
 
 

@@ -8,6 +8,8 @@ platform``. Pure like the service builders: a PlatformSnapshot in, sorted manife
 - ``tracing``: the OpenTelemetry Collector exporting to X-Ray.
 - ``monitoring``: Prometheus, Alertmanager and the Envoy PodMonitor; Grafana and Kiali settings.
 - ``tools``: OAuth2 Proxy and the Nginx Ingress controller for tools outside the mesh.
+- ``aws``: the shared AWS pieces: zones, the two ALBs with their security groups, target groups and listeners,
+  the WAF web ACLs and IP set, the EKS control-plane logs.
 
 Namespace objects are rendered only for the namespaces the platform layer introduces. The Istio root and
 monitoring namespaces belong to the installations of istiod and the Prometheus operator: the layer puts objects
@@ -18,6 +20,7 @@ from provisioning import names
 from provisioning.resources import Resource, k8s, sort_resources
 from provisioning.snapshot import PlatformSnapshot
 
+from .aws import build_platform_aws
 from .ingress import build_ingress
 from .logs import build_logging
 from .mesh import build_mesh_config
@@ -70,7 +73,7 @@ def platform_namespaces(platform: PlatformSnapshot) -> list[str]:
 
 
 def render_platform(platform: PlatformSnapshot) -> list[Resource]:
-    """Every object of the platform layer, in a deterministic order."""
+    """Every Kubernetes object and AWS resource of the platform layer, in a deterministic order."""
     manifests = [
         *build_ingress(platform),
         *build_mesh_config(platform),
@@ -79,4 +82,4 @@ def render_platform(platform: PlatformSnapshot) -> list[Resource]:
         *build_monitoring_stack(platform),
         *build_tools(platform),
     ]
-    return sort_resources([k8s(manifest) for manifest in manifests])
+    return sort_resources([*(k8s(manifest) for manifest in manifests), *build_platform_aws(platform)])

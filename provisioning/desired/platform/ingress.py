@@ -1,10 +1,11 @@
 """The ingress path of each exposure level (seed §15, §16): ALB -> NodePort Service -> Istio ingress gateway -> Gateway.
 
-Bootstrap creates each level's ALB, its HTTPS listener and one target group (instance targets, HTTPS) with boto3.
-The AWS Load Balancer Controller only has to keep that target group's members current, which is what a
-``TargetGroupBinding`` does: it registers the nodes on the NodePort of the gateway's Service. An ``Ingress`` with
-``alb.ingress.kubernetes.io/*`` annotations would make the controller create and own a second ALB, listener and
-target group, competing with bootstrap's (and with the ACM certificates and WAF associations attached to them).
+The platform scope's AWS pieces (``aws.py``) are each level's ALB, its listeners and one target group (instance
+targets, HTTPS), planned and applied with the rest of the platform layer. The AWS Load Balancer Controller only
+has to keep that target group's members current, which is what a ``TargetGroupBinding`` does: it registers the
+nodes on the NodePort of the gateway's Service. An ``Ingress`` with ``alb.ingress.kubernetes.io/*`` annotations
+would make the controller create and own a second ALB, listener and target group, competing with the platform's
+(and with the ACM certificates and WAF associations attached to them).
 
 The ALB terminates the client's TLS and opens a new TLS connection to the gateway (re-encryption), without SNI:
 ALBs never send it to targets. An HTTPS server whose ``hosts`` were ``*.zone`` would make Envoy match the
@@ -36,6 +37,9 @@ HTTPS_PORT = 443
 HTTPS_PORT_NAME = "https"
 # The gateway binds an unprivileged port; Istio maps the Gateway's port 443 to it through the Service.
 GATEWAY_TARGET_PORT = 8443
+# Each level's NodePort, fixed rather than left to the cluster: the ALB reaches the nodes on it (instance targets),
+# and the nodes' security group admits the level's ALB on exactly this port (``desired/platform/aws.py``).
+GATEWAY_NODE_PORTS = {"external": 30443, "internal": 30444}
 GATEWAY_REPLICAS = 2
 # Istio's gateway injection: the webhook fills in the proxy's image and configuration.
 INJECT_LABEL = "sidecar.istio.io/inject"
@@ -105,6 +109,7 @@ def gateway_service(platform: PlatformSnapshot, level: str) -> dict[str, Any]:
                     "name": HTTPS_PORT_NAME,
                     "port": HTTPS_PORT,
                     "targetPort": GATEWAY_TARGET_PORT,
+                    "nodePort": GATEWAY_NODE_PORTS[level],
                     "protocol": "TCP",
                     "appProtocol": "https",
                 }
@@ -114,7 +119,9 @@ def gateway_service(platform: PlatformSnapshot, level: str) -> dict[str, Any]:
 
 
 def target_group_binding(platform: PlatformSnapshot, level: str) -> dict[str, Any] | None:
-    """Bootstrap's target group, kept filled with the nodes on the gateway's NodePort; none before bootstrap."""
+    """The level's target group (an AWS piece of the platform scope), kept filled with the nodes on the gateway's
+    NodePort. Bound by ARN, known once the target group exists: until then there is no binding. (The controller
+    also takes ``targetGroupName``, but resolves it unreliably when targets change.)"""
     arn = platform.target_group_arn(level)
     if not arn:
         return None

@@ -1,17 +1,20 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from provisioning.aws.bootstrap import CERTIFICATE_WAIT_SECONDS, bootstrap
-from provisioning.choices import RunStatus
+from provisioning.choices import ChangeAction
 from provisioning.errors import ProvisioningError, RunInProgress
-from provisioning.operations import bootstrap_platform_layer
+from provisioning.operations import bootstrap_platform
+from provisioning.snapshot import platform_outputs
+
+# A one-off command, not a run step: it may wait longer for ACM to issue the listeners' default certificates.
+CERTIFICATE_WAIT_SECONDS = 600
 
 
 class Command(BaseCommand):
     help = (
-        "Adopt or create the platform's shared AWS pieces (hosted zones in the sandbox, the two ALBs with HTTPS "
-        "listeners, the WAF web ACLs and IP set, their associations) and record them in the platform settings. "
-        "Then plan and apply the platform layer (gateways, mesh, logging, tracing, monitoring). "
-        "Idempotent: a second run changes nothing."
+        "Plan and apply the platform scope, approved by whoever runs this: its shared AWS pieces (hosted zones, "
+        "the two ALBs with their security groups, target groups and listeners, the WAF web ACLs and IP set, the "
+        "EKS control-plane logs) and its Kubernetes objects (gateways, mesh, logging, tracing, monitoring). "
+        "Idempotent: a second run changes nothing. In the local sandbox run `prepare_sandbox` first."
     )
 
     def add_arguments(self, parser):
@@ -21,33 +24,26 @@ class Command(BaseCommand):
             default=CERTIFICATE_WAIT_SECONDS,
             help="Seconds to wait for ACM to issue a listener's default certificate.",
         )
-        parser.add_argument(
-            "--skip-platform-layer",
-            action="store_true",
-            help="Only the AWS pieces; do not plan and apply the platform's Kubernetes objects.",
-        )
 
     def handle(self, certificate_wait, **options):
         try:
-            result = bootstrap(certificate_wait=certificate_wait)
-        except ProvisioningError as exc:
-            raise CommandError(f"bootstrap failed ({exc.code}): {exc}") from exc
-        for action in result["actions"] or ["nothing to change"]:
-            self.stdout.write(f"  {action}")
-        for level in ("external", "internal"):
-            self.stdout.write(
-                f"  {level}: zone {result[f'{level}_zone_id']}, ALB {result[f'{level}_alb_dns_name']}, "
-                f"web ACL {result[f'{level}_web_acl_arn'].rsplit('/', 2)[-2]}"
-            )
-        self.stdout.write(self.style.SUCCESS(f"platform bootstrapped in account {result['aws_account_id']}"))
-        if options["skip_platform_layer"]:
-            return
-        try:
-            run = bootstrap_platform_layer()
+            runs = bootstrap_platform(wait_seconds=certificate_wait)
         except RunInProgress as exc:
             raise CommandError(str(exc)) from exc
-        summary = run.plan.summary if run.plan else {}
-        line = ", ".join(f"{summary.get(k, 0)} {k}" for k in ("create", "update", "delete", "unchanged"))
-        if run.status != RunStatus.SUCCEEDED:
-            raise CommandError(f"platform layer: run #{run.pk} {run.status}: {run.error}")
-        self.stdout.write(self.style.SUCCESS(f"platform layer applied by run #{run.pk} ({line})"))
+        except ProvisioningError as exc:
+            raise CommandError(f"bootstrap failed ({exc.code}): {exc}") from exc
+        for run in runs:
+            changes = [c for c in run.plan.changes if c["action"] != ChangeAction.UNCHANGED] if run.plan else []
+            for change in changes:
+                where = f"{change['namespace']}/" if change["namespace"] else ""
+                self.stdout.write(f"  {change['action']} {change['kind']} {where}{change['name']}")
+            summary = run.plan.summary if run.plan else {}
+            line = ", ".join(f"{summary.get(k, 0)} {k}" for k in ("create", "update", "delete", "unchanged"))
+            self.stdout.write(self.style.SUCCESS(f"platform applied by run #{run.pk} ({line})"))
+        outputs = platform_outputs()
+        for level in ("external", "internal"):
+            self.stdout.write(
+                f"  {level}: zone {outputs[f'{level}_zone_id']}, ALB {outputs[f'{level}_alb_dns_name']}, "
+                f"web ACL {outputs[f'{level}_web_acl_arn']}"
+            )
+        self.stdout.write(self.style.SUCCESS(f"platform bootstrapped in account {outputs['aws_account_id']}"))

@@ -74,9 +74,10 @@ class Command(BaseCommand):
                 time.sleep(0.5)
 
     def _prepare_sandbox(self, timeout: float) -> None:
-        """Give the sandbox the platform's zones, ALBs and WAF ACLs, and apply the platform layer."""
+        """Give the sandbox what real AWS would have (a network, the cluster), then apply the platform scope."""
         try:
             if self._wait_for_sandbox(timeout):
+                call_command("prepare_sandbox", stdout=self.stdout, stderr=self.stderr)
                 call_command("bootstrap", stdout=self.stdout, stderr=self.stderr)
         except CommandError as exc:
             self.stderr.write(f"{exc}; exposed services cannot be applied until `manage.py bootstrap` succeeds")

@@ -1,17 +1,16 @@
-"""CloudWatch Logs: the service's log group (retention, tags) and the metric filter that counts its 5xx."""
+"""CloudWatch Logs as the portal sees it: log groups (a service's, the EKS control plane's) with their retention
+and tags, and the metric filter that counts a service's 5xx."""
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..desired.aws import LOG_GROUP, METRIC_FILTER, aws
-from ..names import metric_filter_name
-from ..resources import Resource
-from .context import AwsContext, has_tags
-from .errors import is_code
-
-if TYPE_CHECKING:
-    from .observation import Observation
+from ...aws.context import AwsContext
+from ...aws.errors import is_code
+from ...aws.kinds import LOG_GROUP, METRIC_FILTER
+from ...names import metric_filter_name
+from ...resources import Resource, aws
+from .observation import Observation
 
 NOT_FOUND = "ResourceNotFoundException"
 
@@ -63,15 +62,33 @@ def filter_body(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class LogGroupHandler:
+def group_key(name: str) -> tuple:
+    """Where an observation keeps a log group (None when it does not exist)."""
+    return ("logs.group", name)
+
+
+def filters_key(group: str) -> tuple:
+    """Where an observation keeps a log group's metric filters."""
+    return ("logs.filters", group)
+
+
+def log_group(obs: Observation, name: str) -> dict[str, Any] | None:
+    return obs.once(group_key(name), describe_group, obs.ctx, name)
+
+
+def group_filters(obs: Observation, group: str) -> list[dict[str, Any]]:
+    return obs.once(filters_key(group), metric_filters, obs.ctx, group)
+
+
+class LogGroupReader:
     kind = LOG_GROUP
 
-    def observe(self, obs: "Observation", desired: list[Resource], recorded: list[Resource]) -> list[Resource]:
+    def observe(self, obs: Observation, desired: list[Resource], recorded: list[Resource]) -> list[Resource]:
         tagged = obs.tagged_arns("logs")
         names = {r.name for r in (*desired, *recorded)} | {group_name(arn) for arn in tagged}
         found = []
         for name in sorted(names):
-            group = obs.log_group(name)
+            group = log_group(obs, name)
             if group is None:
                 continue
             arn = group_arn(group)
@@ -79,36 +96,11 @@ class LogGroupHandler:
             found.append(aws(LOG_GROUP, name, {"retention_days": group.get("retentionInDays"), "tags": tags}))
         return found
 
-    def apply(self, ctx: AwsContext, resource: Resource) -> dict[str, Any]:
-        logs, name, body = ctx.client("logs"), resource.name, resource.body
-        group, created = describe_group(ctx, name), False
-        if group is None:
-            try:
-                logs.create_log_group(logGroupName=name, tags=body["tags"])
-                created = True
-            except ClientError as exc:
-                if not is_code(exc, "ResourceAlreadyExistsException"):
-                    raise  # else another worker created it a moment ago
-            group = describe_group(ctx, name) or {}
-        arn = group_arn(group) if group else ""
-        if arn and not created and not has_tags(group_tags(ctx, arn), body["tags"]):
-            logs.tag_resource(resourceArn=arn, tags=body["tags"])
-        if group.get("retentionInDays") != body["retention_days"]:
-            logs.put_retention_policy(logGroupName=name, retentionInDays=body["retention_days"])
-        return {"external_id": arn}
 
-    def delete(self, ctx: AwsContext, resource: Resource) -> None:
-        try:
-            ctx.client("logs").delete_log_group(logGroupName=resource.name)
-        except ClientError as exc:
-            if not is_code(exc, NOT_FOUND):
-                raise
-
-
-class MetricFilterHandler:
+class MetricFilterReader:
     kind = METRIC_FILTER
 
-    def observe(self, obs: "Observation", desired: list[Resource], recorded: list[Resource]) -> list[Resource]:
+    def observe(self, obs: Observation, desired: list[Resource], recorded: list[Resource]) -> list[Resource]:
         """The service's filters in the log groups it declares or has recorded (or that are tagged for it)."""
         keys = {r.key for r in (*desired, *recorded)}
         groups = {r.namespace for r in (*desired, *recorded)}
@@ -116,30 +108,8 @@ class MetricFilterHandler:
         mine = metric_filter_name(obs.ctx.service) if obs.ctx.service else None
         found = []
         for group in sorted(groups):
-            for item in obs.metric_filters(group):
+            for item in group_filters(obs, group):
                 resource = aws(METRIC_FILTER, item["filterName"], filter_body(item), namespace=group)
                 if resource.key in keys or item["filterName"] == mine:
                     found.append(resource)
         return found
-
-    def apply(self, ctx: AwsContext, resource: Resource) -> dict[str, Any]:
-        same = [f for f in metric_filters(ctx, resource.namespace, resource.name) if f["filterName"] == resource.name]
-        if same and filter_body(same[0]) == resource.body:
-            return {}
-        metric = resource.body["metric"]
-        ctx.client("logs").put_metric_filter(
-            logGroupName=resource.namespace,
-            filterName=resource.name,
-            filterPattern=resource.body["pattern"],
-            metricTransformations=[
-                {"metricNamespace": metric["namespace"], "metricName": metric["name"], "metricValue": metric["value"]}
-            ],
-        )
-        return {}
-
-    def delete(self, ctx: AwsContext, resource: Resource) -> None:
-        try:
-            ctx.client("logs").delete_metric_filter(logGroupName=resource.namespace, filterName=resource.name)
-        except ClientError as exc:
-            if not is_code(exc, NOT_FOUND):
-                raise

@@ -1,0 +1,137 @@
+"""Route53 as the portal sees it: the platform's hosted zones, and each hostname's alias record with the TXT
+record beside it that names its owner.
+
+Records have no tags, so ownership lives in ``_portal-owner.<hostname>`` (``"portal:managed=true,..."``), the
+way external-dns keeps its registry: orphans are found by it, and a name another service or a person owns is
+never overwritten.
+"""
+
+from typing import Any
+
+from ...aws.context import AwsContext
+from ...aws.kinds import HOSTED_ZONE, RECORD
+from ...names import TAG_SERVICE, record_owner_name
+from ...resources import Resource, aws
+from .observation import Observation
+
+
+def norm(name: str) -> str:
+    """Route53 spells names with a trailing dot and octal escapes; the portal without either."""
+    return name.rstrip(".").lower().replace("\\052", "*")
+
+
+def zone_id_of(zone: dict[str, Any]) -> str:
+    return zone["Id"].rsplit("/", 1)[-1]
+
+
+def list_zone(ctx: AwsContext, zone_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every record set of a zone by (name, type): one paginated ListResourceRecordSets."""
+    paginator = ctx.client("route53").get_paginator("list_resource_record_sets")
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for page in paginator.paginate(HostedZoneId=zone_id):
+        for rrset in page.get("ResourceRecordSets", []):
+            if "SetIdentifier" not in rrset:
+                found[(norm(rrset["Name"]), rrset["Type"])] = rrset
+    return found
+
+
+def zone_records(obs: Observation, zone_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """A zone's record sets, listed once per observe (once per batch in a drift sweep)."""
+    return obs.once(("route53.zone", zone_id), list_zone, obs.ctx, zone_id)
+
+
+def get_rrset(ctx: AwsContext, zone_id: str, name: str, rtype: str) -> dict[str, Any] | None:
+    """One record set, read fresh (records sort by name then type, so the first one at the start is it)."""
+    page = ctx.client("route53").list_resource_record_sets(
+        HostedZoneId=zone_id, StartRecordName=name, StartRecordType=rtype, MaxItems="1"
+    )
+    for rrset in page.get("ResourceRecordSets", []):
+        if norm(rrset["Name"]) == norm(name) and rrset["Type"] == rtype and "SetIdentifier" not in rrset:
+            return rrset
+    return None
+
+
+def hosted_zone(ctx: AwsContext, name: str) -> dict[str, Any] | None:
+    """The hosted zone of a domain, public first (a private one of the same name cannot validate certificates)."""
+    page = ctx.client("route53").list_hosted_zones_by_name(DNSName=name, MaxItems="10")
+    zones = [z for z in page.get("HostedZones", []) if norm(z["Name"]) == name]
+    zones.sort(key=lambda z: bool((z.get("Config") or {}).get("PrivateZone")))
+    return zones[0] if zones else None
+
+
+def values(rrset: dict[str, Any] | None) -> list[str]:
+    return sorted(r["Value"] for r in (rrset or {}).get("ResourceRecords", []))
+
+
+def owner_value(tags: dict[str, str]) -> str:
+    """The TXT value that names a record's owner (what ``parse_owner`` reads back)."""
+    return '"' + ",".join(f"{k}={v}" for k, v in sorted(tags.items())) + '"'
+
+
+def parse_owner(rrset: dict[str, Any] | None) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for value in values(rrset):
+        for pair in value.strip('"').split(","):
+            key, sep, val = pair.partition("=")
+            if sep:
+                tags[key] = val
+    return tags
+
+
+def alias_of(rrset: dict[str, Any] | None) -> dict[str, Any]:
+    """An alias A record as the builder declares it; {} for anything else."""
+    target = (rrset or {}).get("AliasTarget")
+    if not target:
+        return {}
+    dns_name = norm(target["DNSName"]).removeprefix("dualstack.")
+    return {
+        "dns_name": dns_name,
+        "hosted_zone_id": target["HostedZoneId"],
+        "evaluate_target_health": bool(target.get("EvaluateTargetHealth")),
+    }
+
+
+class RecordReader:
+    kind = RECORD
+
+    def observe(self, obs: Observation, desired: list[Resource], recorded: list[Resource]) -> list[Resource]:
+        """Alias records the service declares, has recorded, or owns by its TXT record in the platform's zones."""
+        ctx = obs.ctx
+        zones = {r.namespace for r in (*desired, *recorded) if r.namespace}
+        if desired or recorded or obs.tagged_arns("acm"):
+            zones |= set(ctx.zone_ids().values())
+        keys = {r.key for r in (*desired, *recorded)}
+        found = []
+        for zone_id in sorted(zones):
+            records = zone_records(obs, zone_id)
+            for (name, rtype), rrset in sorted(records.items()):
+                alias = alias_of(rrset)
+                if rtype != "A" or not alias:
+                    continue
+                tags = parse_owner(records.get((record_owner_name(name), "TXT")))
+                resource = aws(RECORD, name, {"type": "A", "alias": alias, "tags": tags}, namespace=zone_id)
+                if resource.key in keys or (ctx.service and tags.get(TAG_SERVICE) == ctx.service):
+                    found.append(resource)
+        return found
+
+
+class HostedZoneReader:
+    kind = HOSTED_ZONE
+
+    def observe(self, obs: Observation, desired: list[Resource], recorded: list[Resource]) -> list[Resource]:
+        """The platform's zones by name (the level is the resource's namespace)."""
+        found = []
+        for resource in {r.key: r for r in (*recorded, *desired)}.values():
+            zone = obs.once(("route53.hosted_zone", resource.name), hosted_zone, obs.ctx, resource.name)
+            if zone is None:
+                continue
+            private = bool((zone.get("Config") or {}).get("PrivateZone"))
+            observed = aws(
+                HOSTED_ZONE,
+                resource.name,
+                {"name": resource.name, "private_zone": private},
+                namespace=resource.namespace,
+            )
+            obs.outputs[observed.key] = {"zone_id": zone_id_of(zone)}
+            found.append(observed)
+        return found
