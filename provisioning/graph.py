@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .desired.aws import ALARM, CERTIFICATE, LOG_GROUP, METRIC_FILTER, RECORD, TOPIC
 from .resources import AWS, KUBERNETES, Resource
-from .snapshot import OnCallPair, ServiceSnapshot
+from .spec import OnCallPair, ServiceSpec
 
 DOT_TIMEOUT_SECONDS = 10
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -60,7 +60,7 @@ def _resource_label(resource: Resource) -> str:
     return f"{resource.kind}\n{resource.name}"
 
 
-def build_graph(svc: ServiceSnapshot, resources: list[Resource], oncall: OnCallPair | None = None) -> Graph:
+def build_graph(svc: ServiceSpec, resources: list[Resource], oncall: OnCallPair | None = None) -> Graph:
     """Nodes and edges of one service's rendered resources (pure)."""
     oncall = oncall if oncall is not None else svc.oncall
     graph = Graph(title=f"Resources of {svc.name}")

@@ -20,7 +20,8 @@ from .names import LABEL_MANAGED_BY, LABEL_OWNER, LABEL_SERVICE, MANAGED_BY, OWN
 from .resources import AWS, KUBERNETES, Resource, seal
 from .runs import check_cancel, finish, heartbeat, log, set_status
 from .scopes import PLATFORM_KEY, is_service_key, service_key, service_of, team_key
-from .snapshot import SECRET_FIELDS, PlatformSnapshot, ServiceSnapshot, load_service, platform_snapshot
+from .snapshot import load_service, platform_snapshot
+from .spec import SECRET_FIELDS, PlatformSpec, ServiceSpec, jsonable
 from .targets import Backend, kubernetes_backend
 
 logger = logging.getLogger("provisioning")
@@ -51,7 +52,7 @@ class Scope:
 
 
 def service_state(
-    name: str, platform: PlatformSnapshot, *, destroy: bool = False, loaded: tuple[int, ServiceSnapshot] | None = None
+    name: str, platform: PlatformSpec, *, destroy: bool = False, loaded: tuple[int, ServiceSpec] | None = None
 ) -> Scope:
     """The scope of one service; when destroying, nothing is desired. ``loaded``: its (pk, snapshot) when read
     already (the drift sweep reads a batch's services at once, ``snapshot.load_services``)."""
@@ -70,7 +71,7 @@ def service_state(
     )
 
 
-def platform_state(platform: PlatformSnapshot) -> Scope:
+def platform_state(platform: PlatformSpec) -> Scope:
     """The shared platform layer: gateways, mesh, logging, tracing and monitoring configuration."""
     from .desired.platform import PLATFORM_KINDS, render_platform
 
@@ -79,7 +80,7 @@ def platform_state(platform: PlatformSnapshot) -> Scope:
         labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_OWNER: OWNER_PLATFORM},
         kinds=PLATFORM_KINDS,
         desired=render_platform(platform),
-        snapshot=_jsonable(dataclasses.asdict(platform)),
+        snapshot=jsonable(platform),
         providers=(KUBERNETES,),
     )
 
@@ -95,15 +96,7 @@ def _team_key_if_last(team: str, name: str) -> tuple[str, ...]:
 
 def stored_snapshot(svc) -> dict[str, Any]:
     """The catalog input as kept with a plan: plain JSON, without secret values."""
-    return _jsonable({k: v for k, v in dataclasses.asdict(svc).items() if k not in SECRET_FIELDS})
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
+    return jsonable({f.name: getattr(svc, f.name) for f in dataclasses.fields(svc) if f.name not in SECRET_FIELDS})
 
 
 def record_to_resource(record: ManagedResource) -> Resource:
@@ -130,7 +123,7 @@ def ordered(changes: list[Change]) -> list[Change]:
 class Engine:
     """Plans and applies one scope against the platform's backends."""
 
-    def __init__(self, platform: PlatformSnapshot | None = None, backends: dict[str, Backend] | None = None):
+    def __init__(self, platform: PlatformSpec | None = None, backends: dict[str, Backend] | None = None):
         self.platform = platform or platform_snapshot()
         if backends is None:
             backends = {
@@ -375,7 +368,7 @@ def last_applied_snapshot(scope_key: str) -> dict | None:
     return run.plan.snapshot if run else None
 
 
-def scope_for(run: ProvisioningRun, platform: PlatformSnapshot) -> Scope:
+def scope_for(run: ProvisioningRun, platform: PlatformSpec) -> Scope:
     if run.scope == PLATFORM_KEY:
         return platform_state(platform)
     name = service_of(run.scope)

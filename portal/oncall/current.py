@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Prefetch, QuerySet
 
+from provisioning.spec import OnCallPair
+
 from . import schedule as pure
 from .models import Override, Rotation, RotationMember, Schedule
 
 if TYPE_CHECKING:
     from portal.catalog.models import Team
-    from provisioning.snapshot import OnCallPair
 
 
 def schedule_queryset() -> QuerySet[Schedule]:
@@ -76,8 +77,6 @@ def holders(schedule: pure.Schedule, at: datetime) -> dict[str, Holder | None]:
 
 def pair_at(schedule: pure.Schedule | None, at: datetime) -> OnCallPair:
     """The usernames on call for both roles at ``at``; empty strings where no one is."""
-    from provisioning.snapshot import OnCallPair  # provisioning.snapshot imports this module
-
     if schedule is None:
         return OnCallPair()
     now = holders(schedule, at)
@@ -88,6 +87,6 @@ def pair_at(schedule: pure.Schedule | None, at: datetime) -> OnCallPair:
 
 
 def oncall_pair(team: Team | int, at: datetime) -> OnCallPair:
-    """Who is on call for ``team`` at ``at``, as the provisioning snapshot carries it."""
+    """Who is on call for ``team`` at ``at``, as the provisioning spec carries it."""
     row = team_schedule(team)
     return pair_at(to_schedule(row) if row else None, at)

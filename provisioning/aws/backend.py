@@ -5,7 +5,7 @@ from typing import Any, Protocol
 from ..desired.aws import ALARM, KINDS, LOG_GROUP, METRIC_FILTER
 from ..names import LABEL_SERVICE
 from ..resources import AWS, Resource
-from ..snapshot import PlatformSnapshot
+from ..spec import PlatformSpec
 from .acm import CertificateHandler
 from .clients import CallCounter, counting
 from .cloudwatch import AlarmHandler
@@ -47,7 +47,7 @@ class AwsBackend:
 
     provider = AWS
 
-    def __init__(self, platform: PlatformSnapshot):
+    def __init__(self, platform: PlatformSpec):
         self.ctx = AwsContext(platform)
         self.calls = CallCounter()
         self.sweep: SweepReads | None = None

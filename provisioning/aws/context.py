@@ -6,7 +6,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from ..errors import PermanentError, TemporaryError
-from ..snapshot import PlatformSnapshot
+from ..spec import PlatformSpec
 from . import clients
 
 T = TypeVar("T")
@@ -43,7 +43,7 @@ def wait_for(check: Callable[[], T | None], seconds: float, what: str, code: str
 class AwsContext:
     """The platform's AWS account and region, and the service whose scope is being reconciled."""
 
-    def __init__(self, platform: PlatformSnapshot):
+    def __init__(self, platform: PlatformSpec):
         self.platform = platform
         self.region = platform.region
         self.service = ""

@@ -29,8 +29,6 @@ telemetry, cover that. Without access logging there is nothing to count, so no f
 
 from typing import Any
 
-from portal.core.crypto import fingerprint
-
 from ..names import (
     METRIC_NAMESPACE,
     alarm_name,
@@ -44,7 +42,7 @@ from ..names import (
 )
 from ..resources import AWS, Resource
 from ..scopes import team_key
-from ..snapshot import PlatformSnapshot, ServiceSnapshot, TeamSnapshot
+from ..spec import EXPOSED_LEVELS, PlatformSpec, ServiceSpec, TeamSpec
 
 RECORD = "route53.Record"
 CERTIFICATE = "acm.Certificate"
@@ -55,8 +53,6 @@ TOPIC = "sns.Topic"
 
 # Creation order: what others point at first. Deletion goes the other way.
 KINDS = (TOPIC, LOG_GROUP, METRIC_FILTER, ALARM, CERTIFICATE, RECORD)
-
-EXPOSED_LEVELS = ("internal", "external")
 
 # Alarm when at least 5 requests a minute fail in 3 of the last 5 minutes; quiet when no traffic is logged.
 ALARM_PERIOD_SECONDS = 60
@@ -71,19 +67,19 @@ def aws(kind: str, name: str, body: dict[str, Any], *, namespace: str = "", owne
     return Resource(provider=AWS, kind=kind, name=name, namespace=namespace, body=body, owner=owner)
 
 
-def build_aws(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource]:
+def build_aws(svc: ServiceSpec, platform: PlatformSpec) -> list[Resource]:
     """The AWS resources of one service: always a log group and the team's topic; ALB-facing pieces when exposed."""
     team = svc.team.slug
     tags = service_tags(team, svc.name)
     log_group = log_group_name(platform.cluster_name, team, svc.name)
     resources = [
-        aws(LOG_GROUP, log_group, {"retention_days": svc.log_retention_days, "tags": tags}),
-        team_topic(svc.team, fingerprint(svc.receivers.incident_webhook_url)),
+        aws(LOG_GROUP, log_group, {"retention_days": svc.telemetry.log_retention_days, "tags": tags}),
+        team_topic(svc.team),
     ]
-    if svc.level not in EXPOSED_LEVELS or not svc.hostnames:
+    if svc.exposure.level not in EXPOSED_LEVELS or not svc.exposure.hostnames:
         return resources
-    level = svc.level
-    hostnames = sorted(svc.hostnames)
+    level = svc.exposure.level
+    hostnames = sorted(svc.exposure.hostnames)
     zone_id = platform.zone_id(level)
     for host in hostnames:
         resources.append(
@@ -117,13 +113,14 @@ def build_aws(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource
                 namespace=level,
             )
         )
-    if svc.access_logging:
+    if svc.telemetry.access_logging:
         resources.extend(error_alarm(svc, platform, log_group, hostnames))
     return resources
 
 
-def team_topic(team: TeamSnapshot, webhook_fingerprint: str) -> Resource:
-    subscriptions = [{"protocol": "https", "endpoint_fingerprint": webhook_fingerprint}] if webhook_fingerprint else []
+def team_topic(team: TeamSpec) -> Resource:
+    fingerprint = team.incident_webhook_fingerprint
+    subscriptions = [{"protocol": "https", "endpoint_fingerprint": fingerprint}] if fingerprint else []
     return aws(
         TOPIC,
         team_topic_name(team.slug),
@@ -142,7 +139,7 @@ def error_pattern(hostnames: list[str]) -> str:
     return '{ $.response_code >= 500 && $.upstream_cluster = "inbound|*" }'
 
 
-def error_alarm(svc: ServiceSnapshot, platform: PlatformSnapshot, log_group: str, hostnames: list[str]):
+def error_alarm(svc: ServiceSpec, platform: PlatformSpec, log_group: str, hostnames: list[str]):
     metric = {"namespace": METRIC_NAMESPACE, "name": http_5xx_metric_name(svc.name)}
     topic = sns_topic_arn(platform.region, platform.aws_account_id, team_topic_name(svc.team.slug))
     return [
@@ -156,7 +153,7 @@ def error_alarm(svc: ServiceSnapshot, platform: PlatformSnapshot, log_group: str
             ALARM,
             alarm_name(svc.name),
             {
-                "description": f"5xx responses of {svc.name} to requests through the {svc.level} ALB",
+                "description": f"5xx responses of {svc.name} to requests through the {svc.exposure.level} ALB",
                 "metric": metric,
                 "statistic": "Sum",
                 "period": ALARM_PERIOD_SECONDS,

@@ -17,7 +17,7 @@ from portal.oncall.tasks import refresh_routing, refresh_routing_at
 from portal.users.models import User
 from provisioning.choices import RunAction, RunStatus
 from provisioning.models import ProvisioningRun
-from provisioning.snapshot import OnCallPair
+from provisioning.spec import OnCallPair
 
 URL = "/api/v1/teams/payments/oncall/"
 NOW_URL = URL + "now/"

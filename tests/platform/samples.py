@@ -6,7 +6,8 @@ from provisioning.desired import render_service
 from provisioning.desired.platform import render_platform
 from provisioning.preflight import VENDORED_CRD_DIR
 from provisioning.resources import KUBERNETES
-from provisioning.snapshot import OnCallPair, PlatformSnapshot, Receivers, ServiceSnapshot, Slo, TeamSnapshot
+from provisioning.spec import OnCallPair, PlatformSpec, Receivers, ServiceSpec, Slo, TeamSpec
+from tests.specs import service_spec
 
 CRDS = VENDORED_CRD_DIR
 
@@ -15,7 +16,7 @@ REGION = "ap-northeast-1"
 ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
 WAF = f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional"
 
-PLATFORM = PlatformSnapshot(
+PLATFORM = PlatformSpec(
     cluster_name="sandbox",
     region=REGION,
     internal_zone_id="Z0INTERNAL",
@@ -39,7 +40,9 @@ PLATFORM = PlatformSnapshot(
     portal_url="https://portal.internal.example.com",
 )
 
-TEAM = TeamSnapshot(slug="payments", name="Payments", slack_channel="#payments-alerts", has_incident_webhook=True)
+TEAM = TeamSpec(
+    slug="payments", name="Payments", slack_channel="#payments-alerts", incident_webhook_fingerprint="f" * 64
+)
 RECEIVERS = Receivers(
     slack_api_url="https://hooks.slack.example.com/services/T0/B0/platform",
     incident_webhook_url="https://incidents.example.com/hooks/platform",
@@ -47,8 +50,8 @@ RECEIVERS = Receivers(
 
 # A public API and a corp-only one, both in the mesh with an allow-list (so an AuthorizationPolicy), an SLO
 # (so a PrometheusRule) and a dashboard.
-SERVICES: dict[str, ServiceSnapshot] = {
-    level: ServiceSnapshot(
+SERVICES: dict[str, ServiceSpec] = {
+    level: service_spec(
         name=name,
         team=TEAM,
         level=level,
@@ -66,11 +69,11 @@ SERVICES: dict[str, ServiceSnapshot] = {
 }
 
 
-def platform_manifests(platform: PlatformSnapshot = PLATFORM) -> list[dict[str, Any]]:
+def platform_manifests(platform: PlatformSpec = PLATFORM) -> list[dict[str, Any]]:
     return [resource.body for resource in render_platform(platform)]
 
 
-def service_manifests(svc: ServiceSnapshot, platform: PlatformSnapshot = PLATFORM) -> list[dict[str, Any]]:
+def service_manifests(svc: ServiceSpec, platform: PlatformSpec = PLATFORM) -> list[dict[str, Any]]:
     return [r.body for r in render_service(svc, platform) if r.provider == KUBERNETES]
 
 
