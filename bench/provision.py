@@ -9,6 +9,7 @@ one write per resource that must change, one list per (kind, namespace) and per 
 import time
 
 from portal.catalog.api.serializers import ServiceSerializer
+from portal.catalog.services import create_service
 from provisioning.aws.backend import AwsBackend
 from provisioning.choices import RunStatus
 from provisioning.desired import SERVICE_KINDS
@@ -61,7 +62,7 @@ def run(aws_timer: AwsTimer, team: str, owner, sre, count: int, external_zone: s
             }
         )
         serializer.is_valid(raise_exception=True)
-        service = serializer.save(created_by=owner)
+        service = create_service(serializer.validated_data, actor=owner)
         plan = plan_service(service, owner, engine=eng)
         pending = apply_service(service, owner, plan=plan)
         approved = approve_run(pending, sre)

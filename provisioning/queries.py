@@ -1,10 +1,14 @@
-"""Read-side querysets the pages share: a constant number of queries however many rows there are."""
+"""The read side portal may ask of provisioning: querysets the pages share (a constant number of queries however
+many rows there are) and questions to the inventory (never to a cloud API)."""
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from .api.views import run_queryset
 from .choices import ChangeAction, RunStatus
-from .models import Plan, ProvisioningRun
+from .desired.aws import CERTIFICATE, RECORD
+from .models import ManagedResource, Plan, ProvisioningRun
+from .resources import AWS
+from .scopes import service_key, service_of
 
 
 def with_last_run(services: QuerySet) -> QuerySet:
@@ -68,3 +72,15 @@ def plan_groups(plan: Plan) -> list[dict]:
             }
         )
     return groups
+
+
+def hostname_holders(hostnames: list[str], service: str | None) -> dict[str, str]:
+    """Hostnames whose DNS record or certificate still exists in AWS for another service: hostname -> service.
+
+    A service that gave a hostname up keeps its record and certificate until its next apply removes them;
+    until then nobody else may claim the name (no takeover of a live record or certificate).
+    """
+    rows = ManagedResource.objects.filter(provider=AWS, kind__in=[RECORD, CERTIFICATE], name__in=hostnames)
+    if service:
+        rows = rows.exclude(scope=service_key(service))
+    return {name: service_of(scope) for name, scope in rows.values_list("name", "scope")}

@@ -20,8 +20,9 @@ import pytest
 import requests
 import yaml
 
-from portal.catalog.api.serializers import ServiceSerializer, service_queryset
+from portal.catalog.api.serializers import ServiceSerializer
 from portal.catalog.models import Membership, PlatformSettings, Team
+from portal.catalog.services import create_service
 from portal.oncall.api.serializers import ScheduleSerializer
 from portal.users.models import User
 from provisioning import names
@@ -38,7 +39,7 @@ from provisioning.desired.alerting import (
 from provisioning.desired.prometheus import build_prometheus_rule
 from provisioning.preflight import VENDORED_CRD_DIR, SchemaValidator
 from provisioning.resources import Resource
-from provisioning.snapshot import platform_snapshot, service_snapshot
+from provisioning.snapshot import platform_snapshot, service_queryset, service_snapshot
 from provisioning.spec import OnCallPair, PlatformSpec, Receivers, ServiceSpec, Slo, TeamSpec
 from tests.specs import respec, service_spec
 
@@ -526,7 +527,7 @@ def register(name: str, team: str) -> None:
     slo = {"availability": 99.9, "latency_p99_ms": 300}
     serializer = ServiceSerializer(data={"name": name, "team": team, "telemetry": {"slo": slo}})
     serializer.is_valid(raise_exception=True)
-    serializer.save()
+    create_service(serializer.validated_data)
 
 
 @pytest.fixture

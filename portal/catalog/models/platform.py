@@ -3,27 +3,30 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from portal.core.crypto import EncryptedTextField, mask
+from provisioning.spec import PlatformSpec
 
 from ..choices import KubernetesTarget, LogRetention
 from ..validators import validate_cidr, validate_dns1123_label, validate_hostname
 
 
 def _default_corp_cidrs() -> list[str]:
-    return ["203.0.113.0/24"]
+    return list(PlatformSpec.corp_cidrs)
 
 
 class PlatformSettings(models.Model):
     """The platform's one row of settings (SRE-only): cluster, zones, load balancers, networks."""
 
-    cluster_name = models.CharField(max_length=100, default="sandbox", validators=[validate_dns1123_label])
-    region = models.CharField(max_length=32, default="ap-northeast-1")
+    cluster_name = models.CharField(
+        max_length=100, default=PlatformSpec.cluster_name, validators=[validate_dns1123_label]
+    )
+    region = models.CharField(max_length=32, default=PlatformSpec.region)
     kubernetes_target = models.CharField(
-        max_length=16, choices=KubernetesTarget.choices, default=KubernetesTarget.GITOPS
+        max_length=16, choices=KubernetesTarget.choices, default=PlatformSpec.kubernetes_target
     )
 
-    internal_zone = models.CharField(max_length=253, default="internal.example.com", validators=[validate_hostname])
+    internal_zone = models.CharField(max_length=253, default=PlatformSpec.internal_zone, validators=[validate_hostname])
     internal_zone_id = models.CharField(max_length=64, blank=True)
-    external_zone = models.CharField(max_length=253, default="example.com", validators=[validate_hostname])
+    external_zone = models.CharField(max_length=253, default=PlatformSpec.external_zone, validators=[validate_hostname])
     external_zone_id = models.CharField(max_length=64, blank=True)
     corp_cidrs = models.JSONField(default=_default_corp_cidrs, help_text="CIDRs the internal WAF allows.")
     create_load_balancers = models.BooleanField(
@@ -53,21 +56,25 @@ class PlatformSettings(models.Model):
         help_text="Requests per client IP in five minutes the external WAF lets through.",
     )
 
-    ingress_namespace = models.CharField(max_length=63, default="istio-ingress", validators=[validate_dns1123_label])
-    istio_root_namespace = models.CharField(max_length=63, default="istio-system", validators=[validate_dns1123_label])
-    monitoring_namespace = models.CharField(max_length=63, default="monitoring", validators=[validate_dns1123_label])
-    otel_provider_name = models.CharField(max_length=63, default="otel-tracing")
-    otel_collector_endpoint = models.CharField(
-        max_length=255, default="opentelemetry-collector.observability.svc.cluster.local:4317"
+    ingress_namespace = models.CharField(
+        max_length=63, default=PlatformSpec.ingress_namespace, validators=[validate_dns1123_label]
     )
+    istio_root_namespace = models.CharField(
+        max_length=63, default=PlatformSpec.istio_root_namespace, validators=[validate_dns1123_label]
+    )
+    monitoring_namespace = models.CharField(
+        max_length=63, default=PlatformSpec.monitoring_namespace, validators=[validate_dns1123_label]
+    )
+    otel_provider_name = models.CharField(max_length=63, default=PlatformSpec.otel_provider_name)
+    otel_collector_endpoint = models.CharField(max_length=255, default=PlatformSpec.otel_collector_endpoint)
     oauth2_proxy_url = models.CharField(
         max_length=255,
-        default="https://oauth2-proxy.internal.example.com",
+        default=PlatformSpec.oauth2_proxy_url,
         help_text="Where Nginx Ingress sends tools outside the mesh to sign in.",
     )
     grafana_url = models.CharField(
         max_length=255,
-        default="https://grafana.internal.example.com",
+        default=PlatformSpec.grafana_url,
         help_text="Where people open Grafana; Kiali links its dashboards there.",
     )
     slack_webhook_url = EncryptedTextField(
@@ -75,7 +82,7 @@ class PlatformSettings(models.Model):
         help_text="Slack incoming-webhook (or API) URL Alertmanager posts to. Stored encrypted; shown masked.",
     )
     control_plane_log_retention_days = models.PositiveIntegerField(
-        choices=LogRetention.choices, default=LogRetention.D90
+        choices=LogRetention.choices, default=PlatformSpec.control_plane_log_retention_days
     )
     updated_at = models.DateTimeField(auto_now=True)
 
