@@ -57,7 +57,7 @@ def client_for(db):
 
 
 def register(**data) -> Service:
-    """A service registered through the API's serializer (the one write path)."""
+    """A service validated by the API's serializer and registered through the catalog's write path."""
     serializer = ServiceSerializer(data={"team": "payments", **data})
     serializer.is_valid(raise_exception=True)
     return create_service(serializer.validated_data)
