@@ -3,6 +3,7 @@
 Secrets are decrypted and fingerprinted here, so the builders get them as plain data and never import Django.
 """
 
+from dataclasses import fields
 from datetime import datetime
 
 from django.conf import settings
@@ -54,6 +55,11 @@ def _slo(document: dict | None) -> spec.Slo | None:
     return spec.Slo(availability=float(document["availability"]), latency_p99_ms=document.get("latency_p99_ms"))
 
 
+def _section(row, section: type, **converted):
+    """A section of the spec from its row: the columns of its fields' names, ``converted`` where they differ."""
+    return section(**{f.name: getattr(row, f.name) for f in fields(section) if f.name not in converted}, **converted)
+
+
 def service_snapshot(
     service: Service,
     *,
@@ -77,41 +83,32 @@ def service_snapshot(
             slack_channel=team.slack_channel,
             incident_webhook_fingerprint=fingerprint(team.incident_webhook_url),
         ),
-        description=service.description,
-        lifecycle=service.lifecycle,
-        tier=service.tier,
-        port=service.port,
-        protocol=service.protocol,
-        mesh=service.mesh,
+        **{name: getattr(service, name) for name in spec.BASICS},
         revision=service.revision,
-        exposure=spec.Exposure(
-            level=exposure.level,
+        exposure=_section(
+            exposure,
+            spec.Exposure,
             hostnames=tuple(h.fqdn for h in exposure.hostnames.all()),
             paths=tuple(exposure.paths),
             routes=tuple(
                 spec.Route(r.header, r.match, r.value, r.target.name, r.target.port) for r in exposure.routes.all()
             ),
-            builtin_sso=exposure.builtin_sso,
         ),
-        traffic=spec.Traffic(
-            load_balancer=traffic.load_balancer,
+        traffic=_section(
+            traffic,
+            spec.Traffic,
             hash_on=traffic.hash_on or None,
             canary=spec.Canary(**traffic.canary) if traffic.canary else None,
             timeout_seconds=_number(traffic.timeout_seconds),
             retries=_retries(traffic.retries),
             outlier_detection=spec.OutlierDetection(**traffic.outlier_detection) if traffic.outlier_detection else None,
             connection_pool=spec.ConnectionPool(**traffic.connection_pool) if traffic.connection_pool else None,
-            mtls=traffic.mtls,
             allowed_callers=tuple(sorted(s.name for s in traffic.allowed_callers.all())),
         ),
-        telemetry=spec.Telemetry(
-            access_logging=telemetry.access_logging,
-            log_retention_days=telemetry.log_retention_days,
-            metrics_path=telemetry.metrics_path,
-            metrics_port=telemetry.metrics_port,
-            scrape_interval_seconds=telemetry.scrape_interval_seconds,
+        telemetry=_section(
+            telemetry,
+            spec.Telemetry,
             tracing_sampling_percent=float(telemetry.tracing_sampling_percent),
-            dashboard=telemetry.dashboard,
             slo=_slo(telemetry.slo),
         ),
         oncall=oncall if oncall is not None else oncall_pair(team, at),

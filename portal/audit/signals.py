@@ -1,5 +1,6 @@
-"""Audit records for rows changed outside the service document's write path: teams, memberships, platform
-settings, API tokens. The service document is audited by its serializer (it spans several tables)."""
+"""Audit records of single rows, whoever saves them (the catalog's services, the admin, the IdP sync, commands):
+teams, memberships, platform settings, API tokens. A service's document spans several tables: the catalog's
+write path (``portal.catalog.services``) records it whole."""
 
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
