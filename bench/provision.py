@@ -10,6 +10,7 @@ and per AWS resource type read.
 import time
 
 from portal.catalog.api.serializers import ServiceSerializer
+from portal.catalog.services import create_service
 from provisioning.choices import RunStatus
 from provisioning.desired import SERVICE_KINDS
 from provisioning.desired.aws import SERVICE_AWS_KINDS
@@ -62,7 +63,7 @@ def run(aws_timer: AwsTimer, team: str, owner, sre, count: int, external_zone: s
             }
         )
         serializer.is_valid(raise_exception=True)
-        service = serializer.save(created_by=owner)
+        service = create_service(serializer.validated_data, actor=owner)
         plan = plan_service(service, owner, engine=eng)
         pending = apply_service(service, owner, plan=plan)
         approved = approve_run(pending, sre)

@@ -1,20 +1,26 @@
 """Which changes wait for an SRE: exposing a service to the internet, and changing its public names."""
 
-# The exposure level that faces the internet (``portal.catalog.choices.ExposureLevel.EXTERNAL``).
-INTERNET = "external"
+from .spec import EXTERNAL
+
+
+def _exposure(snapshot: dict) -> dict:
+    # Plans stored before the spec had sections hold the exposure's fields at the top level.
+    return snapshot.get("exposure") or snapshot
 
 
 def approval_reasons(snapshot: dict, last_applied: dict | None) -> list[str]:
     """Why this desired state needs an SRE's approval (empty when it doesn't).
 
-    ``snapshot`` and ``last_applied`` are service snapshots as stored on plans.
+    ``snapshot`` and ``last_applied`` are service specs as stored on plans.
     """
-    if snapshot.get("level") != INTERNET:
+    exposure = _exposure(snapshot)
+    if exposure.get("level") != EXTERNAL:
         return []
-    hostnames = sorted(snapshot.get("hostnames") or [])
-    if not last_applied or last_applied.get("level") != INTERNET:
+    hostnames = sorted(exposure.get("hostnames") or [])
+    before = _exposure(last_applied) if last_applied else {}
+    if before.get("level") != EXTERNAL:
         return [f"exposes the service to the internet on {', '.join(hostnames)}"]
-    before = sorted(last_applied.get("hostnames") or [])
-    if before != hostnames:
-        return [f"changes the internet-facing hostnames from {', '.join(before)} to {', '.join(hostnames)}"]
+    previous = sorted(before.get("hostnames") or [])
+    if previous != hostnames:
+        return [f"changes the internet-facing hostnames from {', '.join(previous)} to {', '.join(hostnames)}"]
     return []

@@ -27,15 +27,13 @@ from .names import LABEL_MANAGED_BY, LABEL_OWNER, LABEL_SERVICE, MANAGED_BY, OWN
 from .resources import AWS, KUBERNETES, Resource, seal
 from .scopes import PLATFORM_KEY, is_service_key, service_key, service_of, team_key
 from .snapshot import (
-    SECRET_FIELDS,
-    PlatformSnapshot,
-    ServiceSnapshot,
     load_service,
     platform_snapshot,
     service_id,
     team_has_other_active_services,
     with_outputs,
 )
+from .spec import SECRET_FIELDS, PlatformSpec, ServiceSpec, jsonable
 from .targets import AwsBackend, Backend, kubernetes_backend
 
 logger = logging.getLogger("provisioning")
@@ -66,7 +64,7 @@ class Scope:
 
 
 def service_scope(
-    name: str, platform: PlatformSnapshot, *, destroy: bool = False, loaded: tuple[int, ServiceSnapshot] | None = None
+    name: str, platform: PlatformSpec, *, destroy: bool = False, loaded: tuple[int, ServiceSpec] | None = None
 ) -> Scope:
     """The scope of one service; when destroying, nothing is desired. ``loaded``: its (pk, snapshot) when read
     already (the drift sweep reads a batch's services at once, ``snapshot.load_services``)."""
@@ -83,7 +81,7 @@ def service_scope(
     )
 
 
-def platform_scope(platform: PlatformSnapshot) -> Scope:
+def platform_scope(platform: PlatformSpec) -> Scope:
     """The shared platform layer: gateways, mesh, logging, tracing and monitoring configuration, and the shared
     AWS pieces (zones, ALBs with their groups and listeners, WAF, the EKS control-plane logs)."""
     return Scope(
@@ -91,7 +89,7 @@ def platform_scope(platform: PlatformSnapshot) -> Scope:
         labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_OWNER: OWNER_PLATFORM},
         kinds=PLATFORM_KINDS,
         desired=render_platform(platform),
-        snapshot=_jsonable(dataclasses.asdict(platform)),
+        snapshot=jsonable(platform),
     )
 
 
@@ -102,18 +100,10 @@ def _team_key_if_last(team: str, name: str) -> tuple[str, ...]:
 
 def stored_snapshot(svc) -> dict[str, Any]:
     """The catalog input as kept with a plan: plain JSON, without secret values."""
-    return _jsonable({k: v for k, v in dataclasses.asdict(svc).items() if k not in SECRET_FIELDS})
+    return jsonable({f.name: getattr(svc, f.name) for f in dataclasses.fields(svc) if f.name not in SECRET_FIELDS})
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def run_scope(run: ProvisioningRun, platform: PlatformSnapshot) -> Scope:
+def run_scope(run: ProvisioningRun, platform: PlatformSpec) -> Scope:
     """The scope a run works on: the platform layer, or its service (with nothing desired when destroying)."""
     if run.scope == PLATFORM_KEY:
         return platform_scope(platform)
@@ -145,7 +135,7 @@ def ordered(changes: list[Change]) -> list[Change]:
 class Engine:
     """Plans and applies one scope against the platform's backends."""
 
-    def __init__(self, platform: PlatformSnapshot | None = None, backends: dict[str, Backend] | None = None):
+    def __init__(self, platform: PlatformSpec | None = None, backends: dict[str, Backend] | None = None):
         self.platform = platform or platform_snapshot()
         if backends is None:
             backends = {

@@ -15,7 +15,8 @@ from .aws.kinds import ALARM, CERTIFICATE, LOG_GROUP, METRIC_FILTER, RECORD, TOP
 from .desired import render_service
 from .errors import GraphError
 from .resources import AWS, KUBERNETES, Resource
-from .snapshot import OnCallPair, ServiceSnapshot, load_service, platform_snapshot
+from .snapshot import load_service, platform_snapshot
+from .spec import OnCallPair, ServiceSpec
 
 DOT_TIMEOUT_SECONDS = 10
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -62,7 +63,7 @@ def _resource_label(resource: Resource) -> str:
     return f"{resource.kind}\n{resource.name}"
 
 
-def build_graph(svc: ServiceSnapshot, resources: list[Resource], oncall: OnCallPair | None = None) -> Graph:
+def build_graph(svc: ServiceSpec, resources: list[Resource], oncall: OnCallPair | None = None) -> Graph:
     """Nodes and edges of one service's rendered resources (pure)."""
     oncall = oncall if oncall is not None else svc.oncall
     graph = Graph(title=f"Resources of {svc.name}")

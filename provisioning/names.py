@@ -23,9 +23,6 @@ TAG_OWNER = "portal:owner"
 
 CLUSTER_DOMAIN = "cluster.local"
 
-# The exposure levels with an ALB of their own (``mesh`` stays inside the cluster).
-EXPOSED_LEVELS = ("internal", "external")
-
 
 def service_labels(team: str, service: str) -> dict[str, str]:
     return {

@@ -29,6 +29,8 @@ from kubernetes_validate import utils as kubernetes_validate
 from packaging.version import Version
 from referencing import Registry, Resource
 
+from .spec import DNS1123_LABEL, DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN, is_dns1123_label
+
 DEFAULT_KUBERNETES_VERSION = "1.33"
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
 # The upstream CRD schemas the project validates against, vendored (provisioning/crds/README.md names each one).
@@ -38,16 +40,19 @@ VENDORED_CRD_DIR = Path(__file__).resolve().parent / "crds"
 _DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
 _OBJECT_META = {"$ref": f"{_DEFINITIONS_URI}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
 
-_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
-_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_DNS1123_SUBDOMAIN = re.compile(rf"{DNS1123_LABEL_PATTERN}(\.{DNS1123_LABEL_PATTERN})*")
 _QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _PLAIN_PATH_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 # Most names are DNS subdomains; names that become a hostname or a namespace are stricter, and RBAC names
 # may be any path segment (e.g. "payments:view").
 _SUBDOMAIN_NAME = (_DNS1123_SUBDOMAIN, 253, "a DNS-1123 subdomain (lowercase alphanumerics, '-' and '.', at most 253)")
 _NAME_RULES = {
-    ("", "Namespace"): (_DNS1123_LABEL, 63, "a DNS-1123 label (lowercase alphanumerics and '-', at most 63)"),
+    ("", "Namespace"): (
+        DNS1123_LABEL,
+        DNS1123_LABEL_MAX_LENGTH,
+        "a DNS-1123 label (lowercase alphanumerics and '-', at most 63)",
+    ),
     ("", "Service"): (
         _DNS1035_LABEL,
         63,
@@ -328,7 +333,7 @@ def _metadata_problems(group: str, kind: str, metadata: Any) -> Iterator[tuple[t
     elif isinstance(name, str) and (problem := _name_problem(group, kind, name)):
         yield ("metadata", "name"), problem
     namespace = metadata.get("namespace")
-    if isinstance(namespace, str) and (len(namespace) > 63 or not _DNS1123_LABEL.fullmatch(namespace)):
+    if isinstance(namespace, str) and not is_dns1123_label(namespace):
         yield ("metadata", "namespace"), f"{namespace!r} must be a DNS-1123 label"
     for field in ("labels", "annotations"):
         entries = metadata.get(field)

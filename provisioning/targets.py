@@ -21,7 +21,7 @@ from .observed.gitops import RepoReader
 from .observed.kubernetes import ClusterReader
 from .preflight import SchemaValidator
 from .resources import AWS, KUBERNETES, Resource
-from .snapshot import PlatformSnapshot
+from .spec import PlatformSpec
 
 
 class Backend(Protocol):
@@ -133,7 +133,7 @@ class AwsBackend:
 
     provider = AWS
 
-    def __init__(self, platform: PlatformSnapshot, *, sandbox: bool | None = None, wait_seconds: float | None = None):
+    def __init__(self, platform: PlatformSpec, *, sandbox: bool | None = None, wait_seconds: float | None = None):
         self.ctx = AwsContext(platform, sandbox=sandbox, wait_seconds=wait_seconds)
         self.reader = AwsReader(self.ctx)
         self.writer = AwsWriter(self.ctx)

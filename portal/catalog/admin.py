@@ -4,8 +4,10 @@ from django.urls import reverse
 
 from portal.core.admin import ReadOnlyMixin
 
+from . import services
 from .admin_actions import drift_check_services, reapply_services
-from .api.serializers import ServiceSerializer, merge_patch, service_queryset
+from .api.serializers import ServiceSerializer
+from .documents import current_document, merge_patch
 from .forms.service import flatten_errors
 from .models import Exposure, Hostname, Membership, PlatformSettings, Route, Service, Team, Telemetry, Traffic
 
@@ -45,7 +47,8 @@ class RouteInline(ReadOnlyMixin, admin.TabularInline):
 
 
 class ServiceAdminForm(forms.ModelForm):
-    """The admin edits a service through ``ServiceSerializer`` too: the same rules, and the revision moves on."""
+    """The admin validates a service with ``ServiceSerializer`` and saves it through the catalog's write path, like
+    the pages and the API: the same rules, an audit record, and the revision moves on."""
 
     class Meta:
         model = Service
@@ -57,7 +60,7 @@ class ServiceAdminForm(forms.ModelForm):
             return cleaned
         changes = {k: v for k, v in cleaned.items() if k in self.Meta.fields}
         changes["team"] = changes["team"].slug
-        current = ServiceSerializer(service_queryset().get(pk=self.instance.pk)).data
+        current = current_document(Service.objects.get(pk=self.instance.pk))
         self.serializer = ServiceSerializer(instance=self.instance, data=merge_patch(current, changes))
         if not self.serializer.is_valid():
             for path, errors in flatten_errors(self.serializer.errors).items():
@@ -80,8 +83,7 @@ class ServiceAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change) -> None:
-        form.serializer.save()
-        obj.refresh_from_db()
+        services.update_service(obj, form.serializer.validated_data, actor=request.user, request=request)
 
     def view_on_site(self, service: Service) -> str:
         return reverse("catalog:service_detail", args=[service.name])

@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
 from portal.core.netcheck import UnsafeURL, check_public_host, split_url
+from provisioning.spec import is_dns1123_label
 
 from .choices import RETRY_ON_POLICIES
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 HTTP_HEADER_NAME = re.compile(r"^[a-z0-9!#$%&'*+.^_`|~-]+$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
@@ -22,12 +22,15 @@ ENVOY_MAX_REGEX_PROGRAM_SIZE = 32768
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False  # a refused pattern is the caller's error, not the process's
 
-validate_dns1123_label = RegexValidator(
-    DNS1123_LABEL,
-    "Must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter "
-    "or digit, at most 63 characters.",
-    code="dns1123_label",
-)
+
+def validate_dns1123_label(value: str) -> None:
+    if not is_dns1123_label(value):
+        raise ValidationError(
+            "Must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter "
+            "or digit, at most 63 characters.",
+            code="dns1123_label",
+        )
+
 
 validate_label_value = RegexValidator(
     LABEL_VALUE,
@@ -49,7 +52,7 @@ def validate_hostname(value: str) -> None:
     if len(name) > 253:
         raise ValidationError(f"{value!r}: a hostname has at most 253 characters.", code="too_long")
     labels = name.split(".")
-    if len(labels) < 2 or not all(DNS1123_LABEL.match(label) for label in labels):
+    if len(labels) < 2 or not all(is_dns1123_label(label) for label in labels):
         raise ValidationError(
             f"{value!r} is not a valid hostname (dot-separated labels of letters, digits and '-').",
             code="invalid_hostname",

@@ -1,7 +1,8 @@
 """Pages of the catalog: teams, services, and the service form in steps.
 
 Reads are open to everyone signed in; writes ask ``permissions.py``. Every write validates through the API's
-serializers, so the pages and the API enforce the same rules with the same messages.
+serializers and is made by the catalog's write path (``services``), so the pages and the API enforce the same
+rules with the same messages and leave the same audit records.
 """
 
 import yaml
@@ -23,18 +24,15 @@ from provisioning.models import ManagedResource, ProvisioningRun
 from provisioning.operations import destroy_service
 from provisioning.queries import active_run, with_last_run
 from provisioning.scopes import service_key
+from provisioning.spec import default_document
 
-from .api.serializers import (
-    MembershipConflict,
-    MembershipSerializer,
-    ServiceSerializer,
-    TeamSerializer,
-    service_queryset,
-)
+from . import services
+from .api.serializers import MembershipSerializer, TeamSerializer
 from .choices import MembershipRole
+from .documents import current_document, service_queryset
 from .filtersets import ServiceFilterSet, TeamFilterSet
 from .forms import STEPS, MemberForm, ServiceWizard, TeamForm
-from .forms.service import STEP_SLUGS, Errors, default_document, flat_from_document, flatten_errors, normalize
+from .forms.service import STEP_SLUGS, Errors, flat_from_document, flatten_errors, normalize
 from .models import Service, Team
 from .permissions import can_edit_team_content, can_manage_team, is_sre, require_team_member
 
@@ -103,7 +101,8 @@ def member_add(request, slug: str):
             for field, errors in flatten_errors(serializer.errors).items():
                 form.add_error(field if field in form.fields else None, errors)
             return _team_page(request, team, form, status=400)
-        membership = serializer.save()
+        data = serializer.validated_data
+        membership = services.add_member(team, data["user"]["username"], data["role"])
     messages.success(request, f"{membership.user.username} is now {membership.role_phrase} of team {team.slug}.")
     return redirect("catalog:team_detail", slug=slug)
 
@@ -115,15 +114,14 @@ def member_change(request, slug: str, username: str):
         team = _managed_team(request, slug)
         membership = get_object_or_404(team.memberships.select_related("user"), user__username=username)
         serializer = MembershipSerializer(membership, data={"role": request.POST.get("role") or ""}, partial=True)
-        try:
-            valid = serializer.is_valid()
-        except MembershipConflict as exc:
-            messages.error(request, str(exc.detail))
-            return redirect("catalog:team_detail", slug=slug)
-        if not valid:
+        if not serializer.is_valid():
             messages.error(request, " ".join(m for msgs in flatten_errors(serializer.errors).values() for m in msgs))
             return redirect("catalog:team_detail", slug=slug)
-        membership = serializer.save()
+        try:
+            membership = services.change_role(membership, serializer.validated_data["role"])
+        except services.ChangeRefused as exc:
+            messages.error(request, str(exc))
+            return redirect("catalog:team_detail", slug=slug)
     messages.success(request, f"{username} is now {membership.role_phrase} of team {team.slug}.")
     return redirect("catalog:team_detail", slug=slug)
 
@@ -134,10 +132,11 @@ def member_remove(request, slug: str, username: str):
     with transaction.atomic():
         team = _managed_team(request, slug)
         membership = get_object_or_404(team.memberships.select_related("user", "team"), user__username=username)
-        if refusal := membership.change_refusal(None):
-            messages.error(request, refusal)
+        try:
+            services.remove_member(membership)
+        except services.ChangeRefused as exc:
+            messages.error(request, str(exc))
             return redirect("catalog:team_detail", slug=slug)
-        membership.delete()
     messages.success(request, f"{username} is no longer in team {team.slug}.")
     return redirect("catalog:team_detail", slug=slug)
 
@@ -178,7 +177,7 @@ def team_edit(request, slug: str):
             for path, errors in flatten_errors(serializer.errors).items():
                 form.add_error(path if path in form.fields else None, errors)
             return render(request, "catalog/team_form.html", {"team": team, "form": form})
-        serializer.save()
+        services.update_team(current, serializer.validated_data)
     messages.success(request, f"Team {team.slug} is saved.")
     return redirect("catalog:team_detail", slug=slug)
 
@@ -211,7 +210,7 @@ def service_detail(request, name: str):
         "catalog/service_detail.html",
         {
             "service": service,
-            "document": ServiceSerializer(service).data,
+            "document": current_document(service),
             "runs": runs,
             "active": active_run(service_key(name)),
             "resources": ManagedResource.objects.filter(scope=service_key(name)),
@@ -271,7 +270,7 @@ def _wizard(request, instance: Service | None):
 
     if request.method != "POST":
         if instance is not None:
-            flat = flat_from_document(ServiceSerializer(instance).data)
+            flat = flat_from_document(current_document(instance))
             flat["revision"] = str(instance.revision)
         else:
             wanted = request.GET.get("team", "")
@@ -314,7 +313,7 @@ def _save(request, wizard: ServiceWizard, instance: Service | None):
         return _render_step(request, wizard, "review", errors)
     if instance is None:
         with transaction.atomic():
-            service = wizard.serializer.save(created_by=request.user)
+            service = services.create_service(wizard.serializer.validated_data, actor=request.user)
         messages.success(
             request, f"Service {service.name} is registered. Nothing is provisioned yet: plan it to see what changes."
         )
@@ -327,7 +326,7 @@ def _save(request, wizard: ServiceWizard, instance: Service | None):
         wizard = ServiceWizard(wizard.flat, instance=current, teams=wizard.teams)  # validated against the locked row
         if not wizard.serializer.is_valid():
             return _render_step(request, wizard, "review", wizard.errors())
-        service = wizard.serializer.save()
+        service = services.update_service(current, wizard.serializer.validated_data, actor=request.user)
     messages.success(request, f"Service {service.name} is saved (revision {service.revision}). Plan it to apply.")
     return _saved(request, service)
 
@@ -341,7 +340,7 @@ def _saved(request, service: Service) -> HttpResponse:
 
 def _stale(request, wizard: ServiceWizard, current: Service) -> HttpResponse:
     """Someone saved the service after this form was opened: save nothing, keep everything typed, say so."""
-    saved = _leaves(dict(ServiceSerializer(service_queryset().get(pk=current.pk)).data))
+    saved = _leaves(current_document(current))
     mine = _leaves(wizard.validated_document() if wizard.serializer.is_valid() else wizard.document())
     ignored = ("state", "revision", "created_at", "updated_at")
     differing = sorted(p for p in set(saved) | set(mine) if p not in ignored and saved.get(p) != mine.get(p))

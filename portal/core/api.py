@@ -44,17 +44,20 @@ class FilterBackend(DjangoFilterBackend):
         return super().filter_queryset(request, queryset, view)
 
 
-class Fragments(list):
-    """A page of documents as pre-rendered JSON fragments (``orjson.Fragment``), for ``FragmentJSONRenderer``."""
+class PlainDocuments(list):
+    """A page of documents that are plain JSON data already (dicts, lists, strings, numbers, booleans, None), for
+    ``DocumentsJSONRenderer``."""
 
 
-class FragmentJSONRenderer(JSONRenderer):
-    """DRF's JSON renderer, except for a page whose ``results`` are ``Fragments``: written as they are, the same
-    compact UTF-8 JSON, without parsing them again."""
+class DocumentsJSONRenderer(JSONRenderer):
+    """DRF's JSON renderer, except for a compact page whose ``results`` are ``PlainDocuments``: encoded by orjson
+    (a fraction of the cost of DRF's encoder on a page of 100 services) to the same compact UTF-8 JSON."""
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, dict) and isinstance(data.get("results"), Fragments):
-            return orjson.dumps(data)
+        documents = isinstance(data, dict) and isinstance(data.get("results"), PlainDocuments)
+        if documents and self.get_indent(accepted_media_type, renderer_context or {}) is None:
+            # The same escapes of U+2028 and U+2029 as DRF's renderer, for JavaScript older than ES2019.
+            return orjson.dumps(data).replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
         return super().render(data, accepted_media_type, renderer_context)
 
 

@@ -1,21 +1,16 @@
 """What every reader and writer needs: the platform and its account, clients, tag conversions, waiting for AWS."""
 
-from __future__ import annotations
-
 import os
 import time
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 
 from ..errors import PermanentError, TemporaryError
-from ..names import EXPOSED_LEVELS
+from ..spec import EXPOSED_LEVELS, PlatformSpec
 from . import clients
-
-if TYPE_CHECKING:
-    from ..snapshot import PlatformSnapshot
 
 T = TypeVar("T")
 
@@ -58,7 +53,7 @@ class AwsContext:
     step waits for AWS (a certificate's issuance); a one-off bootstrap may wait longer than a run's step.
     """
 
-    def __init__(self, platform: PlatformSnapshot, *, sandbox: bool | None = None, wait_seconds: float | None = None):
+    def __init__(self, platform: PlatformSpec, *, sandbox: bool | None = None, wait_seconds: float | None = None):
         self.platform = platform
         self.region = platform.region
         self.service = ""

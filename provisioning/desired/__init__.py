@@ -1,7 +1,7 @@
 """Pure builders: one service (plus platform settings) -> the resources it needs. No I/O."""
 
 from ..resources import Resource, sort_resources
-from ..snapshot import PlatformSnapshot, ServiceSnapshot
+from ..spec import PlatformSpec, ServiceSpec
 from .alerting import build_alerting
 from .aws import build_aws
 from .istio import build_mesh
@@ -30,7 +30,7 @@ SERVICE_KINDS: list[tuple[str, str]] = [
 ]
 
 
-def render_service(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource]:
+def render_service(svc: ServiceSpec, platform: PlatformSpec) -> list[Resource]:
     """Everything service ``svc`` needs, in a deterministic order."""
     resources = [*build_core(svc, platform), *build_monitoring(svc, platform), *build_alerting(svc, platform)]
     if svc.mesh:

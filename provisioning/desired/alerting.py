@@ -1,7 +1,7 @@
 """Alert routing (seed §19): alerts of a team's services go to its Slack channel and, when critical, to its
 incident tool, with the incident commander and resolver on call named in every Slack message.
 
-Two renderings of one routing policy, both pure (no I/O, no clock; the on-call pair comes in the snapshot):
+Two renderings of one routing policy, both pure (no I/O, no clock; the on-call pair comes in the spec):
 
 - ``build_alerting``: per service namespace, an ``AlertmanagerConfig`` for the Prometheus operator and the
   ``Secret`` holding the receivers' URLs (``data``, base64: the API server never returns ``stringData``, so a
@@ -26,7 +26,7 @@ import yaml
 
 from provisioning import names
 from provisioning.resources import Resource, k8s
-from provisioning.snapshot import OnCallPair, PlatformSnapshot, ServiceSnapshot
+from provisioning.spec import OnCallPair, PlatformSpec, ServiceSpec
 
 from .prometheus import SEVERITY_PAGE, SEVERITY_TICKET
 
@@ -78,7 +78,7 @@ class _Team:
     incident_webhook_url: str
 
 
-def _team(svc: ServiceSnapshot) -> _Team:
+def _team(svc: ServiceSpec) -> _Team:
     return _Team(
         slug=svc.team.slug,
         slack_channel=svc.team.slack_channel,
@@ -199,16 +199,16 @@ def _crd(node: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _secret_ref(svc: ServiceSnapshot, key: str) -> dict[str, str]:
+def _secret_ref(svc: ServiceSpec, key: str) -> dict[str, str]:
     return {"name": names.receiver_secret_name(svc.team.slug), "key": key}
 
 
-def _metadata(svc: ServiceSnapshot, name: str) -> dict[str, Any]:
+def _metadata(svc: ServiceSpec, name: str) -> dict[str, Any]:
     return {"name": name, "namespace": svc.name, "labels": names.service_labels(svc.team.slug, svc.name)}
 
 
 def build_alertmanager_config(
-    svc: ServiceSnapshot, platform: PlatformSnapshot, timing: AlertTiming = DEFAULT_TIMING
+    svc: ServiceSpec, platform: PlatformSpec, timing: AlertTiming = DEFAULT_TIMING
 ) -> list[Resource]:
     """The AlertmanagerConfig routing the service's alerts to its team's receivers."""
     team = _team(svc)
@@ -240,7 +240,7 @@ def _b64(value: str) -> str:
     return base64.b64encode(value.encode()).decode()
 
 
-def build_receiver_secret(svc: ServiceSnapshot) -> list[Resource]:
+def build_receiver_secret(svc: ServiceSpec) -> list[Resource]:
     """The Secret with the receivers' URLs; a key only for a URL that is set, no Secret when none is."""
     values = {SLACK_URL_KEY: svc.receivers.slack_api_url, INCIDENT_URL_KEY: svc.receivers.incident_webhook_url}
     data = {key: _b64(value) for key, value in sorted(values.items()) if value}
@@ -256,9 +256,7 @@ def build_receiver_secret(svc: ServiceSnapshot) -> list[Resource]:
     return [k8s(manifest, sensitive=True)]
 
 
-def build_alerting(
-    svc: ServiceSnapshot, platform: PlatformSnapshot, timing: AlertTiming = DEFAULT_TIMING
-) -> list[Resource]:
+def build_alerting(svc: ServiceSpec, platform: PlatformSpec, timing: AlertTiming = DEFAULT_TIMING) -> list[Resource]:
     """The service's alert routing: the receivers Secret (when any URL is set) and the AlertmanagerConfig."""
     return [*build_receiver_secret(svc), *build_alertmanager_config(svc, platform, timing)]
 
@@ -283,7 +281,7 @@ def _am(node: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _teams(services: Iterable[ServiceSnapshot]) -> list[_Team]:
+def _teams(services: Iterable[ServiceSpec]) -> list[_Team]:
     """One entry per team, taken from its first service by name (a team's services share these values)."""
     teams: dict[str, _Team] = {}
     for svc in sorted(services, key=lambda s: (s.team.slug, s.name)):
@@ -292,7 +290,7 @@ def _teams(services: Iterable[ServiceSnapshot]) -> list[_Team]:
 
 
 def build_alertmanager_config_document(
-    services: Iterable[ServiceSnapshot], platform: PlatformSnapshot, timing: AlertTiming = DEFAULT_TIMING
+    services: Iterable[ServiceSpec], platform: PlatformSpec, timing: AlertTiming = DEFAULT_TIMING
 ) -> dict[str, Any]:
     """A complete Alertmanager configuration for the teams of ``services``, receiver URLs inline."""
     teams = _teams(services)
@@ -340,7 +338,7 @@ _Dumper.add_representer(str, _represent_str)
 
 
 def build_alertmanager_yaml(
-    services: Iterable[ServiceSnapshot], platform: PlatformSnapshot, timing: AlertTiming = DEFAULT_TIMING
+    services: Iterable[ServiceSpec], platform: PlatformSpec, timing: AlertTiming = DEFAULT_TIMING
 ) -> str:
     """``build_alertmanager_config_document`` as alertmanager.yml. It holds the receiver URLs: treat it as a secret."""
     document = build_alertmanager_config_document(services, platform, timing)

@@ -28,11 +28,8 @@ never reach the sidecar's log; the SLO burn-rate alerts of the PrometheusRule, w
 telemetry, cover that. Without access logging there is nothing to count, so no filter and no alarm.
 """
 
-from portal.core.crypto import fingerprint
-
 from ..aws.kinds import ALARM, CERTIFICATE, LOG_GROUP, METRIC_FILTER, RECORD, TOPIC
 from ..names import (
-    EXPOSED_LEVELS,
     METRIC_NAMESPACE,
     alarm_name,
     http_5xx_metric_name,
@@ -45,7 +42,7 @@ from ..names import (
 )
 from ..resources import Resource, aws
 from ..scopes import team_key
-from ..snapshot import PlatformSnapshot, ServiceSnapshot, TeamSnapshot
+from ..spec import EXPOSED_LEVELS, PlatformSpec, ServiceSpec, TeamSpec
 
 # Every AWS kind a service (or its team) can own.
 SERVICE_AWS_KINDS = (TOPIC, LOG_GROUP, METRIC_FILTER, ALARM, CERTIFICATE, RECORD)
@@ -60,19 +57,19 @@ ALARM_THRESHOLD = 5
 PATTERN_MAX_LENGTH = 1024
 
 
-def build_aws(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource]:
+def build_aws(svc: ServiceSpec, platform: PlatformSpec) -> list[Resource]:
     """The AWS resources of one service: always a log group and the team's topic; ALB-facing pieces when exposed."""
     team = svc.team.slug
     tags = service_tags(team, svc.name)
     log_group = log_group_name(platform.cluster_name, team, svc.name)
     resources = [
-        aws(LOG_GROUP, log_group, {"retention_days": svc.log_retention_days, "tags": tags}),
+        aws(LOG_GROUP, log_group, {"retention_days": svc.telemetry.log_retention_days, "tags": tags}),
         team_topic(svc.team, svc.receivers.incident_webhook_url),
     ]
-    if svc.level not in EXPOSED_LEVELS or not svc.hostnames:
+    if svc.exposure.level not in EXPOSED_LEVELS or not svc.exposure.hostnames:
         return resources
-    level = svc.level
-    hostnames = sorted(svc.hostnames)
+    level = svc.exposure.level
+    hostnames = sorted(svc.exposure.hostnames)
     zone_id = platform.zone_id(level)
     for host in hostnames:
         resources.append(
@@ -106,14 +103,16 @@ def build_aws(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource
                 namespace=level,
             )
         )
-    if svc.access_logging:
+    if svc.telemetry.access_logging:
         resources.extend(error_alarm(svc, platform, log_group, hostnames))
     return resources
 
 
-def team_topic(team: TeamSnapshot, webhook_url: str) -> Resource:
-    """The team's topic; the webhook URL goes to the writer as a secret, the body keeps its fingerprint."""
-    subscriptions = [{"protocol": "https", "endpoint_fingerprint": fingerprint(webhook_url)}] if webhook_url else []
+def team_topic(team: TeamSpec, webhook_url: str = "") -> Resource:
+    """The team's topic; the webhook URL goes to the writer as a secret, the body keeps its keyed fingerprint
+    (computed by the snapshot, so a changed URL shows as a change without the builder holding a key)."""
+    fingerprint = team.incident_webhook_fingerprint
+    subscriptions = [{"protocol": "https", "endpoint_fingerprint": fingerprint}] if fingerprint else []
     return aws(
         TOPIC,
         team_topic_name(team.slug),
@@ -133,7 +132,7 @@ def error_pattern(hostnames: list[str]) -> str:
     return '{ $.response_code >= 500 && $.upstream_cluster = "inbound|*" }'
 
 
-def error_alarm(svc: ServiceSnapshot, platform: PlatformSnapshot, log_group: str, hostnames: list[str]):
+def error_alarm(svc: ServiceSpec, platform: PlatformSpec, log_group: str, hostnames: list[str]):
     metric = {"namespace": METRIC_NAMESPACE, "name": http_5xx_metric_name(svc.name)}
     topic = sns_topic_arn(platform.region, platform.aws_account_id, team_topic_name(svc.team.slug))
     return [
@@ -147,7 +146,7 @@ def error_alarm(svc: ServiceSnapshot, platform: PlatformSnapshot, log_group: str
             ALARM,
             alarm_name(svc.name),
             {
-                "description": f"5xx responses of {svc.name} to requests through the {svc.level} ALB",
+                "description": f"5xx responses of {svc.name} to requests through the {svc.exposure.level} ALB",
                 "metric": metric,
                 "statistic": "Sum",
                 "period": ALARM_PERIOD_SECONDS,

@@ -13,9 +13,8 @@ from typing import Any
 
 from provisioning import names
 from provisioning.desired.kubernetes import object_meta
-from provisioning.names import EXPOSED_LEVELS
 from provisioning.resources import Resource, k8s
-from provisioning.snapshot import PlatformSnapshot, Route, ServiceSnapshot
+from provisioning.spec import EXPOSED_LEVELS, PlatformSpec, Route, ServiceSpec
 
 NETWORKING = "networking.istio.io/v1"
 SECURITY = "security.istio.io/v1"
@@ -42,19 +41,19 @@ def duration(seconds: float) -> str:
     return f"{millis // 1000}s" if millis % 1000 == 0 else f"{millis}ms"
 
 
-def is_exposed(svc: ServiceSnapshot) -> bool:
+def is_exposed(svc: ServiceSpec) -> bool:
     """Whether the level's ingress gateway forwards to this service."""
-    return svc.level in EXPOSED_LEVELS
+    return svc.exposure.level in EXPOSED_LEVELS
 
 
 # --- DestinationRule ---------------------------------------------------------------------------------
 
 
-def load_balancer(svc: ServiceSnapshot) -> dict[str, Any]:
+def load_balancer(svc: ServiceSpec) -> dict[str, Any]:
     """``simple`` for the plain algorithms, ``consistentHash`` keyed by source IP, a header or a cookie."""
-    if svc.load_balancer != "consistent_hash":
-        return {"simple": SIMPLE_LOAD_BALANCERS[svc.load_balancer]}
-    kind, _, key = svc.hash_on.partition(":")
+    if svc.traffic.load_balancer != "consistent_hash":
+        return {"simple": SIMPLE_LOAD_BALANCERS[svc.traffic.load_balancer]}
+    kind, _, key = svc.traffic.hash_on.partition(":")
     if kind == "header":
         # Envoy compares header names case-insensitively; lower case matches the catalog's route headers.
         return {"consistentHash": {"httpHeaderName": key.lower()}}
@@ -64,9 +63,9 @@ def load_balancer(svc: ServiceSnapshot) -> dict[str, Any]:
     return {"consistentHash": {"useSourceIp": True}}
 
 
-def connection_pool(svc: ServiceSnapshot) -> dict[str, Any]:
+def connection_pool(svc: ServiceSpec) -> dict[str, Any]:
     """Only the limits the team set; empty sections are left out."""
-    pool = svc.connection_pool
+    pool = svc.traffic.connection_pool
     if pool is None:
         return {}
     tcp = {"maxConnections": pool.max_connections} if pool.max_connections is not None else {}
@@ -81,9 +80,9 @@ def connection_pool(svc: ServiceSnapshot) -> dict[str, Any]:
     return {section: body for section, body in (("tcp", tcp), ("http", http)) if body}
 
 
-def outlier_detection(svc: ServiceSnapshot) -> dict[str, Any]:
+def outlier_detection(svc: ServiceSpec) -> dict[str, Any]:
     """Eject endpoints after consecutive 5xx (connection failures for TCP)."""
-    outlier = svc.outlier_detection
+    outlier = svc.traffic.outlier_detection
     if outlier is None:
         return {}
     return {
@@ -94,7 +93,7 @@ def outlier_detection(svc: ServiceSnapshot) -> dict[str, Any]:
     }
 
 
-def destination_rule(svc: ServiceSnapshot) -> dict[str, Any]:
+def destination_rule(svc: ServiceSpec) -> dict[str, Any]:
     """Client-side policy for calls to the service; always mesh mTLS, canary subsets by the pods' version label."""
     policy: dict[str, Any] = {"loadBalancer": load_balancer(svc)}
     if pool := connection_pool(svc):
@@ -103,10 +102,10 @@ def destination_rule(svc: ServiceSnapshot) -> dict[str, Any]:
         policy["outlierDetection"] = outlier
     policy["tls"] = {"mode": "ISTIO_MUTUAL"}
     spec: dict[str, Any] = {"host": names.mesh_host(svc.name), "trafficPolicy": policy}
-    if svc.canary:
+    if svc.traffic.canary:
         spec["subsets"] = [
-            {"name": STABLE_SUBSET, "labels": {names.LABEL_VERSION: svc.canary.stable_version}},
-            {"name": CANARY_SUBSET, "labels": {names.LABEL_VERSION: svc.canary.version}},
+            {"name": STABLE_SUBSET, "labels": {names.LABEL_VERSION: svc.traffic.canary.stable_version}},
+            {"name": CANARY_SUBSET, "labels": {names.LABEL_VERSION: svc.traffic.canary.version}},
         ]
     return {"apiVersion": NETWORKING, "kind": "DestinationRule", "metadata": object_meta(svc, svc.name), "spec": spec}
 
@@ -114,39 +113,39 @@ def destination_rule(svc: ServiceSnapshot) -> dict[str, Any]:
 # --- VirtualService ----------------------------------------------------------------------------------
 
 
-def gateways(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[str]:
+def gateways(svc: ServiceSpec, platform: PlatformSpec) -> list[str]:
     """Sidecars always; the level's ingress gateway when the service is exposed."""
     if is_exposed(svc):
-        return [MESH_GATEWAY, names.gateway_ref(platform.ingress_namespace, svc.level)]
+        return [MESH_GATEWAY, names.gateway_ref(platform.ingress_namespace, svc.exposure.level)]
     return [MESH_GATEWAY]
 
 
-def restricts_paths(svc: ServiceSnapshot) -> bool:
+def restricts_paths(svc: ServiceSpec) -> bool:
     """Whether the gateway forwards only some prefixes (``/`` among them means everything)."""
-    return is_exposed(svc) and "/" not in svc.paths
+    return is_exposed(svc) and "/" not in svc.exposure.paths
 
 
-def matches(svc: ServiceSnapshot, platform: PlatformSnapshot, condition: dict[str, Any]) -> list[dict[str, Any]]:
+def matches(svc: ServiceSpec, platform: PlatformSpec, condition: dict[str, Any]) -> list[dict[str, Any]]:
     """Match entries (ORed) for ``condition``: gateway traffic limited to the path prefixes, mesh traffic not."""
     if not restricts_paths(svc):
         return [condition] if condition else []
-    gateway = names.gateway_ref(platform.ingress_namespace, svc.level)
-    by_path = [{"gateways": [gateway], **condition, "uri": {"prefix": path}} for path in svc.paths]
+    gateway = names.gateway_ref(platform.ingress_namespace, svc.exposure.level)
+    by_path = [{"gateways": [gateway], **condition, "uri": {"prefix": path}} for path in svc.exposure.paths]
     return [*by_path, {"gateways": [MESH_GATEWAY], **condition}]
 
 
-def destinations(svc: ServiceSnapshot) -> list[dict[str, Any]]:
+def destinations(svc: ServiceSpec) -> list[dict[str, Any]]:
     """This service on its port, or its stable and canary subsets weighted 100-w / w."""
     target = {"host": names.mesh_host(svc.name), "port": {"number": svc.port}}
-    if svc.canary is None:
+    if svc.traffic.canary is None:
         return [{"destination": target}]
     return [
-        {"destination": {**target, "subset": STABLE_SUBSET}, "weight": 100 - svc.canary.weight},
-        {"destination": {**target, "subset": CANARY_SUBSET}, "weight": svc.canary.weight},
+        {"destination": {**target, "subset": STABLE_SUBSET}, "weight": 100 - svc.traffic.canary.weight},
+        {"destination": {**target, "subset": CANARY_SUBSET}, "weight": svc.traffic.canary.weight},
     ]
 
 
-def header_route(svc: ServiceSnapshot, platform: PlatformSnapshot, index: int, route: Route) -> dict[str, Any]:
+def header_route(svc: ServiceSpec, platform: PlatformSpec, index: int, route: Route) -> dict[str, Any]:
     """Send requests whose header matches to another service, on its main port (its Service may also
     expose a metrics port). No timeout or retries: those are this service's limits, not the target's.
     """
@@ -161,38 +160,38 @@ def header_route(svc: ServiceSnapshot, platform: PlatformSnapshot, index: int, r
     }
 
 
-def retries(svc: ServiceSnapshot) -> dict[str, Any]:
+def retries(svc: ServiceSpec) -> dict[str, Any]:
     """Istio retry policy; per-try timeout only when the team set one."""
-    policy: dict[str, Any] = {"attempts": svc.retries.attempts}
-    if svc.retries.per_try_timeout_seconds is not None:
-        policy["perTryTimeout"] = duration(svc.retries.per_try_timeout_seconds)
-    policy["retryOn"] = svc.retries.retry_on
+    policy: dict[str, Any] = {"attempts": svc.traffic.retries.attempts}
+    if svc.traffic.retries.per_try_timeout_seconds is not None:
+        policy["perTryTimeout"] = duration(svc.traffic.retries.per_try_timeout_seconds)
+    policy["retryOn"] = svc.traffic.retries.retry_on
     return policy
 
 
-def default_route(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, Any]:
+def default_route(svc: ServiceSpec, platform: PlatformSpec) -> dict[str, Any]:
     """Everything the header routes did not take, to this service, with its timeout and retries."""
     route: dict[str, Any] = {"name": "default"}
     if match := matches(svc, platform, {}):
         route["match"] = match
     route["route"] = destinations(svc)
-    if svc.timeout_seconds is not None:
-        route["timeout"] = duration(svc.timeout_seconds)
-    if svc.retries is not None:
+    if svc.traffic.timeout_seconds is not None:
+        route["timeout"] = duration(svc.traffic.timeout_seconds)
+    if svc.traffic.retries is not None:
         route["retries"] = retries(svc)
     return route
 
 
-def virtual_service(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, Any]:
+def virtual_service(svc: ServiceSpec, platform: PlatformSpec) -> dict[str, Any]:
     """Routing for the mesh host and the exposure hostnames; L4 only for TCP services."""
     spec: dict[str, Any] = {
-        "hosts": [names.mesh_host(svc.name), *svc.hostnames],
+        "hosts": [names.mesh_host(svc.name), *svc.exposure.hostnames],
         "gateways": gateways(svc, platform),
     }
     if svc.protocol == "tcp":
         spec["tcp"] = [{"route": destinations(svc)}]
     else:
-        header_routes = [header_route(svc, platform, i, r) for i, r in enumerate(svc.routes)]
+        header_routes = [header_route(svc, platform, i, r) for i, r in enumerate(svc.exposure.routes)]
         spec["http"] = [*header_routes, default_route(svc, platform)]
     return {"apiVersion": NETWORKING, "kind": "VirtualService", "metadata": object_meta(svc, svc.name), "spec": spec}
 
@@ -200,17 +199,17 @@ def virtual_service(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[st
 # --- Security ------------------------------------------------------------------------------------------
 
 
-def peer_authentication(svc: ServiceSnapshot) -> dict[str, Any]:
+def peer_authentication(svc: ServiceSpec) -> dict[str, Any]:
     """Namespace-wide mTLS mode; the namespace holds only this service's workloads."""
     return {
         "apiVersion": SECURITY,
         "kind": "PeerAuthentication",
         "metadata": object_meta(svc, svc.name),
-        "spec": {"mtls": {"mode": svc.mtls}},
+        "spec": {"mtls": {"mode": svc.traffic.mtls}},
     }
 
 
-def scrape_rule(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, Any]:
+def scrape_rule(svc: ServiceSpec, platform: PlatformSpec) -> dict[str, Any]:
     """Let Prometheus scrape despite the allow-list, opening no more than the metrics endpoint.
 
     A separate metrics port serves nothing else, so any source may use it. On the service's own port, STRICT
@@ -223,19 +222,21 @@ def scrape_rule(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, A
     monitoring = {"from": [{"source": {"namespaces": [platform.monitoring_namespace]}}]}
     if svc.protocol == "tcp":
         return {**monitoring, "to": [{"operation": {"ports": [str(svc.port)]}}]}
-    metrics = {"to": [{"operation": {"ports": [str(svc.port)], "methods": ["GET"], "paths": [svc.metrics_path]}}]}
-    return {**monitoring, **metrics} if svc.mtls == "STRICT" else metrics
+    metrics = {
+        "to": [{"operation": {"ports": [str(svc.port)], "methods": ["GET"], "paths": [svc.telemetry.metrics_path]}}]
+    }
+    return {**monitoring, **metrics} if svc.traffic.mtls == "STRICT" else metrics
 
 
-def authorization_policy(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, Any]:
+def authorization_policy(svc: ServiceSpec, platform: PlatformSpec) -> dict[str, Any]:
     """ALLOW the listed callers, plus what the service needs to keep working: its ingress gateway and Prometheus.
 
     Kubelet probes are unaffected: Istio rewrites them to the sidecar's agent port.
     """
-    callers = [names.principal(caller) for caller in sorted(svc.allowed_callers)]
+    callers = [names.principal(caller) for caller in sorted(svc.traffic.allowed_callers)]
     rules: list[dict[str, Any]] = [{"from": [{"source": {"principals": callers}}]}]
     if is_exposed(svc):
-        gateway = names.ingress_gateway_principal(platform.ingress_namespace, svc.level)
+        gateway = names.ingress_gateway_principal(platform.ingress_namespace, svc.exposure.level)
         rules.append({"from": [{"source": {"principals": [gateway]}}]})
     rules.append(scrape_rule(svc, platform))
     return {
@@ -249,18 +250,20 @@ def authorization_policy(svc: ServiceSnapshot, platform: PlatformSnapshot) -> di
 # --- Telemetry -----------------------------------------------------------------------------------------
 
 
-def telemetry(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, Any]:
+def telemetry(svc: ServiceSpec, platform: PlatformSpec) -> dict[str, Any]:
     """Access logs on or off, trace sampling through the platform's OpenTelemetry provider, Prometheus metrics."""
     return {
         "apiVersion": TELEMETRY,
         "kind": "Telemetry",
         "metadata": object_meta(svc, svc.name),
         "spec": {
-            "accessLogging": [{"providers": [{"name": ACCESS_LOG_PROVIDER}], "disabled": not svc.access_logging}],
+            "accessLogging": [
+                {"providers": [{"name": ACCESS_LOG_PROVIDER}], "disabled": not svc.telemetry.access_logging}
+            ],
             "tracing": [
                 {
                     "providers": [{"name": platform.otel_provider_name}],
-                    "randomSamplingPercentage": svc.tracing_sampling_percent,
+                    "randomSamplingPercentage": svc.telemetry.tracing_sampling_percent,
                 }
             ],
             "metrics": [{"providers": [{"name": METRICS_PROVIDER}]}],
@@ -268,12 +271,12 @@ def telemetry(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, Any
     }
 
 
-def build_mesh(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource]:
+def build_mesh(svc: ServiceSpec, platform: PlatformSpec) -> list[Resource]:
     """The Istio objects of a mesh service (none outside the mesh); an AuthorizationPolicy only with callers set."""
     if not svc.mesh:
         return []
     manifests = [destination_rule(svc), virtual_service(svc, platform), peer_authentication(svc)]
-    if svc.allowed_callers:
+    if svc.traffic.allowed_callers:
         manifests.append(authorization_policy(svc, platform))
     manifests.append(telemetry(svc, platform))
     return [k8s(manifest) for manifest in manifests]

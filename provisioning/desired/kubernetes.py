@@ -1,13 +1,13 @@
 """Pure builders of a service's core Kubernetes objects: namespace, identity, Service and, outside the mesh, Ingress.
 
-Every function takes frozen snapshots and returns plain manifests; same input, same output.
+Every function takes the frozen spec and returns plain manifests; same input, same output.
 """
 
 from typing import Any
 
 from provisioning import names
 from provisioning.resources import Resource, k8s
-from provisioning.snapshot import PlatformSnapshot, ServiceSnapshot
+from provisioning.spec import INTERNAL, PlatformSpec, ServiceSpec
 
 # Kubernetes appProtocol per catalog protocol; Istio reads it alongside the port-name prefix.
 APP_PROTOCOLS = {"http": "http", "grpc": "grpc", "tcp": "tcp"}
@@ -18,7 +18,7 @@ AUTH_SIGNIN_ANNOTATION = "nginx.ingress.kubernetes.io/auth-signin"
 
 
 def object_meta(
-    svc: ServiceSnapshot,
+    svc: ServiceSpec,
     name: str,
     *,
     namespaced: bool = True,
@@ -35,7 +35,7 @@ def object_meta(
     return meta
 
 
-def namespace(svc: ServiceSnapshot) -> dict[str, Any]:
+def namespace(svc: ServiceSpec) -> dict[str, Any]:
     """The service's own namespace; injection is stated either way so a mesh-wide default cannot override it."""
     injection = "enabled" if svc.mesh else "disabled"
     return {
@@ -45,12 +45,12 @@ def namespace(svc: ServiceSnapshot) -> dict[str, Any]:
     }
 
 
-def service_account(svc: ServiceSnapshot) -> dict[str, Any]:
+def service_account(svc: ServiceSpec) -> dict[str, Any]:
     """The workload identity; ``names.principal`` relies on it being named after the service."""
     return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": object_meta(svc, svc.name)}
 
 
-def service_ports(svc: ServiceSnapshot) -> list[dict[str, Any]]:
+def service_ports(svc: ServiceSpec) -> list[dict[str, Any]]:
     """The main port (Istio protocol naming) and, when metrics are served elsewhere, the scrape port."""
     ports = [
         {
@@ -74,7 +74,7 @@ def service_ports(svc: ServiceSnapshot) -> list[dict[str, Any]]:
     return ports
 
 
-def service(svc: ServiceSnapshot) -> dict[str, Any]:
+def service(svc: ServiceSpec) -> dict[str, Any]:
     """ClusterIP Service selecting the team's pods by the recommended name label."""
     return {
         "apiVersion": "v1",
@@ -88,9 +88,9 @@ def service(svc: ServiceSnapshot) -> dict[str, Any]:
     }
 
 
-def oauth2_proxy_annotations(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, str]:
+def oauth2_proxy_annotations(svc: ServiceSpec, platform: PlatformSpec) -> dict[str, str]:
     """Nginx external-auth annotations putting OAuth2 Proxy in front, unless the tool signs users in itself."""
-    if svc.builtin_sso:
+    if svc.exposure.builtin_sso:
         return {}
     proxy = platform.oauth2_proxy_url.rstrip("/")
     return {
@@ -99,23 +99,23 @@ def oauth2_proxy_annotations(svc: ServiceSnapshot, platform: PlatformSnapshot) -
     }
 
 
-def ingress(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, Any]:
+def ingress(svc: ServiceSpec, platform: PlatformSpec) -> dict[str, Any]:
     """Nginx Ingress for an ``internal`` service outside the mesh: one rule per hostname, one path per prefix."""
     backend = {"service": {"name": svc.name, "port": {"number": svc.port}}}
-    paths = [{"path": path, "pathType": "Prefix", "backend": backend} for path in svc.paths]
+    paths = [{"path": path, "pathType": "Prefix", "backend": backend} for path in svc.exposure.paths]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
         "metadata": object_meta(svc, svc.name, annotations=oauth2_proxy_annotations(svc, platform)),
         "spec": {
             "ingressClassName": INGRESS_CLASS,
-            "tls": [{"hosts": list(svc.hostnames), "secretName": names.tls_secret_name(svc.name)}],
-            "rules": [{"host": host, "http": {"paths": paths}} for host in svc.hostnames],
+            "tls": [{"hosts": list(svc.exposure.hostnames), "secretName": names.tls_secret_name(svc.name)}],
+            "rules": [{"host": host, "http": {"paths": paths}} for host in svc.exposure.hostnames],
         },
     }
 
 
-def certificate(svc: ServiceSnapshot) -> dict[str, Any]:
+def certificate(svc: ServiceSpec) -> dict[str, Any]:
     """cert-manager Certificate whose Secret the Ingress serves."""
     secret = names.tls_secret_name(svc.name)
     return {
@@ -124,18 +124,18 @@ def certificate(svc: ServiceSnapshot) -> dict[str, Any]:
         "metadata": object_meta(svc, secret),
         "spec": {
             "secretName": secret,
-            "dnsNames": list(svc.hostnames),
+            "dnsNames": list(svc.exposure.hostnames),
             "issuerRef": {"name": names.CLUSTER_ISSUER, "kind": "ClusterIssuer", "group": "cert-manager.io"},
         },
     }
 
 
-def uses_nginx_ingress(svc: ServiceSnapshot) -> bool:
+def uses_nginx_ingress(svc: ServiceSpec) -> bool:
     """Outside the mesh an ``internal`` service is reached through Nginx Ingress (the mesh uses Istio gateways)."""
-    return not svc.mesh and svc.level == "internal"
+    return not svc.mesh and svc.exposure.level == INTERNAL
 
 
-def build_core(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource]:
+def build_core(svc: ServiceSpec, platform: PlatformSpec) -> list[Resource]:
     """Namespace, ServiceAccount and Service of every service, plus Ingress and Certificate outside the mesh."""
     manifests = [namespace(svc), service_account(svc), service(svc)]
     if uses_nginx_ingress(svc):

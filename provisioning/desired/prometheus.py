@@ -1,6 +1,6 @@
 """Monitoring objects of one service (seed §18-3, §19): ServiceMonitor, SLO PrometheusRule, Grafana dashboard.
 
-Pure builders: a snapshot in, manifests out; no I/O, no clock.
+Pure builders: a spec in, manifests out; no I/O, no clock.
 
 The platform's Prometheus finds these objects by the portal's own label, ``app.kubernetes.io/managed-by:
 platform-portal`` (``serviceMonitorSelector`` and ``ruleSelector``, with namespace selectors matching every
@@ -18,7 +18,7 @@ from typing import Any
 from provisioning import names
 from provisioning.errors import PermanentError
 from provisioning.resources import Resource, k8s
-from provisioning.snapshot import PlatformSnapshot, ServiceSnapshot, Slo
+from provisioning.spec import PlatformSpec, ServiceSpec, Slo
 
 MONITORING_API = "monitoring.coreos.com/v1"
 
@@ -63,7 +63,7 @@ DASHBOARD_SCHEMA_VERSION = 39
 # --- ServiceMonitor ----------------------------------------------------------------------------------
 
 
-def metrics_port_name(svc: ServiceSnapshot) -> str:
+def metrics_port_name(svc: ServiceSpec) -> str:
     """Name of the Service port Prometheus scrapes.
 
     Contract with the Service builder: the main port is ``names.port_name(protocol, port)``; when
@@ -72,14 +72,14 @@ def metrics_port_name(svc: ServiceSnapshot) -> str:
     return names.port_name(svc.protocol, svc.port) if svc.metrics_port == svc.port else names.METRICS_PORT_NAME
 
 
-def build_service_monitor(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource]:
+def build_service_monitor(svc: ServiceSpec, platform: PlatformSpec) -> list[Resource]:
     """The ServiceMonitor scraping the service's own metrics endpoint (always rendered)."""
     endpoint: dict[str, Any] = {
         "port": metrics_port_name(svc),
-        "path": svc.metrics_path,
-        "interval": f"{svc.scrape_interval_seconds}s",
+        "path": svc.telemetry.metrics_path,
+        "interval": f"{svc.telemetry.scrape_interval_seconds}s",
     }
-    if svc.mesh and svc.mtls == "STRICT":
+    if svc.mesh and svc.traffic.mtls == "STRICT":
         endpoint |= _istio_mtls_scrape()
     return [
         k8s(
@@ -113,7 +113,7 @@ def _istio_mtls_scrape() -> dict[str, Any]:
 # --- SLI queries (shared by the rules and the dashboard) ----------------------------------------------
 
 
-def _istio_selector(svc: ServiceSnapshot, *extra: str) -> str:
+def _istio_selector(svc: ServiceSpec, *extra: str) -> str:
     """Server-side view of the service's requests: the destination sidecar reports every request it served."""
     matchers = (
         'reporter="destination"',
@@ -124,23 +124,23 @@ def _istio_selector(svc: ServiceSnapshot, *extra: str) -> str:
     return "{" + ",".join(matchers) + "}"
 
 
-def _error_matcher(svc: ServiceSnapshot) -> str:
+def _error_matcher(svc: ServiceSpec) -> str:
     if svc.protocol == "grpc":
         return f'grpc_response_status=~"{GRPC_SERVER_ERROR_CODES}"'
     return 'response_code=~"5.."'
 
 
-def _request_rate_query(svc: ServiceSnapshot, window: str) -> str:
+def _request_rate_query(svc: ServiceSpec, window: str) -> str:
     return f"sum(rate(istio_requests_total{_istio_selector(svc)}[{window}]))"
 
 
-def _error_rate_query(svc: ServiceSnapshot, window: str) -> str:
+def _error_rate_query(svc: ServiceSpec, window: str) -> str:
     """Rate of failed requests; 0 rather than no data while the service has never failed."""
     errors = f"istio_requests_total{_istio_selector(svc, _error_matcher(svc))}"
     return f"(sum(rate({errors}[{window}])) or vector(0))"
 
 
-def _latency_query(svc: ServiceSnapshot, quantile: str, window: str) -> str:
+def _latency_query(svc: ServiceSpec, quantile: str, window: str) -> str:
     buckets = f"istio_request_duration_milliseconds_bucket{_istio_selector(svc)}"
     return f"histogram_quantile({quantile}, sum by (le) (rate({buckets}[{window}])))"
 
@@ -165,14 +165,14 @@ def error_budget(slo: Slo) -> Decimal:
     return (Decimal(100) - Decimal(str(slo.availability))) / 100
 
 
-def build_prometheus_rule(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource]:
+def build_prometheus_rule(svc: ServiceSpec, platform: PlatformSpec) -> list[Resource]:
     """SLO recording rules, burn-rate alerts and the latency alert; nothing without an SLO.
 
     Alerts link ``runbook_url`` and ``dashboard_url`` to the portal's pages of the service
     (``{portal_url}/services/<name>/runbook`` and ``.../dashboard``), not to Grafana, whose address the
     platform settings do not hold; the portal page leads on to the dashboard (``dashboard_uid``).
     """
-    slo = svc.slo
+    slo = svc.telemetry.slo
     if slo is None:
         return []
     if not svc.mesh or svc.protocol not in ("http", "grpc"):
@@ -198,18 +198,18 @@ def build_prometheus_rule(svc: ServiceSnapshot, platform: PlatformSnapshot) -> l
     ]
 
 
-def _series_labels(svc: ServiceSnapshot) -> dict[str, str]:
+def _series_labels(svc: ServiceSpec) -> dict[str, str]:
     """Labels of every recorded series and alert: Alertmanager routes on ``team``; ``namespace`` lets a
     namespaced AlertmanagerConfig (the operator's default matcher strategy) see the alerts."""
     return {"namespace": svc.name, "team": svc.team.slug, "service": svc.name}
 
 
-def _recorded(svc: ServiceSnapshot, record: str) -> str:
+def _recorded(svc: ServiceSpec, record: str) -> str:
     """A recorded series of this service only: every service's recordings share the names."""
     return f'{record}{{team="{svc.team.slug}",service="{svc.name}"}}'
 
 
-def _recording_rules(svc: ServiceSnapshot, slo: Slo) -> list[dict[str, Any]]:
+def _recording_rules(svc: ServiceSpec, slo: Slo) -> list[dict[str, Any]]:
     records = []
     for window in SLI_WINDOWS:
         # Rules of a group run in order at one timestamp, so the ratio sees the two rates just recorded.
@@ -225,14 +225,14 @@ def _recording_rules(svc: ServiceSnapshot, slo: Slo) -> list[dict[str, Any]]:
     return [{"record": record, "expr": expr, "labels": _series_labels(svc)} for record, expr in records]
 
 
-def _alert_rules(svc: ServiceSnapshot, slo: Slo, platform: PlatformSnapshot) -> list[dict[str, Any]]:
+def _alert_rules(svc: ServiceSpec, slo: Slo, platform: PlatformSpec) -> list[dict[str, Any]]:
     rules = [_burn_alert(svc, slo, platform, PAGE), _burn_alert(svc, slo, platform, TICKET)]
     if slo.latency_p99_ms is not None:
         rules.append(_latency_alert(svc, platform, slo.latency_p99_ms))
     return rules
 
 
-def _burn_alert(svc: ServiceSnapshot, slo: Slo, platform: PlatformSnapshot, policy: BurnPolicy) -> dict[str, Any]:
+def _burn_alert(svc: ServiceSpec, slo: Slo, platform: PlatformSpec, policy: BurnPolicy) -> dict[str, Any]:
     budget = error_budget(slo)
     # Both windows of a pair over the threshold: the long one proves the burn is real, the short one lets
     # the alert resolve minutes after a fix instead of hours.
@@ -262,7 +262,7 @@ def _burn_alert(svc: ServiceSnapshot, slo: Slo, platform: PlatformSnapshot, poli
     }
 
 
-def _latency_alert(svc: ServiceSnapshot, platform: PlatformSnapshot, threshold_ms: int) -> dict[str, Any]:
+def _latency_alert(svc: ServiceSpec, platform: PlatformSpec, threshold_ms: int) -> dict[str, Any]:
     return {
         "alert": ALERT_LATENCY,
         "expr": f"{_recorded(svc, LATENCY_P99_RECORD)} > {threshold_ms}",
@@ -280,7 +280,7 @@ def _latency_alert(svc: ServiceSnapshot, platform: PlatformSnapshot, threshold_m
     }
 
 
-def _annotations(svc: ServiceSnapshot, platform: PlatformSnapshot, *, summary: str, description: str) -> dict:
+def _annotations(svc: ServiceSpec, platform: PlatformSpec, *, summary: str, description: str) -> dict:
     service_page = f"{platform.portal_url.rstrip('/')}/services/{svc.name}"
     return {
         "summary": summary,
@@ -307,9 +307,9 @@ def dashboard_uid(service: str) -> str:
     return "svc-" + hashlib.sha256(service.encode()).hexdigest()[:20]
 
 
-def build_dashboard(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource]:
+def build_dashboard(svc: ServiceSpec, platform: PlatformSpec) -> list[Resource]:
     """A ConfigMap holding the service's Grafana dashboard, for the dashboard sidecar; only when asked for."""
-    if not svc.dashboard:
+    if not svc.telemetry.dashboard:
         return []
     metadata = _metadata(svc, f"{svc.name}-dashboard", {names.LABEL_GRAFANA_DASHBOARD: "1"})
     metadata["annotations"] = {names.ANNOTATION_GRAFANA_FOLDER: svc.team.slug}
@@ -326,11 +326,11 @@ def build_dashboard(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Re
     ]
 
 
-def dashboard_model(svc: ServiceSnapshot, platform: PlatformSnapshot) -> dict[str, Any]:
+def dashboard_model(svc: ServiceSpec, platform: PlatformSpec) -> dict[str, Any]:
     """The Grafana dashboard JSON model; it queries Istio's metrics directly so it works without an SLO."""
     panels = [_request_rate_panel(svc), _error_ratio_panel(svc), _latency_panel(svc)]
-    if svc.slo is not None:
-        panels.append(_budget_panel(svc, svc.slo))
+    if svc.telemetry.slo is not None:
+        panels.append(_budget_panel(svc, svc.telemetry.slo))
     for index, panel in enumerate(panels):
         # Two panels a row, 12 of Grafana's 24 columns each.
         panel |= {"id": index + 1, "gridPos": {"h": 8, "w": 12, "x": 12 * (index % 2), "y": 8 * (index // 2)}}
@@ -379,7 +379,7 @@ def _threshold_line(panel: dict[str, Any], value: float) -> dict[str, Any]:
     return panel
 
 
-def _request_rate_panel(svc: ServiceSnapshot) -> dict[str, Any]:
+def _request_rate_panel(svc: ServiceSpec) -> dict[str, Any]:
     window = "$__rate_interval"
     return _panel(
         "Request rate",
@@ -388,28 +388,28 @@ def _request_rate_panel(svc: ServiceSnapshot) -> dict[str, Any]:
     )
 
 
-def _error_ratio_panel(svc: ServiceSnapshot) -> dict[str, Any]:
+def _error_ratio_panel(svc: ServiceSpec) -> dict[str, Any]:
     window = "$__rate_interval"
     ratio = f"{_error_rate_query(svc, window)} / {_request_rate_query(svc, window)}"
-    if svc.slo is None:
+    if svc.telemetry.slo is None:
         return _panel("Error ratio", "percentunit", [("error ratio", ratio)])
     panel = _panel("Error ratio vs SLO budget", "percentunit", [("error ratio", ratio)])
-    return _threshold_line(panel, float(error_budget(svc.slo)))
+    return _threshold_line(panel, float(error_budget(svc.telemetry.slo)))
 
 
-def _latency_panel(svc: ServiceSnapshot) -> dict[str, Any]:
+def _latency_panel(svc: ServiceSpec) -> dict[str, Any]:
     window = "$__rate_interval"
     panel = _panel(
         "Latency",
         "ms",
         [("p50", _latency_query(svc, "0.5", window)), ("p99", _latency_query(svc, "0.99", window))],
     )
-    if svc.slo is not None and svc.slo.latency_p99_ms is not None:
-        _threshold_line(panel, svc.slo.latency_p99_ms)
+    if svc.telemetry.slo is not None and svc.telemetry.slo.latency_p99_ms is not None:
+        _threshold_line(panel, svc.telemetry.slo.latency_p99_ms)
     return panel
 
 
-def _budget_panel(svc: ServiceSnapshot, slo: Slo) -> dict[str, Any]:
+def _budget_panel(svc: ServiceSpec, slo: Slo) -> dict[str, Any]:
     """Share of the period's error budget still unspent (negative once the SLO is missed)."""
     ratio = f"{_error_rate_query(svc, SLO_PERIOD)} / {_request_rate_query(svc, SLO_PERIOD)}"
     remaining = f"1 - ({ratio}) / {_decimal(error_budget(slo))}"
@@ -428,7 +428,7 @@ def _budget_panel(svc: ServiceSnapshot, slo: Slo) -> dict[str, Any]:
 # --- all of it ----------------------------------------------------------------------------------------------
 
 
-def build_monitoring(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[Resource]:
+def build_monitoring(svc: ServiceSpec, platform: PlatformSpec) -> list[Resource]:
     """Every monitoring object of the service: ServiceMonitor, then the PrometheusRule and dashboard if set."""
     return [
         *build_service_monitor(svc, platform),
@@ -437,6 +437,6 @@ def build_monitoring(svc: ServiceSnapshot, platform: PlatformSnapshot) -> list[R
     ]
 
 
-def _metadata(svc: ServiceSnapshot, name: str, extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
+def _metadata(svc: ServiceSpec, name: str, extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
     labels = names.service_labels(svc.team.slug, svc.name) | (extra_labels or {})
     return {"name": name, "namespace": svc.name, "labels": labels}

@@ -3,14 +3,11 @@ them, so a move of the builders changes this module only."""
 
 from provisioning.desired import SERVICE_KINDS, render_service
 from provisioning.desired.platform import PLATFORM_KINDS, render_platform
-from provisioning.snapshot import PlatformSnapshot, ServiceSnapshot, TeamSnapshot, platform_snapshot
+from provisioning.snapshot import platform_snapshot
 
 __all__ = [
     "PLATFORM_KINDS",
     "SERVICE_KINDS",
-    "PlatformSnapshot",
-    "ServiceSnapshot",
-    "TeamSnapshot",
     "platform_snapshot",
     "render_platform",
     "render_service",

@@ -5,8 +5,9 @@ from typing import Any
 
 from provisioning import names
 from provisioning.resources import AWS, KUBERNETES, to_yaml_documents
+from provisioning.spec import INTERNAL, Exposure, PlatformSpec, ServiceSpec, TeamSpec, Telemetry, Traffic
 
-from .builders import PlatformSnapshot, ServiceSnapshot, TeamSnapshot, render_service
+from .builders import render_service
 
 # The portal's service: its namespace, ServiceAccount (the IRSA identity) and Service all carry this name.
 PORTAL_SERVICE = "portal"
@@ -32,25 +33,24 @@ EXPOSURE_KINDS = frozenset(
 ENVOY_STATS_PORT = 15090
 
 
-def portal_service(hostname: str) -> ServiceSnapshot:
+def portal_service(hostname: str) -> ServiceSpec:
     """The portal described as a catalog service: internal, in the mesh, mTLS STRICT, HTTP on the web port."""
-    return ServiceSnapshot(
+    return ServiceSpec(
         name=PORTAL_SERVICE,
-        team=TeamSnapshot(slug=PLATFORM_TEAM, name="Platform"),
+        team=TeamSpec(slug=PLATFORM_TEAM, name="Platform"),
         description="The platform portal",
         lifecycle="production",
         tier=1,
         port=WEB_PORT,
         protocol="http",
         mesh=True,
-        level="internal",
-        hostnames=(hostname.lower(),),
-        mtls="STRICT",
-        metrics_port=WEB_PORT,
+        exposure=Exposure(level=INTERNAL, hostnames=(hostname.lower(),)),
+        traffic=Traffic(mtls="STRICT"),
+        telemetry=Telemetry(metrics_port=WEB_PORT),
     )
 
 
-def web_ingress_policy(platform: PlatformSnapshot) -> dict[str, Any]:
+def web_ingress_policy(platform: PlatformSpec) -> dict[str, Any]:
     """Web pods accept traffic only from the internal ingress gateway (the ALB's path) and Envoy scrapes from the
     monitoring namespace; worker and beat pods accept none (the namespace's default-deny in the base)."""
     return {
@@ -87,14 +87,14 @@ def web_ingress_policy(platform: PlatformSnapshot) -> dict[str, Any]:
     }
 
 
-def exposure_manifests(platform: PlatformSnapshot, hostname: str) -> list[dict[str, Any]]:
+def exposure_manifests(platform: PlatformSpec, hostname: str) -> list[dict[str, Any]]:
     """The Kubernetes objects that expose the portal, in the builders' order, then the web ingress policy."""
     rendered = render_service(portal_service(hostname), platform)
     kept = [r.body for r in rendered if r.provider == KUBERNETES and r.kind in EXPOSURE_KINDS]
     return [*kept, web_ingress_policy(platform)]
 
 
-def exposure_yaml(platform: PlatformSnapshot, hostname: str) -> str:
+def exposure_yaml(platform: PlatformSpec, hostname: str) -> str:
     """The overlay file: a header naming the AWS pieces of the hostname, then the objects."""
     aws = [r for r in render_service(portal_service(hostname), platform) if r.provider == AWS]
     header = [
@@ -108,5 +108,5 @@ def exposure_yaml(platform: PlatformSnapshot, hostname: str) -> str:
     return "\n".join(header) + "\n" + to_yaml_documents(exposure_manifests(platform, hostname))
 
 
-def default_hostname(platform: PlatformSnapshot) -> str:
+def default_hostname(platform: PlatformSpec) -> str:
     return f"{PORTAL_SERVICE}.{platform.internal_zone}"

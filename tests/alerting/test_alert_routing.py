@@ -4,7 +4,6 @@ Alertmanager delivering alerts labelled by the PrometheusRule builder to a Slack
 import base64
 import contextlib
 import copy
-import dataclasses
 import json
 import shutil
 import socket
@@ -21,8 +20,9 @@ import pytest
 import requests
 import yaml
 
-from portal.catalog.api.serializers import ServiceSerializer, service_queryset
+from portal.catalog.api.serializers import ServiceSerializer
 from portal.catalog.models import Membership, PlatformSettings, Team
+from portal.catalog.services import create_service
 from portal.oncall.api.serializers import ScheduleSerializer
 from portal.users.models import User
 from provisioning import names
@@ -39,19 +39,12 @@ from provisioning.desired.alerting import (
 from provisioning.desired.prometheus import build_prometheus_rule
 from provisioning.preflight import VENDORED_CRD_DIR, SchemaValidator
 from provisioning.resources import Resource
-from provisioning.snapshot import (
-    OnCallPair,
-    PlatformSnapshot,
-    Receivers,
-    ServiceSnapshot,
-    Slo,
-    TeamSnapshot,
-    platform_snapshot,
-    service_snapshot,
-)
+from provisioning.snapshot import platform_snapshot, service_queryset, service_snapshot
+from provisioning.spec import OnCallPair, PlatformSpec, Receivers, ServiceSpec, Slo, TeamSpec
+from tests.specs import respec, service_spec
 
 CRD_DIR = VENDORED_CRD_DIR
-PLATFORM = PlatformSnapshot(portal_url="https://portal.example.com")
+PLATFORM = PlatformSpec(portal_url="https://portal.example.com")
 SLACK_URL = "https://hooks.slack.com/services/T0/B0/secret"
 ALICE_AND_CAROL = OnCallPair("alice", "carol")
 
@@ -68,24 +61,24 @@ def snapshot(
     slack: str = SLACK_URL,
     incident: str | None = None,
     **changes: Any,
-) -> ServiceSnapshot:
-    base = ServiceSnapshot(
+) -> ServiceSpec:
+    base = service_spec(
         name=name,
-        team=TeamSnapshot(slug=team, name=team.title(), slack_channel=f"#{team}-alerts"),
+        team=TeamSpec(slug=team, name=team.title(), slack_channel=f"#{team}-alerts"),
         slo=Slo(availability=99.9, latency_p99_ms=300),
         oncall=oncall,
         receivers=Receivers(
             slack_api_url=slack, incident_webhook_url=incident_url(team) if incident is None else incident
         ),
     )
-    return dataclasses.replace(base, **changes)
+    return respec(base, **changes)
 
 
 def by_kind(resources: list[Resource]) -> dict[str, Resource]:
     return {r.kind: r for r in resources}
 
 
-def alert_rules(svc: ServiceSnapshot, platform: PlatformSnapshot = PLATFORM) -> list[dict[str, Any]]:
+def alert_rules(svc: ServiceSpec, platform: PlatformSpec = PLATFORM) -> list[dict[str, Any]]:
     """The alerting rules exactly as the PrometheusRule builder renders them."""
     (rule,) = build_prometheus_rule(svc, platform)
     return [r for group in rule.body["spec"]["groups"] for r in group["rules"] if "alert" in r]
@@ -243,7 +236,7 @@ def test_render_service_includes_the_alert_routing():
     assert routing == [("Secret", "payments-alert-receivers"), ("AlertmanagerConfig", "payments-api")]
 
 
-def fleet(teams: int = 3, services: int = 5) -> list[ServiceSnapshot]:
+def fleet(teams: int = 3, services: int = 5) -> list[ServiceSpec]:
     """``teams`` teams of ``services`` services each, with different on-call pairs and receivers."""
     slugs = ["payments", "search", "identity", "ledger"][:teams]
     return [
@@ -534,7 +527,7 @@ def register(name: str, team: str) -> None:
     slo = {"availability": 99.9, "latency_p99_ms": 300}
     serializer = ServiceSerializer(data={"name": name, "team": team, "telemetry": {"slo": slo}})
     serializer.is_valid(raise_exception=True)
-    serializer.save()
+    create_service(serializer.validated_data)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from portal.catalog.api.serializers import build_documents
+from portal.catalog.documents import build_documents
 from portal.catalog.models import Hostname, Service, Traffic
 
 pytestmark = pytest.mark.usefixtures("platform", "gitops")

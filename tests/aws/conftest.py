@@ -9,7 +9,8 @@ from provisioning.choices import RunStatus
 from provisioning.gitrepo import Repo
 from provisioning.models import ProvisioningRun
 from provisioning.operations import apply_service, approve_run, bootstrap_platform
-from provisioning.snapshot import PlatformSnapshot, platform_snapshot
+from provisioning.snapshot import platform_snapshot
+from provisioning.spec import PlatformSpec
 from tests.engine.conftest import register, run_task
 
 REGION = "ap-northeast-1"
@@ -37,7 +38,7 @@ def sandbox(aws, platform):
 
 
 @pytest.fixture
-def bootstrapped(sandbox) -> PlatformSnapshot:
+def bootstrapped(sandbox) -> PlatformSpec:
     """The platform scope applied (as `manage.py bootstrap` does): its zones, ALBs, groups, listeners and WAF, with
     what AWS assigned to them (zone ids, ARNs, DNS names), as services see the platform."""
     bootstrap_platform(wait_seconds=10)

@@ -1,13 +1,13 @@
-"""The AWS builder is pure: same snapshot, same resources, byte for byte; bodies hold what the portal declares."""
+"""The AWS builder is pure: same spec, same resources, byte for byte; bodies hold what the portal declares."""
 
-from dataclasses import replace
-
+from portal.core.crypto import fingerprint
 from provisioning.desired import render_service
 from provisioning.desired.aws import PATTERN_MAX_LENGTH, build_aws, error_pattern
 from provisioning.resources import canonical_json
-from provisioning.snapshot import PlatformSnapshot, Receivers, ServiceSnapshot, TeamSnapshot
+from provisioning.spec import PlatformSpec, Receivers, TeamSpec
+from tests.specs import respec, service_spec
 
-PLATFORM = PlatformSnapshot(
+PLATFORM = PlatformSpec(
     aws_account_id="123456789012",
     external_zone_id="ZEXTERNAL",
     internal_zone_id="ZINTERNAL",
@@ -15,9 +15,9 @@ PLATFORM = PlatformSnapshot(
     external_alb_zone_id="Z14GRHDCWA56QT",
     external_listener_arn="arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:listener/app/portal-external/1/2",
 )
-TEAM = TeamSnapshot(slug="payments", name="Payments", has_incident_webhook=True)
 WEBHOOK = "https://hooks.example.com/services/T0/B0/secret-token"
-SERVICE = ServiceSnapshot(
+TEAM = TeamSpec(slug="payments", name="Payments", incident_webhook_fingerprint=fingerprint(WEBHOOK))
+SERVICE = service_spec(
     name="payments-api",
     team=TEAM,
     level="external",
@@ -60,28 +60,33 @@ def test_an_exposed_service_gets_records_certificates_a_log_group_an_alarm_and_i
     assert by_kind["logs.MetricFilter"].body["metric"] == {**alarm["metric"], "value": "1"}
 
 
-def test_the_same_snapshot_renders_the_same_bytes():
+def test_the_same_spec_renders_the_same_bytes():
     first = [canonical_json(r.body) for r in build_aws(SERVICE, PLATFORM)]
-    assert first == [canonical_json(r.body) for r in build_aws(replace(SERVICE), PLATFORM)]
+    assert first == [canonical_json(r.body) for r in build_aws(respec(SERVICE), PLATFORM)]
 
 
 def test_the_webhook_is_in_no_body_only_its_fingerprint():
     bodies = canonical_json([r.body for r in build_aws(SERVICE, PLATFORM)])
     assert "secret-token" not in bodies and "hooks.example.com" not in bodies
-    other = replace(SERVICE, receivers=Receivers(incident_webhook_url=WEBHOOK + "-rotated"))
+    rotated = WEBHOOK + "-rotated"
+    other = respec(
+        SERVICE,
+        team=TeamSpec(slug="payments", name="Payments", incident_webhook_fingerprint=fingerprint(rotated)),
+        receivers=Receivers(incident_webhook_url=rotated),
+    )
     topic = lambda svc: next(r for r in build_aws(svc, PLATFORM) if r.kind == "sns.Topic")  # noqa: E731
     assert topic(SERVICE).digest != topic(other).digest
-    none = replace(SERVICE, receivers=Receivers())
+    none = respec(SERVICE, team=TeamSpec(slug="payments", name="Payments"), receivers=Receivers())
     assert topic(none).body["subscriptions"] == []
 
 
 def test_a_mesh_only_service_has_a_log_group_and_its_teams_topic():
-    mesh = replace(SERVICE, level="mesh", hostnames=())
+    mesh = respec(SERVICE, level="mesh", hostnames=())
     assert [r.kind for r in build_aws(mesh, PLATFORM)] == ["logs.LogGroup", "sns.Topic"]
 
 
 def test_without_access_logs_there_is_nothing_to_alarm_on():
-    quiet = replace(SERVICE, access_logging=False)
+    quiet = respec(SERVICE, access_logging=False)
     assert "cloudwatch.MetricAlarm" not in {r.kind for r in build_aws(quiet, PLATFORM)}
 
 

@@ -4,8 +4,10 @@ import copy
 
 import pytest
 
-from portal.catalog.api.serializers import ServiceSerializer, merge_patch
+from portal.catalog.api.serializers import ServiceSerializer
+from portal.catalog.documents import merge_patch
 from portal.catalog.models import Hostname, Route, Service, Team, Telemetry, Traffic
+from portal.catalog.services import create_service, update_service
 
 PAYMENTS_API = {
     "name": "payments-api",
@@ -47,7 +49,8 @@ PAYMENTS_API = {
 def save(data, instance=None):
     serializer = ServiceSerializer(instance=instance, data=data)
     if serializer.is_valid():
-        return serializer.save(), None
+        data = serializer.validated_data
+        return (create_service(data) if instance is None else update_service(instance, data)), None
     return None, serializer.errors
 
 

@@ -21,8 +21,8 @@ from provisioning.operations import (
     plan_platform,
 )
 from provisioning.scopes import PLATFORM_KEY
-from provisioning.selfhost.builders import PlatformSnapshot
 from provisioning.selfhost.rbac import DELEGATED_ROLE, PROVISIONER_ROLE, granted_by, rbac_yaml
+from provisioning.spec import PlatformSpec
 from tests.engine.conftest import register, run_task
 from tests.k8sdouble.patch import APPLY_PATCH
 from tests.k8sdouble.requestlog import RequestRecord
@@ -132,7 +132,7 @@ def exercise(double, dynamic_client) -> list[RequestRecord]:
 
 
 def test_the_committed_rbac_is_what_the_kind_lists_generate():
-    assert RBAC_FILE.read_text() == rbac_yaml(PlatformSnapshot()), "run: python manage.py render_rbac -o " + str(
+    assert RBAC_FILE.read_text() == rbac_yaml(PlatformSpec()), "run: python manage.py render_rbac -o " + str(
         RBAC_FILE.relative_to(ROOT)
     )
 

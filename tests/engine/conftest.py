@@ -1,7 +1,9 @@
 import pytest
 
 from portal.catalog.api.serializers import ServiceSerializer
+from portal.catalog.documents import current_document, merge_patch
 from portal.catalog.models import Service
+from portal.catalog.services import create_service, update_service
 from provisioning.gitrepo import Repo
 from provisioning.models import ProvisioningRun
 from provisioning.runs.tasks import execute_run
@@ -17,16 +19,14 @@ def gitops_repo(settings, tmp_path):
 def register(**data) -> Service:
     serializer = ServiceSerializer(data={"team": "payments", **data})
     serializer.is_valid(raise_exception=True)
-    return serializer.save()
+    return create_service(serializer.validated_data)
 
 
 def update(service: Service, **changes) -> Service:
-    from portal.catalog.api.serializers import merge_patch, service_queryset
-
-    current = ServiceSerializer(service_queryset().get(pk=service.pk)).data
-    serializer = ServiceSerializer(instance=service, data=merge_patch(current, changes))
+    service = Service.objects.get(pk=service.pk)
+    serializer = ServiceSerializer(instance=service, data=merge_patch(current_document(service), changes))
     serializer.is_valid(raise_exception=True)
-    return serializer.save()
+    return update_service(service, serializer.validated_data)
 
 
 def run_task(run: ProvisioningRun) -> ProvisioningRun:

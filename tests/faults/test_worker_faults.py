@@ -6,6 +6,7 @@ from django.db import connection
 
 from portal.catalog.api.serializers import ServiceSerializer
 from portal.catalog.models import PlatformSettings, Team
+from portal.catalog.services import create_service
 from provisioning.choices import RunStatus
 from provisioning.models import ProvisioningRun, RunStep
 from provisioning.operations import apply_service
@@ -28,7 +29,7 @@ def service(settings, k8s_kubeconfig, k8s_double):
     serializer = ServiceSerializer(data={"name": "ledger", "team": "payments", "telemetry": {"dashboard": True}})
     serializer.is_valid(raise_exception=True)
     k8s_double.slow_writes(0.6)
-    return serializer.save()
+    return create_service(serializer.validated_data)
 
 
 def status(run) -> str:

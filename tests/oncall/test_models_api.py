@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from portal.catalog.api.serializers import ServiceSerializer
 from portal.catalog.models import Membership, Team
+from portal.catalog.services import create_service
 from portal.oncall.current import OnCallNow, oncall_pair
 from portal.oncall.models import Override, Rotation, RotationMember, Schedule
 from portal.oncall.tasks import refresh_routing, refresh_routing_at
@@ -459,7 +460,7 @@ def test_a_new_token_replaces_the_old_and_delete_turns_the_feed_off(alice, curre
 def register_service(name: str) -> None:
     serializer = ServiceSerializer(data={"name": name, "team": "payments"})
     serializer.is_valid(raise_exception=True)
-    serializer.save()
+    create_service(serializer.validated_data)
 
 
 def test_refresh_routing_applies_the_team_services_once_per_handoff(alice, scheduled):

@@ -7,7 +7,8 @@ from provisioning.desired import render_service
 from provisioning.desired.platform import render_platform
 from provisioning.preflight import VENDORED_CRD_DIR
 from provisioning.resources import KUBERNETES
-from provisioning.snapshot import OnCallPair, PlatformSnapshot, Receivers, ServiceSnapshot, Slo, TeamSnapshot
+from provisioning.spec import OnCallPair, PlatformSpec, Receivers, ServiceSpec, Slo, TeamSpec
+from tests.specs import service_spec
 
 CRDS = VENDORED_CRD_DIR
 
@@ -16,7 +17,7 @@ REGION = "ap-northeast-1"
 ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
 WAF = f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional"
 
-PLATFORM = PlatformSnapshot(
+PLATFORM = PlatformSpec(
     cluster_name="sandbox",
     region=REGION,
     vpc_id="vpc-0a1b2c3d4e5f60718",
@@ -43,7 +44,9 @@ PLATFORM = PlatformSnapshot(
     portal_url="https://portal.internal.example.com",
 )
 
-TEAM = TeamSnapshot(slug="payments", name="Payments", slack_channel="#payments-alerts", has_incident_webhook=True)
+TEAM = TeamSpec(
+    slug="payments", name="Payments", slack_channel="#payments-alerts", incident_webhook_fingerprint="f" * 64
+)
 RECEIVERS = Receivers(
     slack_api_url="https://hooks.slack.example.com/services/T0/B0/platform",
     incident_webhook_url="https://incidents.example.com/hooks/platform",
@@ -51,8 +54,8 @@ RECEIVERS = Receivers(
 
 # A public API and a corp-only one, both in the mesh with an allow-list (so an AuthorizationPolicy), an SLO
 # (so a PrometheusRule) and a dashboard.
-SERVICES: dict[str, ServiceSnapshot] = {
-    level: ServiceSnapshot(
+SERVICES: dict[str, ServiceSpec] = {
+    level: service_spec(
         name=name,
         team=TEAM,
         level=level,
@@ -70,12 +73,12 @@ SERVICES: dict[str, ServiceSnapshot] = {
 }
 
 
-def platform_manifests(platform: PlatformSnapshot = PLATFORM) -> list[dict[str, Any]]:
+def platform_manifests(platform: PlatformSpec = PLATFORM) -> list[dict[str, Any]]:
     """The platform layer's Kubernetes objects."""
     return [resource.body for resource in render_platform(platform) if resource.provider == KUBERNETES]
 
 
-def service_manifests(svc: ServiceSnapshot, platform: PlatformSnapshot = PLATFORM) -> list[dict[str, Any]]:
+def service_manifests(svc: ServiceSpec, platform: PlatformSpec = PLATFORM) -> list[dict[str, Any]]:
     return [r.body for r in render_service(svc, platform) if r.provider == KUBERNETES]
 
 

@@ -13,9 +13,9 @@ import pytest
 from django.core.management import call_command
 
 from provisioning import names
-from provisioning.desired.istio import EXPOSED_LEVELS
 from provisioning.operations import bootstrap_platform
 from provisioning.snapshot import platform_snapshot
+from provisioning.spec import EXPOSED_LEVELS
 
 from .samples import PLATFORM, REGION, SERVICES, find, one, platform_manifests, service_manifests
 
@@ -84,7 +84,7 @@ def test_the_alb_reaches_the_services_virtual_service(level):
     refs = [g for g in virtual_service["spec"]["gateways"] if g != "mesh"]
     assert refs == [f"{gateway['metadata']['namespace']}/{gateway['metadata']['name']}"]
     assert refs == [names.gateway_ref(PLATFORM.ingress_namespace, level)]
-    for host in svc.hostnames:
+    for host in svc.exposure.hostnames:
         assert host.endswith(f".{PLATFORM.zone(level)}")
         assert any(istio_host_matches(pattern, host) for pattern in server["hosts"]), host
 
@@ -101,7 +101,7 @@ def test_the_services_authorization_policy_admits_the_platforms_gateway_identity
     policy = one(service_manifests(svc), "AuthorizationPolicy", svc.name)
     sources = [source["source"] for rule in policy["spec"]["rules"] for source in rule.get("from", [])]
     principals = {principal for source in sources for principal in source.get("principals", [])}
-    callers = {names.principal(caller) for caller in svc.allowed_callers}
+    callers = {names.principal(caller) for caller in svc.traffic.allowed_callers}
     assert principals - callers == {f"{names.CLUSTER_DOMAIN}/ns/{ns}/sa/{account}"}
 
 

@@ -13,7 +13,7 @@ from provisioning.desired.istio import ACCESS_LOG_PROVIDER, METRICS_PROVIDER
 from provisioning.desired.platform.logs import CONFIG_KEY as FLUENT_BIT_KEY
 from provisioning.desired.platform.tools import OAUTH2_PROXY_CONFIG_KEY, to_toml
 from provisioning.desired.prometheus import ISTIO_CERTS_DIR
-from provisioning.snapshot import ServiceSnapshot
+from tests.specs import service_spec
 
 from . import fluentbit
 from .samples import PLATFORM, SERVICES, TEAM, find, one, platform_manifests, service_manifests
@@ -278,7 +278,7 @@ def test_oauth2_proxy_is_served_where_the_services_ingresses_send_people():
 
 
 def test_the_services_ingress_class_exists():
-    tool = ServiceSnapshot(
+    tool = service_spec(
         name="kiali-tool", team=TEAM, mesh=False, level="internal", hostnames=("kiali.internal.example.com",)
     )
     (ingress,) = find(service_manifests(tool), "Ingress")

@@ -14,33 +14,38 @@ import yaml
 from provisioning.desired import render_service
 from provisioning.preflight import VENDORED_CRD_DIR, SchemaValidator
 from provisioning.resources import KUBERNETES, to_yaml_documents
-from provisioning.snapshot import (
+from provisioning.spec import (
     Canary,
     ConnectionPool,
+    Exposure,
     OnCallPair,
     OutlierDetection,
-    PlatformSnapshot,
+    PlatformSpec,
     Receivers,
     Retries,
     Route,
-    ServiceSnapshot,
+    ServiceSpec,
     Slo,
-    TeamSnapshot,
+    TeamSpec,
+    Telemetry,
+    Traffic,
 )
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 CRDS = VENDORED_CRD_DIR
-PLATFORM = PlatformSnapshot()
-PAYMENTS = TeamSnapshot(slug="payments", name="Payments", slack_channel="#payments-alerts", has_incident_webhook=True)
+PLATFORM = PlatformSpec()
+PAYMENTS = TeamSpec(
+    slug="payments", name="Payments", slack_channel="#payments-alerts", incident_webhook_fingerprint="f" * 64
+)
 ONCALL = OnCallPair(incident_commander="alice", resolver="carol")
 RECEIVERS = Receivers(
     slack_api_url="https://hooks.slack.example.com/services/T0/B0/golden",
     incident_webhook_url="https://incidents.example.com/hooks/golden",
 )
 
-SHAPES: dict[str, ServiceSnapshot] = {
+SHAPES: dict[str, ServiceSpec] = {
     # A public API in the mesh: least-request balancing, a 10 % canary, a mobile front end by User-Agent.
-    "mesh-external-canary": ServiceSnapshot(
+    "mesh-external-canary": ServiceSpec(
         name="payments-api",
         team=PAYMENTS,
         description="Payments API",
@@ -48,80 +53,80 @@ SHAPES: dict[str, ServiceSnapshot] = {
         tier=1,
         port=8080,
         protocol="http",
-        level="external",
-        hostnames=("pay.example.com", "api.pay.example.com"),
-        routes=(Route("user-agent", "regex", ".*Mobile.*", "payments-sp", 8080),),
-        load_balancer="least_request",
-        canary=Canary(version="v2", weight=10, stable_version="v1"),
-        timeout_seconds=5.0,
-        retries=Retries(attempts=3, retry_on="5xx,reset", per_try_timeout_seconds=2.0),
-        outlier_detection=OutlierDetection(consecutive_5xx=5, interval_seconds=10, base_ejection_seconds=30),
-        metrics_port=9090,
-        tracing_sampling_percent=10.0,
+        exposure=Exposure(
+            level="external",
+            hostnames=("pay.example.com", "api.pay.example.com"),
+            routes=(Route("user-agent", "regex", ".*Mobile.*", "payments-sp", 8080),),
+        ),
+        traffic=Traffic(
+            load_balancer="least_request",
+            canary=Canary(version="v2", weight=10, stable_version="v1"),
+            timeout_seconds=5.0,
+            retries=Retries(attempts=3, retry_on="5xx,reset", per_try_timeout_seconds=2.0),
+            outlier_detection=OutlierDetection(consecutive_5xx=5, interval_seconds=10, base_ejection_seconds=30),
+        ),
+        telemetry=Telemetry(metrics_port=9090, tracing_sampling_percent=10.0),
         oncall=ONCALL,
         receivers=RECEIVERS,
     ),
     # A corp-only service in the mesh, sticky by source IP, with connection limits.
-    "mesh-internal-sticky": ServiceSnapshot(
+    "mesh-internal-sticky": ServiceSpec(
         name="ledger",
         team=PAYMENTS,
-        level="internal",
-        hostnames=("ledger.internal.example.com",),
-        load_balancer="consistent_hash",
-        hash_on="source_ip",
-        connection_pool=ConnectionPool(max_connections=100, http1_max_pending_requests=50),
-        mtls="PERMISSIVE",
+        exposure=Exposure(level="internal", hostnames=("ledger.internal.example.com",)),
+        traffic=Traffic(
+            load_balancer="consistent_hash",
+            hash_on="source_ip",
+            connection_pool=ConnectionPool(max_connections=100, http1_max_pending_requests=50),
+            mtls="PERMISSIVE",
+        ),
         oncall=ONCALL,
         receivers=RECEIVERS,
     ),
-    # A tool outside the mesh, reachable from the corp network behind OAuth2 Proxy.
-    "tool-oauth2-proxy": ServiceSnapshot(
+    # A tool outside the mesh, reachable from the corp network behind OAuth2 Proxy; metrics on their own port.
+    "tool-oauth2-proxy": ServiceSpec(
         name="kiali-tool",
         team=PAYMENTS,
         mesh=False,
         port=20001,
-        level="internal",
-        hostnames=("kiali.internal.example.com",),
-        paths=("/",),
-        access_logging=False,
+        exposure=Exposure(level="internal", hostnames=("kiali.internal.example.com",), paths=("/",)),
+        telemetry=Telemetry(access_logging=False, metrics_port=8080),
         oncall=ONCALL,
         receivers=RECEIVERS,
     ),
     # MySQL: L4 only, mesh-internal.
-    "tcp-mysql": ServiceSnapshot(
+    "tcp-mysql": ServiceSpec(
         name="orders-db",
         team=PAYMENTS,
         port=3306,
         protocol="tcp",
-        metrics_port=9104,
-        load_balancer="consistent_hash",
-        hash_on="source_ip",
+        traffic=Traffic(load_balancer="consistent_hash", hash_on="source_ip"),
+        telemetry=Telemetry(metrics_port=9104),
         oncall=ONCALL,
         receivers=RECEIVERS,
     ),
-    # Availability and latency objectives, and a Grafana dashboard.
-    "slo-dashboard": ServiceSnapshot(
+    # Availability and latency objectives, and a Grafana dashboard; metrics on their own port.
+    "slo-dashboard": ServiceSpec(
         name="checkout",
         team=PAYMENTS,
         protocol="grpc",
         port=50051,
-        slo=Slo(availability=99.9, latency_p99_ms=300),
-        dashboard=True,
+        telemetry=Telemetry(metrics_port=8080, slo=Slo(availability=99.9, latency_p99_ms=300), dashboard=True),
         oncall=ONCALL,
         receivers=RECEIVERS,
     ),
     # Only named callers may reach it.
-    "allowed-callers": ServiceSnapshot(
+    "allowed-callers": ServiceSpec(
         name="vault-proxy",
         team=PAYMENTS,
-        allowed_callers=("checkout", "payments-api"),
+        traffic=Traffic(allowed_callers=("checkout", "payments-api")),
         oncall=ONCALL,
         receivers=RECEIVERS,
     ),
 }
 
 
-def rendered(svc: ServiceSnapshot) -> list[dict]:
+def rendered(svc: ServiceSpec) -> list[dict]:
     return [r.body for r in render_service(svc, PLATFORM) if r.provider == KUBERNETES]
 
 

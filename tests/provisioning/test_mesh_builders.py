@@ -14,43 +14,44 @@ from provisioning.desired.istio import build_mesh, duration
 from provisioning.desired.kubernetes import build_core
 from provisioning.preflight import VENDORED_CRD_DIR
 from provisioning.resources import Resource
-from provisioning.snapshot import (
+from provisioning.spec import (
     Canary,
     ConnectionPool,
     OutlierDetection,
-    PlatformSnapshot,
+    PlatformSpec,
     Retries,
     Route,
-    ServiceSnapshot,
-    TeamSnapshot,
+    ServiceSpec,
+    TeamSpec,
 )
+from tests.specs import service_spec
 
 CRD_DIR = VENDORED_CRD_DIR
-PLATFORM = PlatformSnapshot()
-TEAM = TeamSnapshot(slug="payments", name="Payments")
+PLATFORM = PlatformSpec()
+TEAM = TeamSpec(slug="payments", name="Payments")
 MESH_HOST = "payments-api.payments-api.svc.cluster.local"
 INTERNAL_GATEWAY = "istio-ingress/internal-gateway"
 EXTERNAL_GATEWAY = "istio-ingress/external-gateway"
 
 
-def snapshot(**overrides: Any) -> ServiceSnapshot:
-    return ServiceSnapshot(name="payments-api", team=TEAM, **overrides)
+def snapshot(**overrides: Any) -> ServiceSpec:
+    return service_spec(name="payments-api", team=TEAM, **overrides)
 
 
-def build(svc: ServiceSnapshot) -> list[Resource]:
+def build(svc: ServiceSpec) -> list[Resource]:
     return build_core(svc, PLATFORM) + build_mesh(svc, PLATFORM)
 
 
-def body(svc: ServiceSnapshot, kind: str) -> dict[str, Any]:
+def body(svc: ServiceSpec, kind: str) -> dict[str, Any]:
     (found,) = [r.body for r in build(svc) if r.kind == kind]
     return found
 
 
-def spec(svc: ServiceSnapshot, kind: str) -> dict[str, Any]:
+def spec(svc: ServiceSpec, kind: str) -> dict[str, Any]:
     return body(svc, kind)["spec"]
 
 
-def kinds(svc: ServiceSnapshot) -> list[str]:
+def kinds(svc: ServiceSpec) -> list[str]:
     return [r.kind for r in build(svc)]
 
 
@@ -571,6 +572,6 @@ def test_access_logging_off():
 
 
 def test_tracing_uses_the_platforms_provider():
-    platform = PlatformSnapshot(otel_provider_name="otel-xray")
+    platform = PlatformSpec(otel_provider_name="otel-xray")
     (telemetry,) = [r.body for r in build_mesh(snapshot(), platform) if r.kind == "Telemetry"]
     assert telemetry["spec"]["tracing"][0]["providers"] == [{"name": "otel-xray"}]

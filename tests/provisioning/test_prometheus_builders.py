@@ -1,6 +1,5 @@
 """Monitoring builders: ServiceMonitor, SLO PrometheusRule (checked and unit-tested by the real promtool), dashboard."""
 
-import dataclasses
 import json
 import shutil
 import subprocess
@@ -19,17 +18,18 @@ from provisioning.desired.prometheus import (
 )
 from provisioning.errors import PermanentError
 from provisioning.preflight import VENDORED_CRD_DIR, SchemaValidator
-from provisioning.snapshot import PlatformSnapshot, ServiceSnapshot, Slo, TeamSnapshot
+from provisioning.spec import PlatformSpec, ServiceSpec, Slo, TeamSpec
+from tests.specs import respec, service_spec
 
 PROMTOOL_TESTS = Path(__file__).parent / "promtool"
 CRD_DIR = VENDORED_CRD_DIR
-PLATFORM = PlatformSnapshot(portal_url="https://portal.example.com")
-TEAM = TeamSnapshot(slug="payments", name="Payments", slack_channel="#payments-alerts")
+PLATFORM = PlatformSpec(portal_url="https://portal.example.com")
+TEAM = TeamSpec(slug="payments", name="Payments", slack_channel="#payments-alerts")
 
 
-def checkout(**changes: Any) -> ServiceSnapshot:
+def checkout(**changes: Any) -> ServiceSpec:
     """The service the promtool fixtures are written for: HTTP, in the mesh, 99.9 % and p99 300 ms."""
-    base = ServiceSnapshot(
+    base = service_spec(
         name="checkout",
         team=TEAM,
         description="Checkout API",
@@ -38,7 +38,7 @@ def checkout(**changes: Any) -> ServiceSnapshot:
         dashboard=True,
         slo=Slo(availability=99.9, latency_p99_ms=300),
     )
-    return dataclasses.replace(base, **changes)
+    return respec(base, **changes)
 
 
 def body(resources: list) -> dict[str, Any]:
@@ -46,15 +46,15 @@ def body(resources: list) -> dict[str, Any]:
     return resources[0].body
 
 
-def rule_groups(svc: ServiceSnapshot) -> list[dict[str, Any]]:
+def rule_groups(svc: ServiceSpec) -> list[dict[str, Any]]:
     return body(build_prometheus_rule(svc, PLATFORM))["spec"]["groups"]
 
 
-def alert_rules(svc: ServiceSnapshot) -> list[dict[str, Any]]:
+def alert_rules(svc: ServiceSpec) -> list[dict[str, Any]]:
     return [rule for group in rule_groups(svc) for rule in group["rules"] if "alert" in rule]
 
 
-def write_rule_file(svc: ServiceSnapshot, path: Path) -> Path:
+def write_rule_file(svc: ServiceSpec, path: Path) -> Path:
     """The PrometheusRule's groups as the rule file Prometheus loads (the operator writes the same)."""
     path.write_text(yaml.safe_dump({"groups": rule_groups(svc)}, sort_keys=True))
     return path
@@ -94,7 +94,7 @@ def test_rule_file_passes_promtool_check(promtool, tmp_path, svc):
     assert "SUCCESS" in out
 
 
-def with_expected_annotations(unit_tests: dict[str, Any], svc: ServiceSnapshot) -> dict[str, Any]:
+def with_expected_annotations(unit_tests: dict[str, Any], svc: ServiceSpec) -> dict[str, Any]:
     """promtool compares annotations too; take them from the generated rule so the fixture states only
     what it is about: which alerts fire when, with which labels."""
     annotations = {(rule["alert"], rule["labels"]["severity"]): rule["annotations"] for rule in alert_rules(svc)}
@@ -246,7 +246,7 @@ def test_service_monitor_uses_istio_certificates_only_under_strict_mtls(changes,
 # --- dashboard -----------------------------------------------------------------------------------------
 
 
-def dashboard_of(svc: ServiceSnapshot) -> tuple[dict[str, Any], dict[str, Any]]:
+def dashboard_of(svc: ServiceSpec) -> tuple[dict[str, Any], dict[str, Any]]:
     config_map = body(build_dashboard(svc, PLATFORM))
     [document] = config_map["data"].values()
     return config_map, json.loads(document)
@@ -307,7 +307,7 @@ def test_every_object_validates_against_its_schema(svc):
 
 
 def test_building_twice_gives_identical_yaml():
-    def render(svc: ServiceSnapshot) -> str:
+    def render(svc: ServiceSpec) -> str:
         return yaml.safe_dump_all([r.body for r in build_monitoring(svc, PLATFORM)], sort_keys=True)
 
     first = render(checkout())

@@ -12,6 +12,7 @@ from rest_framework.authtoken.models import Token
 from portal.audit.models import AuditEvent
 from portal.catalog.api.serializers import ServiceSerializer
 from portal.catalog.models import Membership, PlatformSettings, Service, Team
+from portal.catalog.services import create_service
 from portal.oncall.api.serializers import ScheduleSerializer
 from portal.users.models import User
 from provisioning.choices import RunAction, RunStatus
@@ -70,7 +71,7 @@ class World:
 def register(team: Team, **data) -> Service:
     serializer = ServiceSerializer(data={"team": team.slug, **data})
     serializer.is_valid(raise_exception=True)
-    return serializer.save()
+    return create_service(serializer.validated_data)
 
 
 @pytest.fixture

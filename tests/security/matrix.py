@@ -76,9 +76,10 @@ def row(method: str, path: str, *cells, body: Body = None) -> Entry:
 
 def service_document(world) -> dict:
     """The service's whole document with one change (PUT replaces it)."""
-    from portal.catalog.api.serializers import ServiceSerializer, service_queryset
+    from portal.catalog.documents import current_document
+    from portal.catalog.models import Service
 
-    document = dict(ServiceSerializer(service_queryset().get(pk=world.service.pk)).data)
+    document = current_document(Service.objects.get(pk=world.service.pk))
     for key in ("state", "revision", "created_at", "updated_at"):
         document.pop(key)
     return {**document, "description": "Replaced"}
@@ -86,7 +87,8 @@ def service_document(world) -> dict:
 
 def wizard_save(world) -> dict:
     """The service form's last step as the browser posts it: register a new service in team A."""
-    from portal.catalog.forms.service import default_document, flat_from_document
+    from portal.catalog.forms.service import flat_from_document
+    from provisioning.spec import default_document
 
     flat = flat_from_document(default_document(world.team_a.slug)) | {"name": "formed"}
     return {**flat, "step": "review", "action": "save"}
@@ -94,10 +96,11 @@ def wizard_save(world) -> dict:
 
 def wizard_edit(world) -> dict:
     """The service form's last step as the browser posts it: save a change to the service."""
-    from portal.catalog.api.serializers import ServiceSerializer, service_queryset
+    from portal.catalog.documents import current_document
     from portal.catalog.forms.service import flat_from_document
+    from portal.catalog.models import Service
 
-    flat = flat_from_document(ServiceSerializer(service_queryset().get(pk=world.service.pk)).data)
+    flat = flat_from_document(current_document(Service.objects.get(pk=world.service.pk)))
     flat |= {"revision": str(world.service.revision), "description": "Edited in the form"}
     return {**flat, "step": "review", "action": "save"}
 

@@ -5,6 +5,7 @@ from django.test import Client
 
 from portal.catalog.api.serializers import ServiceSerializer
 from portal.catalog.models import Membership, Service
+from portal.catalog.services import create_service
 from portal.users.models import User
 
 
@@ -56,10 +57,10 @@ def client_for(db):
 
 
 def register(**data) -> Service:
-    """A service registered through the API's serializer (the one write path)."""
+    """A service validated by the API's serializer and registered through the catalog's write path."""
     serializer = ServiceSerializer(data={"team": "payments", **data})
     serializer.is_valid(raise_exception=True)
-    return serializer.save()
+    return create_service(serializer.validated_data)
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ import xml.etree.ElementTree as ET
 
 from provisioning.desired import render_service
 from provisioning.graph import build_graph, quote, render_svg, sanitize_svg, to_dot
-from provisioning.snapshot import OnCallPair, PlatformSnapshot, ServiceSnapshot, TeamSnapshot
+from provisioning.spec import Exposure, OnCallPair, PlatformSpec, ServiceSpec, TeamSpec
 
 SVG, XLINK = "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"
-EXTERNAL = ServiceSnapshot(
+EXTERNAL = ServiceSpec(
     name="shop",
-    team=TeamSnapshot(slug="payments", name="Payments", has_incident_webhook=True),
-    level="external",
-    hostnames=("shop.example.com",),
+    team=TeamSpec(slug="payments", name="Payments", incident_webhook_fingerprint="f" * 64),
+    exposure=Exposure(level="external", hostnames=("shop.example.com",)),
     oncall=OnCallPair(incident_commander="alice", resolver="bob"),
 )
 
@@ -23,7 +22,7 @@ def edges(graph) -> set[tuple[str, str, str]]:
 
 
 def test_service_to_objects_to_aws_to_alarm_to_topic_to_the_oncall_pair():
-    graph = build_graph(EXTERNAL, render_service(EXTERNAL, PlatformSnapshot()))
+    graph = build_graph(EXTERNAL, render_service(EXTERNAL, PlatformSpec()))
     found = edges(graph)
     assert ("Service shop team payments", "Namespace shop", "namespace") in found
     assert ("Namespace shop", "VirtualService shop", "") in found
@@ -38,7 +37,7 @@ def test_service_to_objects_to_aws_to_alarm_to_topic_to_the_oncall_pair():
 
 
 def test_the_dot_text_is_deterministic_and_uses_its_own_node_ids():
-    resources = render_service(EXTERNAL, PlatformSnapshot())
+    resources = render_service(EXTERNAL, PlatformSpec())
     dot = to_dot(build_graph(EXTERNAL, resources))
     assert dot == to_dot(build_graph(EXTERNAL, list(resources)))
     assert set(re.findall(r"^\s+(\w+) \[label=", dot, re.M)) == {f"n{i}" for i in range(len(resources) + 3)}
@@ -48,12 +47,12 @@ def test_the_dot_text_is_deterministic_and_uses_its_own_node_ids():
 def test_names_people_chose_cannot_break_out_of_their_labels():
     hostile = 'x" shape=none URL="javascript:alert(1)"] n0 -> n1 [label="\\N<script>'
     assert quote(hostile) == '"x\\" shape=none URL=\\"javascript:alert(1)\\"] n0 -> n1 [label=\\"\\\\N<script>"'
-    svc = ServiceSnapshot(
+    svc = ServiceSpec(
         name="shop",
-        team=TeamSnapshot(slug="payments", name="P"),
+        team=TeamSpec(slug="payments", name="P"),
         oncall=OnCallPair(incident_commander=hostile, resolver="line\nbreak\x07"),
     )
-    graph = build_graph(svc, render_service(svc, PlatformSnapshot()))
+    graph = build_graph(svc, render_service(svc, PlatformSpec()))
     svg = render_svg(to_dot(graph), title=graph.title)
     root = ET.fromstring(svg)  # noqa: S314 - Graphviz's output, already reduced by the sanitiser
     texts = [t.text for t in root.iter(f"{{{SVG}}}text")]

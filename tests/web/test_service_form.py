@@ -6,8 +6,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from portal.catalog.api.serializers import ServiceSerializer, merge_patch, service_queryset
+from portal.catalog.api.serializers import ServiceSerializer
+from portal.catalog.documents import current_document, merge_patch
 from portal.catalog.models import Service, Team
+from portal.catalog.services import update_service
 
 from .browserlike import form_values
 from .conftest import register
@@ -149,7 +151,7 @@ def test_review_shows_the_whole_document_and_saves_it_in_one_go(wizard, member):
     wizard.press("save")
     assert wizard.response.status_code == 302
     assert wizard.response["Location"] == reverse("catalog:service_detail", args=["payments-api"])
-    saved = ServiceSerializer(service_queryset().get(name="payments-api")).data
+    saved = current_document(Service.objects.get(name="payments-api"))
     assert saved["created_at"]
     assert (saved["team"], saved["lifecycle"], saved["tier"]) == ("payments", "production", 1)
     assert saved["exposure"]["hostnames"] == ["pay.example.com"]
@@ -253,10 +255,9 @@ def test_a_stale_edit_saves_nothing_says_so_and_keeps_what_was_typed(client_for,
     wizard.press(description="My careful rewrite").press(level="internal", hostnames="ledger.internal.example.com")
 
     # Meanwhile someone else saves the service.
-    current = ServiceSerializer(service_queryset().get(pk=service.pk)).data
-    other = ServiceSerializer(service, data=merge_patch(current, {"traffic": {"timeout_seconds": 9}}))
+    other = ServiceSerializer(service, data=merge_patch(current_document(service), {"traffic": {"timeout_seconds": 9}}))
     other.is_valid(raise_exception=True)
-    other.save()
+    update_service(service, other.validated_data)
 
     wizard.press().press().press("save")
     assert wizard.response.status_code == 200

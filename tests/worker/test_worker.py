@@ -7,6 +7,7 @@ from django.db import close_old_connections
 
 from portal.catalog.api.serializers import ServiceSerializer
 from portal.catalog.models import PlatformSettings, Team
+from portal.catalog.services import create_service
 from provisioning.choices import RunStatus
 from provisioning.errors import RunInProgress
 from provisioning.models import ProvisioningRun
@@ -32,7 +33,7 @@ def service(cluster):
     Team.objects.create(slug="payments", name="Payments")
     serializer = ServiceSerializer(data={"name": "ledger", "team": "payments", "telemetry": {"dashboard": True}})
     serializer.is_valid(raise_exception=True)
-    return serializer.save()
+    return create_service(serializer.validated_data)
 
 
 def status(run: ProvisioningRun) -> str:

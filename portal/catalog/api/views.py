@@ -11,30 +11,21 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 
-from portal.core.api import FragmentJSONRenderer
+from portal.core.api import DocumentsJSONRenderer, PlainDocuments
 from provisioning.errors import PermanentError, RunInProgress, TemporaryError
 from provisioning.models import Plan
 from provisioning.operations import apply_service, destroy_service, drift_check_service, plan_service
 from provisioning.queries import rendered_yaml, run_queryset
 from provisioning.scopes import service_key
 
-from ..choices import MembershipRole
+from .. import services
+from ..documents import current_document, merge_patch, service_documents, service_list_queryset
 from ..filtersets import ServiceFilterSet, TeamFilterSet
 from ..models import Membership, Service, Team
 from ..permissions import can_edit_team_content, can_force_conflicts
 from .permissions import MembershipAccess, ServiceAccess, TeamAccess
 from .runs import ApplyRequestSerializer, PlanSerializer, RunSerializer
-from .serializers import (
-    MembershipConflict,
-    MembershipSerializer,
-    ServiceSerializer,
-    TeamSerializer,
-    merge_patch,
-    service_documents,
-    service_fragments,
-    service_list_queryset,
-    service_queryset,
-)
+from .serializers import MembershipSerializer, ServiceSerializer, TeamSerializer
 
 
 def conflict(message: str, **extra) -> Response:
@@ -63,10 +54,7 @@ class TeamViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def perform_create(self, serializer):
-        # Whoever creates a team owns it.
-        with transaction.atomic():
-            team = serializer.save()
-            Membership.objects.create(team=team, user=self.request.user, role=MembershipRole.OWNER)
+        serializer.instance = services.create_team(serializer.validated_data, owner=self.request.user)
 
     def retrieve(self, request, *args, **kwargs):
         response = super().retrieve(request, *args, **kwargs)
@@ -81,7 +69,7 @@ class TeamViewSet(viewsets.ModelViewSet):
                 return conflict("The team changed since you read it; reload and try again.", revision=team.revision)
             serializer = self.get_serializer(team, data=request.data, partial=True)
             serializer.is_valid(raise_exception=True)
-            serializer.save()
+            services.update_team(team, serializer.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=team.pk)).data)
 
 
@@ -125,44 +113,47 @@ class MembershipViewSet(viewsets.GenericViewSet):
             self.team = self._team(lock=True)
             serializer = self.get_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            membership = serializer.save()
+            data = serializer.validated_data
+            membership = services.add_member(self.team, data["user"]["username"], data["role"])
         return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, slug=None, username=None):
         # The team row is locked so two owners demoting each other cannot leave the team without one.
         with transaction.atomic():
             self.team = self._team(lock=True)
-            serializer = self.get_serializer(self._membership(self.team), data=request.data, partial=True)
+            membership = self._membership(self.team)
+            serializer = self.get_serializer(membership, data=request.data, partial=True)
             serializer.is_valid(raise_exception=True)
-            membership = serializer.save()
+            if role := serializer.validated_data.get("role"):
+                try:
+                    membership = services.change_role(membership, role)
+                except services.ChangeRefused as exc:
+                    return conflict(str(exc))
         return Response(self.get_serializer(membership).data)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, slug=None, username=None):
         with transaction.atomic():
             self.team = self._team(lock=True)
-            membership = self._membership(self.team)
-            if refusal := membership.change_refusal(None):
-                raise MembershipConflict(refusal)
-            membership.delete()
+            try:
+                services.remove_member(self._membership(self.team))
+            except services.ChangeRefused as exc:
+                return conflict(str(exc))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ServiceViewSet(viewsets.ModelViewSet):
-    queryset = service_queryset()
-    renderer_classes = [FragmentJSONRenderer, BrowsableAPIRenderer]
+    queryset = Service.objects.select_related("team")
+    renderer_classes = [DocumentsJSONRenderer, BrowsableAPIRenderer]
     serializer_class = ServiceSerializer
     filterset_class = ServiceFilterSet
     permission_classes = [ServiceAccess]
     lookup_field = "name"
 
     def get_queryset(self):
-        # Documents come from each service's stored spec (service_documents); one that is out of date is built
-        # from the tables, its hostnames, routes and callers read in one query each for the page.
+        # A page of documents reads each service's stored spec and live columns (documents.service_documents).
         if self.action == "list":
             return service_list_queryset()
-        if self.action == "retrieve":
-            return Service.objects.all()  # the document comes from the stored spec while it is current
         return super().get_queryset()
 
     def _require_team(self, team: Team) -> None:
@@ -171,16 +162,16 @@ class ServiceViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         self._require_team(serializer.validated_data["team"])
-        serializer.save(created_by=self.request.user)
+        serializer.instance = services.create_service(
+            serializer.validated_data, actor=self.request.user, request=self.request
+        )
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        # JSON goes out as stored (fragments); the browsable API gets the same documents as objects.
-        fast = isinstance(request.accepted_renderer, FragmentJSONRenderer)
-        return self.get_paginated_response(service_fragments(page) if fast else service_documents(page))
+        return self.get_paginated_response(PlainDocuments(service_documents(page)))
 
     def retrieve(self, request, *args, **kwargs):
-        document = service_documents([self.get_object()])[0]
+        document = current_document(self.get_object())
         return Response(document, headers={"ETag": etag(document["revision"])})
 
     def update(self, request, *args, **kwargs):
@@ -192,18 +183,13 @@ class ServiceViewSet(viewsets.ModelViewSet):
                 return conflict(
                     "The service changed since you read it; reload and try again.", revision=service.revision
                 )
-            document = request.data
-            if partial:
-                current = ServiceSerializer(service_queryset().get(pk=service.pk)).data
-                document = merge_patch(current, request.data)
+            document = merge_patch(current_document(service), request.data) if partial else request.data
             serializer = self.get_serializer(service, data=document)
             serializer.is_valid(raise_exception=True)
             if serializer.validated_data["team"] != service.team:
                 self._require_team(serializer.validated_data["team"])
-            service = serializer.save()
-        response = Response(self.get_serializer(service).data)
-        response["ETag"] = etag(service.revision)
-        return response
+            service = services.update_service(service, serializer.validated_data, actor=request.user, request=request)
+        return Response(current_document(service), headers={"ETag": etag(service.revision)})
 
     @extend_schema(request=None, responses={202: RunSerializer})
     def destroy(self, request, *args, **kwargs):

@@ -3,23 +3,20 @@
 The Django forms here only draw the inputs: labels, widgets, help. They never validate. Every step turns
 the whole form (all steps' values travel with each request) into the document the API accepts and runs
 ``ServiceSerializer`` on it; the step shows the errors of its own fields. So a rule lives in one place
-and the web form, the API and automation agree on it.
+and the web form, the API and automation agree on it. A new service starts from the spec's defaults
+(``provisioning.spec.default_document``), the same the API fills in.
 """
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django import forms
-from django.db.models import Model
 
-from ..api.serializers import (
-    ExposureSerializer,
-    ServiceSerializer,
-    TelemetrySerializer,
-    TrafficSerializer,
-)
+from provisioning import spec
+
+from ..api.serializers import ServiceSerializer
 from ..choices import ExposureLevel, Lifecycle, LoadBalancer, LogRetention, MatchType, MtlsMode, Protocol
+from ..documents import validated_document
 from ..models import Service
 
 NO_LEAST_RESPONSE_TIME = (
@@ -43,20 +40,9 @@ STEPS = (
 )
 STEP_SLUGS = tuple(s.slug for s in STEPS)
 
-# Top-level document keys and the step that edits them.
-STEP_OF_KEY = {
-    "name": "basics",
-    "team": "basics",
-    "description": "basics",
-    "lifecycle": "basics",
-    "tier": "basics",
-    "port": "basics",
-    "protocol": "basics",
-    "mesh": "basics",
-    "exposure": "exposure",
-    "traffic": "traffic",
-    "telemetry": "telemetry",
-}
+# Top-level document keys and the step that edits them: the basics on the first, each section on its own.
+BASIC_KEYS = ("name", "team", *spec.BASICS)
+STEP_OF_KEY = {**dict.fromkeys(BASIC_KEYS, "basics"), **{key: key for key in spec.SECTIONS}}
 
 # Groups of optional settings, named in messages that concern the group as a whole.
 GROUP_LABELS = {
@@ -126,7 +112,7 @@ class BasicsForm(StepForm):
     protocol = _choice(Protocol.choices, label="Protocol")
     mesh = _check(label="In the service mesh", help_text="Inject the Istio sidecar (mTLS, routing, telemetry).")
 
-    doc_paths = {k: k for k in ("name", "team", "description", "lifecycle", "tier", "port", "protocol", "mesh")}
+    doc_paths = {k: k for k in BASIC_KEYS}
     booleans = ("mesh",)
 
     def __init__(self, *args, teams: list[tuple[str, str]] = (), editing: bool = False, **kwargs):
@@ -291,43 +277,6 @@ STEP_FORMS: dict[str, type[StepForm]] = {
 
 
 # --- document <-> flat form values ------------------------------------------------------------------
-
-
-def default_document(team: str = "") -> dict:
-    """A new service as the serializers default it (the form starts from the same defaults as the API)."""
-
-    def defaults(serializer_class) -> dict:
-        serializer = serializer_class(data={})
-        serializer.is_valid()
-        return jsonable(serializer.validated_data)
-
-    field = Service._meta.get_field
-    return {
-        "name": "",
-        "team": team,
-        "description": "",
-        "lifecycle": field("lifecycle").default,
-        "tier": field("tier").default,
-        "port": field("port").default,
-        "protocol": field("protocol").default,
-        "mesh": field("mesh").default,
-        "exposure": defaults(ExposureSerializer),
-        "traffic": defaults(TrafficSerializer),
-        "telemetry": defaults(TelemetrySerializer),
-    }
-
-
-def jsonable(value):
-    """Validated data -> the document shape: related rows by their natural key, decimals as numbers."""
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, Model):
-        return getattr(value, "slug", None) or value.name
-    return value
 
 
 def _flat_value(value) -> str:
@@ -548,8 +497,7 @@ class ServiceWizard:
 
     def validated_document(self) -> dict:
         """The document as it will be saved (defaults filled in, names normalised)."""
-        data = self.serializer.validated_data
-        return jsonable({k: data[k] for k in ServiceSerializer.Meta.fields if k in data})
+        return validated_document(self.serializer.validated_data)
 
     def first_step_with_errors(self, errors: Errors) -> str:
         for step in STEP_SLUGS:

@@ -5,6 +5,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from portal.core.crypto import EncryptedTextField, mask
+from provisioning.spec import PlatformSpec
 
 from ..choices import KubernetesTarget, LogRetention
 from ..validators import (
@@ -17,7 +18,7 @@ from ..validators import (
 
 
 def _default_corp_cidrs() -> list[str]:
-    return ["203.0.113.0/24"]
+    return list(PlatformSpec.corp_cidrs)
 
 
 class PlatformSettings(models.Model):
@@ -27,20 +28,22 @@ class PlatformSettings(models.Model):
     records it with the pieces in its inventory, and reads it back with the settings (``provisioning.snapshot``).
     """
 
-    cluster_name = models.CharField(max_length=100, default="sandbox", validators=[validate_dns1123_label])
-    region = models.CharField(max_length=32, default="ap-northeast-1")
+    cluster_name = models.CharField(
+        max_length=100, default=PlatformSpec.cluster_name, validators=[validate_dns1123_label]
+    )
+    region = models.CharField(max_length=32, default=PlatformSpec.region)
     kubernetes_target = models.CharField(
-        max_length=16, choices=KubernetesTarget.choices, default=KubernetesTarget.GITOPS
+        max_length=16, choices=KubernetesTarget.choices, default=PlatformSpec.kubernetes_target
     )
 
-    internal_zone = models.CharField(max_length=253, default="internal.example.com", validators=[validate_hostname])
-    external_zone = models.CharField(max_length=253, default="example.com", validators=[validate_hostname])
+    internal_zone = models.CharField(max_length=253, default=PlatformSpec.internal_zone, validators=[validate_hostname])
+    external_zone = models.CharField(max_length=253, default=PlatformSpec.external_zone, validators=[validate_hostname])
     corp_cidrs = models.JSONField(
         default=_default_corp_cidrs,
         help_text="IPv4 CIDRs of the corporate network: the internal ALB's security group and WAF admit only these.",
     )
     create_load_balancers = models.BooleanField(
-        default=True,
+        default=PlatformSpec.create_load_balancers,
         help_text="The platform may create its ALBs, their groups, listeners and target groups and the WAF pieces "
         "when they are not found; off, it only adopts them (same names, the platform's tags).",
     )
@@ -53,26 +56,30 @@ class PlatformSettings(models.Model):
         "gateway's NodePort there.",
     )
     waf_rate_limit = models.PositiveIntegerField(
-        default=2000,
+        default=PlatformSpec.waf_rate_limit,
         validators=[MinValueValidator(10)],
         help_text="Requests per client IP in five minutes the external WAF lets through.",
     )
 
-    ingress_namespace = models.CharField(max_length=63, default="istio-ingress", validators=[validate_dns1123_label])
-    istio_root_namespace = models.CharField(max_length=63, default="istio-system", validators=[validate_dns1123_label])
-    monitoring_namespace = models.CharField(max_length=63, default="monitoring", validators=[validate_dns1123_label])
-    otel_provider_name = models.CharField(max_length=63, default="otel-tracing")
-    otel_collector_endpoint = models.CharField(
-        max_length=255, default="opentelemetry-collector.observability.svc.cluster.local:4317"
+    ingress_namespace = models.CharField(
+        max_length=63, default=PlatformSpec.ingress_namespace, validators=[validate_dns1123_label]
     )
+    istio_root_namespace = models.CharField(
+        max_length=63, default=PlatformSpec.istio_root_namespace, validators=[validate_dns1123_label]
+    )
+    monitoring_namespace = models.CharField(
+        max_length=63, default=PlatformSpec.monitoring_namespace, validators=[validate_dns1123_label]
+    )
+    otel_provider_name = models.CharField(max_length=63, default=PlatformSpec.otel_provider_name)
+    otel_collector_endpoint = models.CharField(max_length=255, default=PlatformSpec.otel_collector_endpoint)
     oauth2_proxy_url = models.CharField(
         max_length=255,
-        default="https://oauth2-proxy.internal.example.com",
+        default=PlatformSpec.oauth2_proxy_url,
         help_text="Where Nginx Ingress sends tools outside the mesh to sign in.",
     )
     grafana_url = models.CharField(
         max_length=255,
-        default="https://grafana.internal.example.com",
+        default=PlatformSpec.grafana_url,
         help_text="Where people open Grafana; Kiali links its dashboards there.",
     )
     slack_webhook_url = EncryptedTextField(
@@ -80,7 +87,7 @@ class PlatformSettings(models.Model):
         help_text="Slack incoming-webhook (or API) URL Alertmanager posts to. Stored encrypted; shown masked.",
     )
     control_plane_log_retention_days = models.PositiveIntegerField(
-        choices=LogRetention.choices, default=LogRetention.D90
+        choices=LogRetention.choices, default=PlatformSpec.control_plane_log_retention_days
     )
     updated_at = models.DateTimeField(auto_now=True)
 

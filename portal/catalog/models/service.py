@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from provisioning import spec
+
 from ..choices import (
     ExposureLevel,
     Lifecycle,
@@ -20,7 +22,7 @@ PORT_VALIDATORS = [MinValueValidator(1), MaxValueValidator(65535)]
 
 
 def _default_paths() -> list[str]:
-    return ["/"]
+    return list(spec.Exposure.paths)
 
 
 class Service(models.Model):
@@ -29,13 +31,15 @@ class Service(models.Model):
     name = models.CharField(max_length=63, unique=True, validators=[validate_dns1123_label])
     team = models.ForeignKey("catalog.Team", on_delete=models.PROTECT, related_name="services")
     description = models.TextField(blank=True)
-    lifecycle = models.CharField(max_length=16, choices=Lifecycle.choices, default=Lifecycle.EXPERIMENTAL)
+    lifecycle = models.CharField(max_length=16, choices=Lifecycle.choices, default=spec.Basics.lifecycle)
     tier = models.PositiveSmallIntegerField(
-        default=3, validators=[MinValueValidator(1), MaxValueValidator(4)], help_text="1 = most critical."
+        default=spec.Basics.tier,
+        validators=[MinValueValidator(1), MaxValueValidator(4)],
+        help_text="1 = most critical.",
     )
-    port = models.PositiveIntegerField(default=8080, validators=PORT_VALIDATORS)
-    protocol = models.CharField(max_length=8, choices=Protocol.choices, default=Protocol.HTTP)
-    mesh = models.BooleanField(default=True, help_text="Inject the Istio sidecar (namespace label).")
+    port = models.PositiveIntegerField(default=spec.Basics.port, validators=PORT_VALIDATORS)
+    protocol = models.CharField(max_length=8, choices=Protocol.choices, default=spec.Basics.protocol)
+    mesh = models.BooleanField(default=spec.Basics.mesh, help_text="Inject the Istio sidecar (namespace label).")
     state = models.CharField(max_length=16, choices=ServiceState.choices, default=ServiceState.ACTIVE)
     revision = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped by every catalog edit.")
     created_by = models.ForeignKey(
@@ -61,10 +65,11 @@ class Exposure(models.Model):
     """How far the service is reachable (seed §15, §16)."""
 
     service = models.OneToOneField(Service, on_delete=models.CASCADE, primary_key=True, related_name="exposure")
-    level = models.CharField(max_length=10, choices=ExposureLevel.choices, default=ExposureLevel.MESH)
+    level = models.CharField(max_length=10, choices=ExposureLevel.choices, default=spec.Exposure.level)
     paths = models.JSONField(default=_default_paths, help_text="Path prefixes routed to the service.")
     builtin_sso = models.BooleanField(
-        default=False, help_text="Outside the mesh: the tool signs people in itself, so no OAuth2 Proxy in front."
+        default=spec.Exposure.builtin_sso,
+        help_text="Outside the mesh: the tool signs people in itself, so no OAuth2 Proxy in front.",
     )
 
     def __str__(self) -> str:
@@ -110,7 +115,7 @@ class Traffic(models.Model):
     """
 
     service = models.OneToOneField(Service, on_delete=models.CASCADE, primary_key=True, related_name="traffic")
-    load_balancer = models.CharField(max_length=16, choices=LoadBalancer.choices, default=LoadBalancer.ROUND_ROBIN)
+    load_balancer = models.CharField(max_length=16, choices=LoadBalancer.choices, default=spec.Traffic.load_balancer)
     hash_on = models.CharField(max_length=120, blank=True, help_text="source_ip, header:NAME or cookie:NAME.")
     canary = models.JSONField(null=True, blank=True, help_text='{"version": "v2", "weight": 10}')
     timeout_seconds = models.DecimalField(
@@ -123,7 +128,7 @@ class Traffic(models.Model):
     retries = models.JSONField(null=True, blank=True)
     outlier_detection = models.JSONField(null=True, blank=True)
     connection_pool = models.JSONField(null=True, blank=True)
-    mtls = models.CharField(max_length=10, choices=MtlsMode.choices, default=MtlsMode.STRICT)
+    mtls = models.CharField(max_length=10, choices=MtlsMode.choices, default=spec.Traffic.mtls)
     allowed_callers = models.ManyToManyField(Service, blank=True, related_name="callable_by")
 
     def __str__(self) -> str:
@@ -134,19 +139,24 @@ class Telemetry(models.Model):
     """Logs, metrics, traces, dashboard and SLO (seed §18)."""
 
     service = models.OneToOneField(Service, on_delete=models.CASCADE, primary_key=True, related_name="telemetry")
-    access_logging = models.BooleanField(default=True)
-    log_retention_days = models.PositiveIntegerField(choices=LogRetention.choices, default=LogRetention.D30)
-    metrics_path = models.CharField(max_length=200, default="/metrics")
+    access_logging = models.BooleanField(default=spec.Telemetry.access_logging)
+    log_retention_days = models.PositiveIntegerField(
+        choices=LogRetention.choices, default=spec.Telemetry.log_retention_days
+    )
+    metrics_path = models.CharField(max_length=200, default=spec.Telemetry.metrics_path)
     metrics_port = models.PositiveIntegerField(
         null=True, blank=True, validators=PORT_VALIDATORS, help_text="Defaults to the service port."
     )
     scrape_interval_seconds = models.PositiveIntegerField(
-        default=30, validators=[MinValueValidator(5), MaxValueValidator(3600)]
+        default=spec.Telemetry.scrape_interval_seconds, validators=[MinValueValidator(5), MaxValueValidator(3600)]
     )
     tracing_sampling_percent = models.DecimalField(
-        max_digits=5, decimal_places=2, default=1, validators=[MinValueValidator(0), MaxValueValidator(100)]
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(str(spec.Telemetry.tracing_sampling_percent)),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
-    dashboard = models.BooleanField(default=False)
+    dashboard = models.BooleanField(default=spec.Telemetry.dashboard)
     slo = models.JSONField(null=True, blank=True, help_text='{"availability": 99.9, "latency_p99_ms": 300}')
 
     def __str__(self) -> str:

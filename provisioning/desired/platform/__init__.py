@@ -1,5 +1,5 @@
 """The platform layer (DESIGN §3): what every service relies on, rendered once and owned by ``portal.io/owner:
-platform``. Pure like the service builders: a PlatformSnapshot in, sorted manifests out; no I/O, no clock.
+platform``. Pure like the service builders: a PlatformSpec in, sorted manifests out; no I/O, no clock.
 
 - ``ingress``: per exposure level the Istio ingress gateway (ServiceAccount, Deployment, NodePort Service), its
   Gateway and certificate, the TargetGroupBinding to the level's ALB; the internal route to Nginx.
@@ -18,7 +18,7 @@ there but never owns (so never prunes) those namespaces.
 
 from provisioning import names
 from provisioning.resources import Resource, k8s, sort_resources
-from provisioning.snapshot import PlatformSnapshot
+from provisioning.spec import PlatformSpec
 
 from .aws import build_platform_aws
 from .ingress import build_ingress
@@ -57,7 +57,7 @@ PLATFORM_KINDS: list[tuple[str, str]] = [
 ]
 
 
-def platform_namespaces(platform: PlatformSnapshot) -> list[str]:
+def platform_namespaces(platform: PlatformSpec) -> list[str]:
     """Every namespace the platform layer puts objects in (owned or not), sorted."""
     return sorted(
         {
@@ -72,7 +72,7 @@ def platform_namespaces(platform: PlatformSnapshot) -> list[str]:
     )
 
 
-def render_platform(platform: PlatformSnapshot) -> list[Resource]:
+def render_platform(platform: PlatformSpec) -> list[Resource]:
     """Every Kubernetes object and AWS resource of the platform layer, in a deterministic order."""
     manifests = [
         *build_ingress(platform),

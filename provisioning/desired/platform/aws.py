@@ -46,7 +46,7 @@ from provisioning.aws.kinds import (
     WEB_ACL_ASSOCIATION,
 )
 from provisioning.resources import Resource, aws, canonical_order
-from provisioning.snapshot import PlatformSnapshot
+from provisioning.spec import EXPOSED_LEVELS, PlatformSpec
 
 from .ingress import GATEWAY_NODE_PORTS
 
@@ -61,10 +61,10 @@ EXTERNAL_RULE_GROUPS = ("AWSManagedRulesSQLiRuleSet", "AWSManagedRulesCommonRule
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator")
 
 
-def build_platform_aws(platform: PlatformSnapshot) -> list[Resource]:
+def build_platform_aws(platform: PlatformSpec) -> list[Resource]:
     """Every shared AWS piece of the platform, both levels' and the ones it has once."""
     resources = [*control_plane_logging(platform), corp_ip_set(platform)]
-    for level in names.EXPOSED_LEVELS:
+    for level in EXPOSED_LEVELS:
         resources += [
             hosted_zone(platform, level),
             alb_security_group(platform, level),
@@ -80,7 +80,7 @@ def build_platform_aws(platform: PlatformSnapshot) -> list[Resource]:
     return resources
 
 
-def hosted_zone(platform: PlatformSnapshot, level: str) -> Resource:
+def hosted_zone(platform: PlatformSpec, level: str) -> Resource:
     zone = platform.zone(level)
     return aws(HOSTED_ZONE, zone, {"name": zone, "private_zone": False}, namespace=level)
 
@@ -90,7 +90,7 @@ def ingress_rule(port: int, cidr: str) -> dict[str, Any]:
     return {"protocol": "tcp", "port": port, "cidr": str(ipaddress.ip_network(cidr, strict=False))}
 
 
-def alb_security_group(platform: PlatformSnapshot, level: str) -> Resource:
+def alb_security_group(platform: PlatformSpec, level: str) -> Resource:
     name = names.alb_security_group_name(platform.cluster_name, level)
     if level == "external":
         rules = [ingress_rule(port, cidr) for port in (HTTPS_PORT, HTTP_PORT) for cidr in ANYWHERE]
@@ -100,14 +100,14 @@ def alb_security_group(platform: PlatformSnapshot, level: str) -> Resource:
     return aws(SECURITY_GROUP, name, body, namespace=level)
 
 
-def nodes_ingress(platform: PlatformSnapshot, level: str) -> Resource:
+def nodes_ingress(platform: PlatformSpec, level: str) -> Resource:
     """The nodes' group admits the level's ALB on the gateway's NodePort (named by its source group)."""
     source = names.alb_security_group_name(platform.cluster_name, level)
     body = {"protocol": "tcp", "port": GATEWAY_NODE_PORTS[level], "source_security_group": source}
     return aws(SECURITY_GROUP_INGRESS, source, body, namespace=platform.node_security_group_id)
 
 
-def target_group(platform: PlatformSnapshot, level: str) -> Resource:
+def target_group(platform: PlatformSpec, level: str) -> Resource:
     name = names.target_group_name(platform.cluster_name, level)
     body = {
         "protocol": TARGET_PROTOCOL,
@@ -120,7 +120,7 @@ def target_group(platform: PlatformSnapshot, level: str) -> Resource:
     return aws(TARGET_GROUP, name, body, namespace=level)
 
 
-def load_balancer(platform: PlatformSnapshot, level: str) -> Resource:
+def load_balancer(platform: PlatformSpec, level: str) -> Resource:
     name = names.alb_name(platform.cluster_name, level)
     body = {
         "scheme": SCHEMES[level],
@@ -132,7 +132,7 @@ def load_balancer(platform: PlatformSnapshot, level: str) -> Resource:
     return aws(LOAD_BALANCER, name, body, namespace=level)
 
 
-def https_listener(platform: PlatformSnapshot, level: str) -> Resource:
+def https_listener(platform: PlatformSpec, level: str) -> Resource:
     name = names.https_listener_name(platform.cluster_name, level)
     body = {
         "load_balancer": names.alb_name(platform.cluster_name, level),
@@ -146,7 +146,7 @@ def https_listener(platform: PlatformSnapshot, level: str) -> Resource:
     return aws(LISTENER, name, body, namespace=level)
 
 
-def http_redirect_listener(platform: PlatformSnapshot, level: str) -> Resource:
+def http_redirect_listener(platform: PlatformSpec, level: str) -> Resource:
     name = names.http_listener_name(platform.cluster_name, level)
     body = {
         "load_balancer": names.alb_name(platform.cluster_name, level),
@@ -158,7 +158,7 @@ def http_redirect_listener(platform: PlatformSnapshot, level: str) -> Resource:
     return aws(LISTENER, name, body, namespace=level)
 
 
-def corp_ip_set(platform: PlatformSnapshot) -> Resource:
+def corp_ip_set(platform: PlatformSpec) -> Resource:
     name = names.corp_ip_set_name(platform.cluster_name)
     addresses = sorted(str(ipaddress.ip_network(cidr, strict=False)) for cidr in platform.corp_cidrs)
     body = {"ip_address_version": "IPV4", "addresses": addresses, "tags": names.platform_tags(name)}
@@ -206,7 +206,7 @@ def internal_rules(name: str, ip_set: str) -> list[dict[str, Any]]:
     ]
 
 
-def web_acl(platform: PlatformSnapshot, level: str) -> Resource:
+def web_acl(platform: PlatformSpec, level: str) -> Resource:
     """Rules in WAF's own shape, except that an IP set is referenced by name (``IPSet``) instead of ``ARN``."""
     name = names.web_acl_name(platform.cluster_name, level)
     if level == "external":
@@ -222,13 +222,13 @@ def web_acl(platform: PlatformSnapshot, level: str) -> Resource:
     return aws(WEB_ACL, name, body, namespace=level)
 
 
-def web_acl_association(platform: PlatformSnapshot, level: str) -> Resource:
+def web_acl_association(platform: PlatformSpec, level: str) -> Resource:
     """The level's web ACL in front of its ALB (named by the ALB)."""
     alb = names.alb_name(platform.cluster_name, level)
     return aws(WEB_ACL_ASSOCIATION, alb, {"web_acl": names.web_acl_name(platform.cluster_name, level)}, namespace=level)
 
 
-def control_plane_logging(platform: PlatformSnapshot) -> list[Resource]:
+def control_plane_logging(platform: PlatformSpec) -> list[Resource]:
     group = names.control_plane_log_group_name(platform.cluster_name)
     return [
         aws(

@@ -26,8 +26,8 @@ mesh service claims (Envoy prefers exact hosts over the wildcard) to the Nginx I
 from typing import Any
 
 from provisioning import names
-from provisioning.desired.istio import EXPOSED_LEVELS, NETWORKING
-from provisioning.snapshot import PlatformSnapshot
+from provisioning.desired.istio import NETWORKING
+from provisioning.spec import EXPOSED_LEVELS, INTERNAL, PlatformSpec
 
 from .objects import metadata, namespace, service_account
 
@@ -58,12 +58,12 @@ def nginx_controller_host() -> str:
     return f"{NGINX_CONTROLLER_SERVICE}.{names.INGRESS_NGINX_NAMESPACE}.svc.{names.CLUSTER_DOMAIN}"
 
 
-def gateway_service_account(platform: PlatformSnapshot, level: str) -> dict[str, Any]:
+def gateway_service_account(platform: PlatformSpec, level: str) -> dict[str, Any]:
     """The identity of the level's gateway pods; services admit its principal."""
     return service_account(names.ingress_gateway_service_account(level), platform.ingress_namespace, COMPONENT)
 
 
-def gateway_deployment(platform: PlatformSnapshot, level: str) -> dict[str, Any]:
+def gateway_deployment(platform: PlatformSpec, level: str) -> dict[str, Any]:
     """The level's ingress gateway: Istio's gateway injection template turns the placeholder into Envoy."""
     selector = names.ingress_gateway_selector(level)
     pod_labels = {**selector, INJECT_LABEL: "true", names.LABEL_NAME: names.ingress_gateway_name(level)}
@@ -95,7 +95,7 @@ def gateway_deployment(platform: PlatformSnapshot, level: str) -> dict[str, Any]
     }
 
 
-def gateway_service(platform: PlatformSnapshot, level: str) -> dict[str, Any]:
+def gateway_service(platform: PlatformSpec, level: str) -> dict[str, Any]:
     """The NodePort the level's ALB target group reaches the gateway pods on."""
     return {
         "apiVersion": "v1",
@@ -118,7 +118,7 @@ def gateway_service(platform: PlatformSnapshot, level: str) -> dict[str, Any]:
     }
 
 
-def target_group_binding(platform: PlatformSnapshot, level: str) -> dict[str, Any] | None:
+def target_group_binding(platform: PlatformSpec, level: str) -> dict[str, Any] | None:
     """The level's target group (an AWS piece of the platform scope), kept filled with the nodes on the gateway's
     NodePort. Bound by ARN, known once the target group exists: until then there is no binding. (The controller
     also takes ``targetGroupName``, but resolves it unreliably when targets change.)"""
@@ -138,7 +138,7 @@ def target_group_binding(platform: PlatformSnapshot, level: str) -> dict[str, An
     }
 
 
-def gateway_certificate(platform: PlatformSnapshot, level: str) -> dict[str, Any]:
+def gateway_certificate(platform: PlatformSpec, level: str) -> dict[str, Any]:
     """The certificate the gateway presents to the ALB, written by cert-manager into the credential Secret."""
     secret = names.gateway_tls_secret_name(level)
     return {
@@ -153,7 +153,7 @@ def gateway_certificate(platform: PlatformSnapshot, level: str) -> dict[str, Any
     }
 
 
-def gateway(platform: PlatformSnapshot, level: str) -> dict[str, Any]:
+def gateway(platform: PlatformSpec, level: str) -> dict[str, Any]:
     """The level's Gateway: HTTPS from the ALB on the level's gateway pods; VirtualServices bind to it by name."""
     server = {
         "name": HTTPS_PORT_NAME,
@@ -170,7 +170,7 @@ def gateway(platform: PlatformSnapshot, level: str) -> dict[str, Any]:
     }
 
 
-def credential_reader(platform: PlatformSnapshot) -> list[dict[str, Any]]:
+def credential_reader(platform: PlatformSpec) -> list[dict[str, Any]]:
     """Istio serves a Gateway's ``credentialName`` only to gateways whose ServiceAccount may read that Secret."""
     ns = platform.ingress_namespace
     role = {
@@ -192,7 +192,7 @@ def credential_reader(platform: PlatformSnapshot) -> list[dict[str, Any]]:
     return [role, binding]
 
 
-def internal_tools_route(platform: PlatformSnapshot) -> list[dict[str, Any]]:
+def internal_tools_route(platform: PlatformSpec) -> list[dict[str, Any]]:
     """Internal hostnames no mesh service claims go on to the Nginx Ingress controller (tools outside the mesh).
 
     The gateway re-encrypts to Nginx, which serves each tool's own certificate (issued by the cluster's CA, so
@@ -206,7 +206,7 @@ def internal_tools_route(platform: PlatformSnapshot) -> list[dict[str, Any]]:
         "metadata": metadata(NGINX_ROUTE, COMPONENT, ns),
         "spec": {
             "hosts": [f"*.{platform.internal_zone}"],
-            "gateways": [names.gateway_ref(ns, "internal")],
+            "gateways": [names.gateway_ref(ns, INTERNAL)],
             "http": [
                 {"name": "nginx-ingress", "route": [{"destination": {"host": nginx, "port": {"number": HTTPS_PORT}}}]}
             ],
@@ -225,7 +225,7 @@ def internal_tools_route(platform: PlatformSnapshot) -> list[dict[str, Any]]:
     return [route, tls]
 
 
-def build_ingress(platform: PlatformSnapshot) -> list[dict[str, Any]]:
+def build_ingress(platform: PlatformSpec) -> list[dict[str, Any]]:
     """The ingress namespace, both levels' gateways and their bindings, and the route to Nginx."""
     manifests = [namespace(platform.ingress_namespace, COMPONENT, mesh=True), *credential_reader(platform)]
     for level in EXPOSED_LEVELS:

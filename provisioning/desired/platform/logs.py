@@ -24,7 +24,7 @@ The agent needs ``logs:CreateLogStream`` and ``logs:PutLogEvents`` on ``/eks/<cl
 from typing import Any
 
 from provisioning import names
-from provisioning.snapshot import PlatformSnapshot
+from provisioning.spec import PlatformSpec
 
 from .objects import config_map, dump_yaml, namespace
 
@@ -56,16 +56,16 @@ def service_tag_rule() -> str:
     return f"{service} ^.+$ {SERVICE_TAG}.{team}.{service} false"
 
 
-def log_group_template(platform: PlatformSnapshot) -> str:
+def log_group_template(platform: PlatformSpec) -> str:
     return names.log_group_name(platform.cluster_name, "$TAG[1]", "$TAG[2]")
 
 
-def unrouted_log_group(platform: PlatformSnapshot) -> str:
+def unrouted_log_group(platform: PlatformSpec) -> str:
     """Fluent Bit's required fallback group; never used, as every ``portal.*`` tag has both parts."""
     return f"/eks/{platform.cluster_name}/unrouted"
 
 
-def fluent_bit_config(platform: PlatformSnapshot) -> dict[str, Any]:
+def fluent_bit_config(platform: PlatformSpec) -> dict[str, Any]:
     return {
         "service": {
             "flush": 5,
@@ -129,7 +129,7 @@ def fluent_bit_config(platform: PlatformSnapshot) -> dict[str, Any]:
     }
 
 
-def build_logging(platform: PlatformSnapshot) -> list[dict[str, Any]]:
+def build_logging(platform: PlatformSpec) -> list[dict[str, Any]]:
     data = {CONFIG_KEY: dump_yaml(fluent_bit_config(platform))}
     return [
         namespace(names.LOGGING_NAMESPACE, COMPONENT, mesh=False),

@@ -15,7 +15,7 @@ from typing import Any
 
 from provisioning import names
 from provisioning.desired.istio import ACCESS_LOG_PROVIDER, METRICS_PROVIDER, SECURITY, TELEMETRY
-from provisioning.snapshot import PlatformSnapshot
+from provisioning.spec import PlatformSpec
 
 from .objects import config_map, dump_yaml, metadata, split_endpoint
 
@@ -52,12 +52,12 @@ ACCESS_LOG_FIELDS = {
 }
 
 
-def otel_service(platform: PlatformSnapshot) -> tuple[str, int]:
+def otel_service(platform: PlatformSpec) -> tuple[str, int]:
     """The collector's host and OTLP/gRPC port, from the ``host:port`` setting."""
     return split_endpoint(platform.otel_collector_endpoint, OTLP_GRPC_PORT)
 
 
-def extension_providers(platform: PlatformSnapshot) -> list[dict[str, Any]]:
+def extension_providers(platform: PlatformSpec) -> list[dict[str, Any]]:
     host, port = otel_service(platform)
     return [
         {
@@ -69,7 +69,7 @@ def extension_providers(platform: PlatformSnapshot) -> list[dict[str, Any]]:
     ]
 
 
-def mesh_config(platform: PlatformSnapshot) -> dict[str, Any]:
+def mesh_config(platform: PlatformSpec) -> dict[str, Any]:
     root = platform.istio_root_namespace
     return {
         "rootNamespace": root,
@@ -79,12 +79,12 @@ def mesh_config(platform: PlatformSnapshot) -> dict[str, Any]:
     }
 
 
-def mesh_config_map(platform: PlatformSnapshot) -> dict[str, Any]:
+def mesh_config_map(platform: PlatformSpec) -> dict[str, Any]:
     data = {MESH_CONFIG_KEY: dump_yaml(mesh_config(platform))}
     return config_map(MESH_CONFIG_MAP, platform.istio_root_namespace, COMPONENT, data)
 
 
-def mesh_telemetry(platform: PlatformSnapshot) -> dict[str, Any]:
+def mesh_telemetry(platform: PlatformSpec) -> dict[str, Any]:
     """The default of every workload: access logs, Prometheus metrics, 1 % of requests traced."""
     return {
         "apiVersion": TELEMETRY,
@@ -103,7 +103,7 @@ def mesh_telemetry(platform: PlatformSnapshot) -> dict[str, Any]:
     }
 
 
-def mesh_peer_authentication(platform: PlatformSnapshot) -> dict[str, Any]:
+def mesh_peer_authentication(platform: PlatformSpec) -> dict[str, Any]:
     """Mutual TLS everywhere unless a namespace says otherwise (each service's own PeerAuthentication)."""
     return {
         "apiVersion": SECURITY,
@@ -113,5 +113,5 @@ def mesh_peer_authentication(platform: PlatformSnapshot) -> dict[str, Any]:
     }
 
 
-def build_mesh_config(platform: PlatformSnapshot) -> list[dict[str, Any]]:
+def build_mesh_config(platform: PlatformSpec) -> list[dict[str, Any]]:
     return [mesh_config_map(platform), mesh_telemetry(platform), mesh_peer_authentication(platform)]

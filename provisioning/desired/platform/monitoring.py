@@ -26,7 +26,7 @@ from typing import Any
 
 from provisioning import names
 from provisioning.desired.prometheus import ISTIO_CERTS_DIR, MONITORING_API
-from provisioning.snapshot import PlatformSnapshot
+from provisioning.spec import PlatformSpec
 
 from .objects import config_map, dump_yaml, metadata, service_account
 
@@ -59,18 +59,18 @@ def in_cluster_url(service: str, namespace: str, port: int) -> str:
     return f"http://{service}.{namespace}.svc.{names.CLUSTER_DOMAIN}:{port}"
 
 
-def prometheus_url(platform: PlatformSnapshot) -> str:
+def prometheus_url(platform: PlatformSpec) -> str:
     return in_cluster_url(PROMETHEUS_SERVICE, platform.monitoring_namespace, PROMETHEUS_PORT)
 
 
-def alertmanager_url(platform: PlatformSnapshot) -> str:
+def alertmanager_url(platform: PlatformSpec) -> str:
     return in_cluster_url(ALERTMANAGER_SERVICE, platform.monitoring_namespace, ALERTMANAGER_PORT)
 
 
 # --- Prometheus -------------------------------------------------------------------------------------------------
 
 
-def prometheus_access(platform: PlatformSnapshot) -> list[dict[str, Any]]:
+def prometheus_access(platform: PlatformSpec) -> list[dict[str, Any]]:
     """Prometheus's identity and the cluster-wide read access service discovery needs."""
     rbac = "rbac.authorization.k8s.io/v1"
     role = {
@@ -116,7 +116,7 @@ def istio_certificate_sidecar() -> dict[str, Any]:
     }
 
 
-def prometheus(platform: PlatformSnapshot) -> dict[str, Any]:
+def prometheus(platform: PlatformSpec) -> dict[str, Any]:
     # An empty namespace selector selects every namespace.
     return {
         "apiVersion": MONITORING_API,
@@ -151,7 +151,7 @@ def prometheus(platform: PlatformSnapshot) -> dict[str, Any]:
     }
 
 
-def envoy_stats_monitor(platform: PlatformSnapshot) -> dict[str, Any]:
+def envoy_stats_monitor(platform: PlatformSpec) -> dict[str, Any]:
     """Every Istio proxy's own metrics, where Istio's standard request metrics come from."""
     return {
         "apiVersion": MONITORING_API,
@@ -168,7 +168,7 @@ def envoy_stats_monitor(platform: PlatformSnapshot) -> dict[str, Any]:
 # --- Alertmanager -----------------------------------------------------------------------------------------------
 
 
-def alertmanager(platform: PlatformSnapshot) -> dict[str, Any]:
+def alertmanager(platform: PlatformSpec) -> dict[str, Any]:
     return {
         "apiVersion": MONITORING_API,
         "kind": "Alertmanager",
@@ -185,7 +185,7 @@ def alertmanager(platform: PlatformSnapshot) -> dict[str, Any]:
 # --- Grafana ----------------------------------------------------------------------------------------------------
 
 
-def grafana_config(platform: PlatformSnapshot) -> list[dict[str, Any]]:
+def grafana_config(platform: PlatformSpec) -> list[dict[str, Any]]:
     """Data sources for the Grafana sidecar, and the provider loading the dashboards its other sidecar collects."""
     datasources = {
         "apiVersion": 1,
@@ -238,7 +238,7 @@ def grafana_config(platform: PlatformSnapshot) -> list[dict[str, Any]]:
 # --- Kiali ------------------------------------------------------------------------------------------------------
 
 
-def kiali_config(platform: PlatformSnapshot) -> dict[str, Any]:
+def kiali_config(platform: PlatformSpec) -> dict[str, Any]:
     root = platform.istio_root_namespace
     return {
         "auth": {
@@ -266,13 +266,13 @@ def kiali_config(platform: PlatformSnapshot) -> dict[str, Any]:
     }
 
 
-def kiali(platform: PlatformSnapshot) -> dict[str, Any]:
+def kiali(platform: PlatformSpec) -> dict[str, Any]:
     """The Kiali server's configuration; its OpenID client secret is the operators' Secret ``kiali``."""
     data = {"config.yaml": dump_yaml(kiali_config(platform))}
     return config_map("kiali", platform.istio_root_namespace, "kiali", data)
 
 
-def build_monitoring_stack(platform: PlatformSnapshot) -> list[dict[str, Any]]:
+def build_monitoring_stack(platform: PlatformSpec) -> list[dict[str, Any]]:
     return [
         *prometheus_access(platform),
         prometheus(platform),

@@ -9,7 +9,7 @@ Service is the host of ``platform.otel_collector_endpoint``, and it needs ``xray
 from typing import Any
 
 from provisioning import names
-from provisioning.snapshot import PlatformSnapshot
+from provisioning.spec import PlatformSpec
 
 from .objects import config_map, dump_yaml, namespace
 
@@ -22,7 +22,7 @@ OTLP_HTTP = "0.0.0.0:4318"
 HEALTH_CHECK = "0.0.0.0:13133"
 
 
-def collector_config(platform: PlatformSnapshot) -> dict[str, Any]:
+def collector_config(platform: PlatformSpec) -> dict[str, Any]:
     return {
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": OTLP_GRPC}, "http": {"endpoint": OTLP_HTTP}}}},
         "processors": {
@@ -41,7 +41,7 @@ def collector_config(platform: PlatformSnapshot) -> dict[str, Any]:
     }
 
 
-def build_tracing(platform: PlatformSnapshot) -> list[dict[str, Any]]:
+def build_tracing(platform: PlatformSpec) -> list[dict[str, Any]]:
     data = {CONFIG_KEY: dump_yaml(collector_config(platform))}
     return [
         namespace(names.OBSERVABILITY_NAMESPACE, COMPONENT, mesh=False),

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from provisioning.selfhost.builders import PlatformSnapshot
 from provisioning.selfhost.rbac import rbac_yaml
+from provisioning.spec import PlatformSpec
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         # The platform layer's role rules do not depend on the platform settings: the defaults render them.
-        text = rbac_yaml(PlatformSnapshot())
+        text = rbac_yaml(PlatformSpec())
         if options["output"]:
             Path(options["output"]).write_text(text)
         else:

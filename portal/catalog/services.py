@@ -1,0 +1,179 @@
+"""The catalog's write path: services, teams and memberships are created and changed here, each write in one
+transaction with its audit record, plus the checks that need the catalog and the inventory (hostnames).
+
+Callers validate first (the API's serializers, which the pages and the admin use too) and pass the validated
+data; these functions hold no HTTP or form concerns.
+"""
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from portal.audit.context import current_request
+from portal.audit.log import record
+from provisioning.queries import hostname_holders
+from provisioning.spec import jsonable
+
+from .choices import MatchType, MembershipRole, MembershipSource
+from .documents import current_document, refresh_document
+from .models import Exposure, Hostname, Membership, PlatformSettings, Route, Service, Team, Telemetry, Traffic
+from .validators import zone_for
+
+SECTION_KEYS = ("exposure", "traffic", "telemetry")
+
+
+class ChangeRefused(Exception):
+    """A change the catalog's rules refuse as things stand (the team's last owner, a membership from the IdP)."""
+
+
+# --- services ------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_service(data: dict[str, Any], *, actor=None, request=None) -> Service:
+    """Register a service from validated data (its sections' defaults filled in by validation)."""
+    columns = {k: v for k, v in data.items() if k not in SECTION_KEYS}
+    service = Service.objects.create(**columns, created_by=actor)
+    _write_sections(service, data, created=True)
+    after = refresh_document(service)
+    _audit("service.create", service, None, after, actor=actor, request=request)
+    return service
+
+
+@transaction.atomic
+def update_service(service: Service, data: dict[str, Any], *, actor=None, request=None) -> Service:
+    """Change a service to validated data (a whole document; the caller merges a partial one); the revision moves."""
+    before = current_document(service)
+    for column, value in data.items():
+        if column not in SECTION_KEYS:
+            setattr(service, column, value)
+    service.revision += 1
+    service.save()
+    _write_sections(service, data, created=False)
+    after = refresh_document(service)
+    _audit("service.update", service, before, after, actor=actor, request=request)
+    return service
+
+
+def _without_update_time(document: dict | None) -> dict | None:
+    # It changes with every save; the audit log keeps what people changed.
+    return {k: v for k, v in document.items() if k != "updated_at"} if document else None
+
+
+def _audit(action: str, service: Service, before: dict | None, after: dict, *, actor, request) -> None:
+    record(
+        action,
+        "service",
+        service.name,
+        actor=actor,
+        request=request or current_request(),
+        team=service.team.slug,
+        before=_without_update_time(before),
+        after=_without_update_time(after),
+    )
+
+
+def _write_sections(service: Service, data: dict[str, Any], *, created: bool) -> None:
+    exposure = dict(data["exposure"])
+    hostnames, routes = exposure.pop("hostnames"), exposure.pop("routes")
+    exposure_row, _ = Exposure.objects.update_or_create(service=service, defaults=exposure)
+    if not created:
+        exposure_row.hostnames.all().delete()
+        exposure_row.routes.all().delete()
+    Hostname.objects.bulk_create(Hostname(exposure=exposure_row, fqdn=h, position=i) for i, h in enumerate(hostnames))
+    Route.objects.bulk_create(
+        Route(
+            exposure=exposure_row,
+            position=i,
+            header=route["header"],
+            match=next(m for m in MatchType.values if m in route),
+            value=next(route[m] for m in MatchType.values if m in route),
+            target=route["service"],
+        )
+        for i, route in enumerate(routes)
+    )
+
+    traffic = dict(data["traffic"])
+    callers = traffic.pop("allowed_callers")
+    traffic["hash_on"] = traffic.get("hash_on") or ""
+    for key in ("canary", "retries", "outlier_detection", "connection_pool"):
+        traffic[key] = jsonable(traffic.get(key))
+    traffic_row, _ = Traffic.objects.update_or_create(service=service, defaults=traffic)
+    traffic_row.allowed_callers.set(callers)
+
+    telemetry = dict(data["telemetry"])
+    telemetry["slo"] = jsonable(telemetry.get("slo"))
+    Telemetry.objects.update_or_create(service=service, defaults=telemetry)
+
+
+def hostname_errors(hostnames: list[str], level: str, service: str | None, platform: PlatformSettings) -> list[str]:
+    """Why ``service`` may not use these hostnames at ``level``: outside the level's zone, another service's in the
+    catalog, or still served in AWS for another service (its record or certificate not yet removed)."""
+    zone = platform.zones[level]
+    if not hostnames:
+        return [f"An '{level}' service needs at least one hostname under {zone}."]
+    errors = []
+    zones = [platform.internal_zone, platform.external_zone]
+    for host in hostnames:
+        found = zone_for(host, zones)
+        if found != zone:
+            where = f"it belongs to the {found} zone" if found else "it is in neither platform zone"
+            errors.append(f"{host!r} must lie under {zone} for '{level}'; {where}.")
+    taken = Hostname.objects.filter(fqdn__in=hostnames).exclude(exposure__service__name=service)
+    for owner in taken.select_related("exposure__service"):
+        errors.append(f"{owner.fqdn!r} is already used by service {owner.exposure.service.name!r}.")
+    claimed = {h.fqdn for h in taken}
+    for host, holder in sorted(hostname_holders(hostnames, service).items()):
+        if host not in claimed:
+            errors.append(
+                f"{host!r} still has a DNS record or certificate in AWS for service {holder!r}; "
+                f"apply {holder!r} (or finish deleting it) before the name can move."
+            )
+    return errors
+
+
+# --- teams and memberships -------------------------------------------------------------------------------------
+# Teams and memberships are one table each: their audit records come from portal.audit's save signals, which
+# fire inside these transactions (and also cover the admin, the IdP sync and create_api_token).
+
+
+@transaction.atomic
+def create_team(data: dict[str, Any], *, owner) -> Team:
+    """A new team, owned by whoever creates it."""
+    team = Team.objects.create(**data)
+    Membership.objects.create(team=team, user=owner, role=MembershipRole.OWNER)
+    return team
+
+
+@transaction.atomic
+def update_team(team: Team, data: dict[str, Any]) -> Team:
+    for field, value in data.items():
+        setattr(team, field, value)
+    team.revision += 1
+    team.save()
+    return team
+
+
+@transaction.atomic
+def add_member(team: Team, username: str, role: str) -> Membership:
+    user = get_user_model().objects.get(username=username)
+    return Membership.objects.create(team=team, user=user, role=role, source=MembershipSource.LOCAL)
+
+
+@transaction.atomic
+def change_role(membership: Membership, role: str) -> Membership:
+    """Give a member another role; refused for the team's last owner and for memberships from the IdP."""
+    if refusal := membership.change_refusal(role):
+        raise ChangeRefused(refusal)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def remove_member(membership: Membership) -> None:
+    """Take a member out of the team; refused for the team's last owner and for memberships from the IdP."""
+    if refusal := membership.change_refusal(None):
+        raise ChangeRefused(refusal)
+    membership.delete()
