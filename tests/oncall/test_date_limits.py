@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from portal.catalog.api.serializers import ServiceSerializer
 from portal.catalog.models import Membership, Team
+from portal.catalog.services import create_service
 from portal.oncall.models import Rotation, RotationMember, Schedule
 from portal.oncall.tasks import refresh_routing_at
 from portal.users.models import User
@@ -108,7 +109,7 @@ def test_one_broken_schedule_does_not_stop_the_refresh_for_the_others(people, ca
     erin = people["erin"]
     serializer = ServiceSerializer(data={"name": "search-api", "team": "search"})
     serializer.is_valid(raise_exception=True)
-    serializer.save()
+    create_service(serializer.validated_data)
     # payments sorts first: its rotation starts in the calendar's last hour, where its next handoff overflows.
     schedule_for(Team.objects.get(slug="payments"), [people["alice"]], datetime.combine(date(9999, 12, 31), time(23)))
     schedule_for(search, [erin], datetime(2026, 1, 1, 9, 0))

@@ -6,6 +6,7 @@ from portal.audit.models import AuditEvent
 from portal.catalog.api.serializers import ServiceSerializer
 from portal.catalog.choices import ServiceState
 from portal.catalog.models import Service
+from portal.catalog.services import create_service
 from provisioning.choices import RunAction, RunStatus
 from provisioning.operations import destroy_service
 from provisioning.runs.lifecycle import finish, request_run
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def service(team, platform) -> Service:
     serializer = ServiceSerializer(data={"name": "ledger", "team": team.slug})
     serializer.is_valid(raise_exception=True)
-    return serializer.save()
+    return create_service(serializer.validated_data)
 
 
 def state(service: Service) -> str | None:
