@@ -48,13 +48,15 @@ def table(results: dict) -> str:
     operation, and the machine."""
     rows = [("scenario", "figure", "value", "target", "")]
     for scenario, data in sorted(results["scenarios"].items()):
+        if "error" in data:
+            rows.append((scenario, "(failed)", data["error"][:100], "", "FAILED"))
         for figure, check in data.get("targets", {}).items():
             rows.append((scenario, figure, str(check["value"]), check["target"], "ok" if check["pass"] else "MISS"))
         for figure, value in data.get("shown", {}).items():
             rows.append((scenario, figure, str(value), "", ""))
     lines = columns(rows)
     for name in ("B1", "B1-cold"):
-        if name in results["scenarios"]:
+        if "calls" in results["scenarios"].get(name, {}):
             lines += ["", *calls_table(name, results["scenarios"][name]["calls"])]
     machine = results["machine"]
     lines.append("")

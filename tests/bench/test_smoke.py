@@ -59,7 +59,7 @@ def test_the_smoke_run_completes_and_writes_every_figure(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-6000:]
     results = json.loads(output.read_text())
-    assert results["mode"] == "smoke"
+    assert results["mode"] == "smoke" and results["failed"] == []
     assert all(results["machine"].get(key) for key in MACHINE), results["machine"]
     for scenario, figures in FIGURES.items():
         data = results["scenarios"][scenario]
