@@ -3,10 +3,9 @@ the Kubernetes target (the backend's reader and writer, wrapped), so the rest is
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-from provisioning.aws import clients
 
 
 @dataclass
@@ -47,14 +46,15 @@ class AwsTimer:
 
     def __init__(self) -> None:
         self.clock = Clock()
-        self.installed = False
+        self.is_write: Callable[[str], bool] = lambda operation: False
 
-    def install(self) -> "AwsTimer":
-        events = clients.session().events
+    def install(self, session: Any, is_write: Callable[[str], bool]) -> "AwsTimer":
+        """Listen on ``session`` (the portal's boto3 session); ``is_write`` tells writes from reads by name."""
+        self.is_write = is_write
+        events = session.events
         events.register("before-parameter-build", self._start)
         events.register("after-call", self._stop)
         events.register("after-call-error", self._stop_error)
-        self.installed = True
         return self
 
     def _start(self, model, context=None, **kwargs) -> None:
@@ -64,7 +64,7 @@ class AwsTimer:
     def _finish(self, model, context) -> None:
         started = (context or {}).pop(self.KEY, None)
         if started is not None:
-            self.clock.add(model.name, time.perf_counter() - started, clients.is_write(model.name))
+            self.clock.add(model.name, time.perf_counter() - started, self.is_write(model.name))
 
     def _stop(self, model, context=None, **kwargs) -> None:
         self._finish(model, context)
@@ -77,7 +77,8 @@ class AwsTimer:
 
 class Timed:
     """A Kubernetes target's reader or writer with every method call timed (reads and writes keep their own
-    counters in the wrapped object); the engine gets it through KubernetesBackend's constructor."""
+    counters in the wrapped object); a ``finish`` that committed counts as a ``commit``. The engine gets it
+    through KubernetesBackend's constructor."""
 
     READS = ("owned", "get")
     WRITES = ("apply", "delete", "begin", "finish")
@@ -94,10 +95,13 @@ class Timed:
         def timed(*args, **kwargs):
             started = time.perf_counter()
             try:
-                return value(*args, **kwargs)
+                result = value(*args, **kwargs)
             finally:
                 self._clock.seconds += time.perf_counter() - started
                 self._clock.operations[name] = self._clock.operations.get(name, 0) + 1
+            if name == "finish" and result:
+                self._clock.operations["commit"] = self._clock.operations.get("commit", 0) + 1
+            return result
 
         return timed
 

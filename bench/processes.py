@@ -115,11 +115,11 @@ def start_moto(env: dict[str, str], log_dir: Path) -> tuple[Process, str]:
     return process, url
 
 
-def start_kubernetes_double(env: dict[str, str], log_dir: Path) -> tuple[Process, str]:
+def start_kubernetes_double(env: dict[str, str], log_dir: Path, name: str = "k8s-double") -> tuple[Process, str]:
     """The Kubernetes API double over HTTP, as a process of its own (the cluster target)."""
     port = free_port()
     argv = [sys.executable, "-m", "tests.k8sdouble.server", "--port", str(port)]
-    process = Process("k8s-double", argv, env, log_dir)
+    process = Process(name, argv, env, log_dir)
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: http_ok(f"{url}/version"), 60, "the Kubernetes API double")
     return process, url

@@ -6,9 +6,7 @@ import time
 
 from django.utils import timezone
 
-from portal.catalog.models import PlatformSettings
-from provisioning.desired import render_service
-from provisioning.snapshot import platform_snapshot, service_queryset, service_snapshot
+from .internals import PlatformSettings, platform_snapshot, render_service, service_queryset, service_snapshot
 
 
 def run(names: list[str]) -> dict:

@@ -8,13 +8,25 @@ from decimal import Decimal
 from django.db import connections, transaction
 from django.utils import timezone
 
-from portal.catalog.models import Exposure, Hostname, Membership, Service, Team, Telemetry, Traffic
-from portal.users.models import User
-from provisioning.engine import Scope, service_scope
-from provisioning.models import ManagedResource
-from provisioning.resources import KUBERNETES, Resource, seal
-from provisioning.snapshot import platform_snapshot
-from provisioning.targets import AwsBackend, kubernetes_backend
+from .internals import (
+    KUBERNETES,
+    AwsBackend,
+    Exposure,
+    Hostname,
+    ManagedResource,
+    Membership,
+    Resource,
+    Scope,
+    Service,
+    Team,
+    Telemetry,
+    Traffic,
+    User,
+    kubernetes_backend,
+    platform_snapshot,
+    seal,
+    service_scope,
+)
 
 WEBHOOK = "https://hooks.example.com/services/T0/B0/{team}"
 

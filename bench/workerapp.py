@@ -25,7 +25,9 @@ TIMER = AwsTimer()
 
 @worker_process_init.connect
 def _install(**kwargs) -> None:
-    TIMER.install()
+    from .internals import aws_session, is_write  # models load once the worker has set Django up
+
+    TIMER.install(aws_session(), is_write)
 
 
 @task_postrun.connect

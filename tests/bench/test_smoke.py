@@ -10,16 +10,23 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from bench.config import TARGETS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.bench, pytest.mark.slow]
 
 FIGURES = {
-    "B1": ["overhead_p50_s", "calls_vs_minimal", "calls_per_service", "minimal_calls_per_service"],
-    "B2": ["wall_s", "reads", "writes", "k8s_reads", "aws_reads", "drift_found"],
+    "B1": ["overhead_p50_s", "calls_vs_minimum", "aws_vs_minimum", "kubernetes_vs_minimum", "calls_per_service"],
+    "B1-cold": ["overhead_p50_s", "overhead_p95_s", "calls_vs_minimum", "minimum_per_service"],
+    "B2": ["wall_s", "reads", "writes", "k8s_reads", "aws_reads", "drift_found", "checks_succeeded", "checks_missed"],
     "B3": ["services_per_s", "services", "resources"],
-    "B4": ["p95_ms", "queries_per_request"],
+    "B4": ["read_p95_ms", "write_p95_ms", "queries_per_request", "errors", "throughput_rps"],
     "B5": ["peak_rss_mb", "worker_peak_rss_mb", "web_peak_rss_mb"],
+    "B6": [f"{step}_{figure}" for step in ("first", "noop", "change") for figure in ("requests", "kubectl_requests")]
+    + ["noop_writes", "wall_vs_kubectl"],
+    "B7": ["reads_per_service_growth", "wall_per_service_growth", "rows_per_service_per_sweep", "checks_missed"],
+    "B8": ["command_wall_ms", "in_process_ms", "objects"],
 }
 MACHINE = ["cpu", "cores", "memory_gb", "python", "os", "postgresql", "redis", "git_commit"]
 
@@ -39,7 +46,7 @@ def test_the_smoke_run_completes_and_writes_every_figure(tmp_path):
     env |= {
         "BENCH_POSTGRES": postgres_url(),
         # Not the suite's Redis database: tests clear their cache there, which would take the run's queue.
-        "BENCH_REDIS_URL": settings.REDIS_URL.rsplit("/", 1)[0] + "/14",
+        "BENCH_REDIS_URL": os.environ.get("BENCH_REDIS_URL") or settings.REDIS_URL.rsplit("/", 1)[0] + "/14",
         "BENCH_DATABASE": f"portal_bench_smoke_{os.getpid()}",
     }
     done = subprocess.run(
@@ -48,17 +55,29 @@ def test_the_smoke_run_completes_and_writes_every_figure(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-6000:]
     results = json.loads(output.read_text())
-    assert results["mode"] == "smoke"
+    assert results["mode"] == "smoke" and results["failed"] == []
     assert all(results["machine"].get(key) for key in MACHINE), results["machine"]
     for scenario, figures in FIGURES.items():
         data = results["scenarios"][scenario]
         for figure in figures:
             assert isinstance(data.get(figure), int | float), (scenario, figure, data.get(figure))
         assert all(isinstance(check["pass"], bool) for check in data["targets"].values())
-    assert results["scenarios"]["B2"]["writes"] == 0
-    assert results["scenarios"]["B2"]["drift_found"] == 0
-    assert "B1" in done.stdout and "services_per_s" in done.stdout  # the table
+    for scenario, targets in TARGETS.items():
+        assert set(results["scenarios"][scenario]["targets"]) == set(targets), scenario
+    scenarios = results["scenarios"]
+    assert scenarios["B2"]["writes"] == 0 and scenarios["B2"]["drift_found"] == 0
+    # Every drift check succeeded: a failed or cancelled one would be fast and wrong.
+    assert scenarios["B2"]["checks_missed"] == 0 and scenarios["B2"]["runs"] == {"succeeded": 4}
+    assert scenarios["B7"]["checks_missed"] == 0 and scenarios["B7"]["sizes"] == [2, 4]
+    assert scenarios["B4"]["errors"] == 0 and scenarios["B6"]["noop_writes"] == 0
+    for name in ("B1", "B1-cold"):
+        calls = scenarios[name]["calls"]
+        assert set(calls) >= {"aws", "kubernetes", "calls", "minimum"}
+        for provider in ("aws", "kubernetes"):
+            for op, entry in calls[provider]["operations"].items():
+                assert entry["why"] and set(entry["by_phase"]) == {"plan", "run"}, (name, op)
+    assert "B1" in done.stdout and "services_per_s" in done.stdout and "ListResourceRecordSets" in done.stdout
