@@ -67,7 +67,8 @@ def objects(step: str) -> list[Resource]:
     object)."""
     svc = SAMPLE_SERVICES["external"]
     if step == "change":
-        svc = dataclasses.replace(svc, timeout_seconds=(svc.timeout_seconds or 0) + 7)
+        traffic = dataclasses.replace(svc.traffic, timeout_seconds=(svc.traffic.timeout_seconds or 0) + 7)
+        svc = dataclasses.replace(svc, traffic=traffic)
     return [r for r in render_service(svc, SAMPLE_PLATFORM) if r.provider == KUBERNETES]
 
 
