@@ -4,10 +4,9 @@ allow-list, the internal Istio gateway, in the mesh with mTLS STRICT), by the bu
 from typing import Any
 
 from provisioning import names
+from provisioning.desired import render_service
 from provisioning.resources import AWS, KUBERNETES, to_yaml_documents
 from provisioning.spec import INTERNAL, Exposure, PlatformSpec, ServiceSpec, TeamSpec, Telemetry, Traffic
-
-from .builders import render_service
 
 # The portal's service: its namespace, ServiceAccount (the IRSA identity) and Service all carry this name.
 PORTAL_SERVICE = "portal"

@@ -18,11 +18,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from provisioning.desired import SERVICE_KINDS
+from provisioning.desired.platform import PLATFORM_KINDS, render_platform
 from provisioning.preflight import VENDORED_CRD_DIR
 from provisioning.resources import to_yaml_documents
 from provisioning.spec import PlatformSpec
 
-from .builders import PLATFORM_KINDS, SERVICE_KINDS, render_platform
 from .exposure import PORTAL_SERVICE
 
 RBAC_API = "rbac.authorization.k8s.io/v1"

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from provisioning.selfhost.builders import platform_snapshot
 from provisioning.selfhost.exposure import default_hostname, exposure_yaml
+from provisioning.snapshot import platform_snapshot
 
 
 class Command(BaseCommand):
