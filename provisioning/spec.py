@@ -158,10 +158,13 @@ class TeamSpec:
 
 @dataclass(frozen=True)
 class OnCallPair:
-    """Who holds each on-call role of the service's team when the snapshot was taken."""
+    """Who holds each on-call role of the service's team when the snapshot was taken: usernames, and the
+    e-mail addresses an incident tool assigns people by."""
 
     incident_commander: str = ""
     resolver: str = ""
+    incident_commander_email: str = ""
+    resolver_email: str = ""
 
 
 @dataclass(frozen=True)

@@ -315,7 +315,8 @@ def test_every_prometheus_rule_alert_is_labelled_and_routed_to_its_team(tmp_path
             routed = amtool("config", "routes", "test", f"--config.file={path}", *args).strip()
             assert routed == expected_receivers(labels, bool(svc.receivers.incident_webhook_url)), labels
             checked += 1
-    assert checked == 9 * 2 + 6  # two burn-rate alerts each, a latency alert where there is a latency objective
+    # Two burn-rate alerts each, a latency alert where there is a latency objective, two availability alerts each.
+    assert checked == 9 * 2 + 6 + 9 * 2
 
 
 _SNAKE = {
