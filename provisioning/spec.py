@@ -151,9 +151,9 @@ class TeamSpec:
     slug: str
     name: str
     slack_channel: str = ""
-    # A keyed digest of the team's incident webhook URL (empty: none): the topic's subscription declares it,
-    # so a changed URL shows in a plan without the URL being stored.
-    incident_webhook_fingerprint: str = ""
+    # A keyed digest of the incident tool's CloudWatch/SNS source URL (empty: none): the topic's subscription
+    # declares it, so a changed URL shows in a plan without the URL being stored.
+    incident_sns_fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,10 @@ class Receivers:
     """Secret values the alert receivers need. Never stored in a plan, shown, or logged."""
 
     slack_api_url: str = field(default="", repr=False)
-    incident_webhook_url: str = field(default="", repr=False)
+    # The incident tool's Alertmanager source (its URL and bearer token) and its CloudWatch/SNS source.
+    alertmanager_url: str = field(default="", repr=False)
+    alertmanager_token: str = field(default="", repr=False)
+    sns_url: str = field(default="", repr=False)
 
 
 # ServiceSpec fields left out of the copy stored with each plan.

@@ -10,7 +10,7 @@ from provisioning.spec import Exposure, OnCallPair, PlatformSpec, ServiceSpec, T
 SVG, XLINK = "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"
 EXTERNAL = ServiceSpec(
     name="shop",
-    team=TeamSpec(slug="payments", name="Payments", incident_webhook_fingerprint="f" * 64),
+    team=TeamSpec(slug="payments", name="Payments", incident_sns_fingerprint="f" * 64),
     exposure=Exposure(level="external", hostnames=("shop.example.com",)),
     oncall=OnCallPair(incident_commander="alice", resolver="bob"),
 )
