@@ -247,6 +247,8 @@ class PlatformSpec:
     oidc_issuer: str = ""
     oidc_groups_claim: str = "groups"
     sre_group: str = "platform-sre"
+    # The slug of the team that runs the platform: its incident topic receives the platform's own alarms.
+    sre_team: str = ""
 
     def zone(self, level: str) -> str:
         return {INTERNAL: self.internal_zone, EXTERNAL: self.external_zone}[level]

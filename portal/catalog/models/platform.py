@@ -15,6 +15,7 @@ from ..validators import (
     validate_link_url,
     validate_webhook_url,
 )
+from .team import Team
 
 
 def _default_corp_cidrs() -> list[str]:
@@ -86,6 +87,13 @@ class PlatformSettings(models.Model):
         blank=True,
         help_text="Slack incoming-webhook (or API) URL Alertmanager posts to. Stored encrypted; shown masked.",
     )
+    sre_team = models.CharField(
+        max_length=63,
+        blank=True,
+        validators=[validate_dns1123_label],
+        help_text="The slug of the team that runs the platform (a team like any other): the ALBs' and WAF's alarms "
+        "notify its incident topic. Empty: the platform raises no AWS alarms.",
+    )
     control_plane_log_retention_days = models.PositiveIntegerField(
         choices=LogRetention.choices, default=PlatformSpec.control_plane_log_retention_days
     )
@@ -117,6 +125,8 @@ class PlatformSettings(models.Model):
                     errors.setdefault("corp_cidrs", []).append(
                         f"{cidr!r} is IPv6: the WAF IP set of the corp networks holds IPv4 blocks only."
                     )
+        if self.sre_team and not Team.objects.filter(slug=self.sre_team).exists():
+            errors["sre_team"] = [f"No team {self.sre_team!r}: name the slug of the team that runs the platform."]
         if self.internal_zone == self.external_zone:
             errors["internal_zone"] = ["The internal and external zones must differ."]
         # Here rather than as field validators: the API declares the write-only webhook field itself, so clean() is
