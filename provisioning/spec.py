@@ -241,6 +241,9 @@ class PlatformSpec:
     otel_collector_endpoint: str = "opentelemetry-collector.observability.svc.cluster.local:4317"
     oauth2_proxy_url: str = "https://oauth2-proxy.internal.example.com"
     grafana_url: str = "https://grafana.internal.example.com"
+    # VictoriaMetrics, the long-term store (seed §18-3): Prometheus writes there, Grafana reads there. Empty: off.
+    victoriametrics_write_url: str = ""
+    victoriametrics_query_url: str = ""
     control_plane_log_retention_days: int = 90
     portal_url: str = "http://127.0.0.1:8000"
     # From the portal's own sign-in settings: OAuth2 Proxy signs SREs in at the same identity provider.

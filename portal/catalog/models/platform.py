@@ -83,6 +83,17 @@ class PlatformSettings(models.Model):
         default=PlatformSpec.grafana_url,
         help_text="Where people open Grafana; Kiali links its dashboards there.",
     )
+    victoriametrics_write_url = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="VictoriaMetrics' remote-write endpoint (e.g. http://vminsert.victoriametrics:8480/insert/0/"
+        "prometheus/api/v1/write): Prometheus keeps a few days, VictoriaMetrics the long term. Empty: off.",
+    )
+    victoriametrics_query_url = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="VictoriaMetrics' Prometheus-compatible query endpoint, Grafana's long-term data source.",
+    )
     slack_webhook_url = EncryptedTextField(
         blank=True,
         help_text="Slack incoming-webhook (or API) URL Alertmanager posts to. Stored encrypted; shown masked.",
@@ -132,6 +143,11 @@ class PlatformSettings(models.Model):
         # Here rather than as field validators: the API declares the write-only webhook field itself, so clean() is
         # what it and the admin's form have in common.
         urls = [("grafana_url", validate_link_url), ("oauth2_proxy_url", validate_link_url)]
+        urls += [
+            (f, validate_link_url)
+            for f in ("victoriametrics_write_url", "victoriametrics_query_url")
+            if getattr(self, f)
+        ]
         if self.slack_webhook_url:
             urls.append(("slack_webhook_url", validate_webhook_url))
         for field, validate in urls:
