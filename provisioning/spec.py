@@ -245,6 +245,7 @@ class PlatformSpec:
     victoriametrics_write_url: str = ""
     victoriametrics_query_url: str = ""
     control_plane_log_retention_days: int = 90
+    platform_log_retention_days: int = 30
     portal_url: str = "http://127.0.0.1:8000"
     # From the portal's own sign-in settings: OAuth2 Proxy signs SREs in at the same identity provider.
     oidc_issuer: str = ""

@@ -108,6 +108,11 @@ class PlatformSettings(models.Model):
     control_plane_log_retention_days = models.PositiveIntegerField(
         choices=LogRetention.choices, default=PlatformSpec.control_plane_log_retention_days
     )
+    platform_log_retention_days = models.PositiveIntegerField(
+        choices=LogRetention.choices,
+        default=PlatformSpec.platform_log_retention_days,
+        help_text="Retention of the platform components' log groups (/eks/<cluster>/platform/<namespace>).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

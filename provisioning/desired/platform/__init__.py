@@ -24,7 +24,7 @@ from provisioning.spec import PlatformSpec
 from .alarms import build_platform_alarms
 from .aws import build_platform_aws
 from .ingress import build_ingress
-from .logs import build_logging
+from .logs import build_logging, platform_log_groups
 from .mesh import build_mesh_config
 from .monitoring import build_monitoring_stack
 from .tools import build_tools
@@ -84,5 +84,5 @@ def render_platform(platform: PlatformSpec) -> list[Resource]:
         *build_monitoring_stack(platform),
         *build_tools(platform),
     ]
-    aws_pieces = [*build_platform_aws(platform), *build_platform_alarms(platform)]
+    aws_pieces = [*build_platform_aws(platform), *build_platform_alarms(platform), *platform_log_groups(platform)]
     return sort_resources([*(k8s(manifest) for manifest in manifests), *aws_pieces])
