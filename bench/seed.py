@@ -47,7 +47,8 @@ def teams(count: int, owner: User, prefix: str = "team-") -> list[Team]:
             slug=slug,
             name=slug.replace("-", " ").title(),
             slack_channel=f"#{slug}-alerts",
-            incident_webhook_url=WEBHOOK.format(team=slug),
+            incident_alertmanager_url=WEBHOOK.format(team=slug),
+            incident_sns_url=WEBHOOK.format(team=slug),
             sso_group=slug,
         )
         for slug in slugs

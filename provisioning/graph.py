@@ -1,5 +1,6 @@
-"""A service's resources as a picture: service → Kubernetes objects → AWS resources → alarms → the team's
-topic → the on-call pair.
+"""A service's resources as a picture: service → Kubernetes objects → AWS resources, and the two paths an outage
+takes to people: rules → route → receivers (Slack, the incident tool's Alertmanager source) → the on-call pair, and
+alarm → the team's topic → the incident tool's SNS source → the on-call pair.
 
 ``build_graph`` and ``to_dot`` are pure (rendered resources in, DOT text out); ``render_svg`` runs Graphviz
 ``dot`` and keeps only plain drawing elements of its SVG. Names in labels were chosen by people, so every
@@ -26,15 +27,16 @@ SVG_ELEMENTS = {"svg", "g", "title", "polygon", "polyline", "path", "ellipse", "
 
 # Kubernetes kinds whose hostnames reach the load balancer (DNS records point at them).
 FRONT_DOORS = ("VirtualService", "Ingress")
-# Kubernetes kinds whose alerts page people.
+# Kubernetes kinds whose alerts page people, and the ones that raise them.
 ALERT_ROUTING = ("AlertmanagerConfig",)
+ALERT_RULES = ("PrometheusRule",)
 
 
 @dataclass(frozen=True)
 class Node:
     id: str
     label: str
-    group: str  # "service" | "kubernetes" | "aws" | "oncall"
+    group: str  # "service" | "kubernetes" | "aws" | "receiver" | "oncall"
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,43 @@ def build_graph(svc: ServiceSpec, resources: list[Resource], oncall: OnCallPair 
         graph.add(f"Incident commander\n{oncall.incident_commander or 'no one on call'}", "oncall"),
         graph.add(f"Resolver\n{oncall.resolver or 'no one on call'}", "oncall"),
     ]
-    for source in [*topics, *of(KUBERNETES, *ALERT_ROUTING)]:
-        for person in people:
-            graph.link(ids[source.key], person, "pages")
+    _outage_paths(graph, svc, ids, of(KUBERNETES, *ALERT_RULES), of(KUBERNETES, *ALERT_ROUTING), topics, people)
     return graph
+
+
+def _outage_paths(
+    graph: Graph,
+    svc: ServiceSpec,
+    ids: dict[str, str],
+    rules: list[Resource],
+    routing: list[Resource],
+    topics: list[Resource],
+    people: list[str],
+) -> None:
+    """How an outage reaches people: rules -> route -> receivers -> the pair on call, and alarm -> topic -> the
+    incident tool's SNS source -> the pair. A source the team has not set shows as missing, a dead end."""
+    slack = graph.add(f"Slack\n{svc.team.slack_channel or 'no channel'}", "receiver")
+    alertmanager_source = graph.add(
+        "Incident tool\nAlertmanager source" if svc.receivers.alertmanager_url else "No Alertmanager source",
+        "receiver",
+    )
+    sns_source = graph.add(
+        "Incident tool\nCloudWatch (SNS) source" if svc.team.incident_sns_fingerprint else "No SNS source",
+        "receiver",
+    )
+    for rule in rules:
+        for route in routing:
+            graph.link(ids[rule.key], ids[route.key], f"team={svc.team.slug}")
+    for route in routing:
+        graph.link(ids[route.key], slack, "every alert")
+        graph.link(ids[route.key], alertmanager_source, "critical")
+    for topic in topics:
+        graph.link(ids[topic.key], sns_source, "subscription")
+    for source in (alertmanager_source, sns_source):
+        for person in people:
+            graph.link(source, person, "assigns")
+    for person in people:
+        graph.link(slack, person, "names")
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -132,9 +167,10 @@ STYLE = {
     "service": 'shape=box style="rounded,filled,bold" fillcolor="#dbeafe" color="#1e3a8a"',
     KUBERNETES: 'shape=box style="rounded,filled" fillcolor="#e0f2fe" color="#0b5cad"',
     AWS: 'shape=box style="filled" fillcolor="#fef3c7" color="#8a5a00"',
+    "receiver": 'shape=box style="rounded,filled" fillcolor="#f3e8ff" color="#6b21a8"',
     "oncall": 'shape=ellipse style="filled" fillcolor="#dcfce7" color="#1a7f37"',
 }
-CLUSTERS = {KUBERNETES: "Kubernetes", AWS: "AWS", "oncall": "On call now"}
+CLUSTERS = {KUBERNETES: "Kubernetes", AWS: "AWS", "receiver": "Notified", "oncall": "On call now"}
 
 
 def to_dot(graph: Graph) -> str:

@@ -15,6 +15,7 @@ from portal.catalog.choices import ServiceState
 from portal.catalog.models import PlatformSettings, Service
 from portal.core.crypto import fingerprint
 from portal.oncall.current import oncall_pair
+from portal.users.models import User
 
 from . import spec
 from .aws.kinds import HOSTED_ZONE, IP_SET, LISTENER, LOAD_BALANCER, TARGET_GROUP, WEB_ACL
@@ -132,7 +133,7 @@ def service_snapshot(
             slug=team.slug,
             name=team.name,
             slack_channel=team.slack_channel,
-            incident_webhook_fingerprint=fingerprint(team.incident_webhook_url),
+            incident_sns_fingerprint=fingerprint(team.incident_sns_url),
         ),
         **{name: getattr(service, name) for name in spec.BASICS},
         revision=service.revision,
@@ -162,8 +163,25 @@ def service_snapshot(
             tracing_sampling_percent=float(telemetry.tracing_sampling_percent),
             slo=_slo(telemetry.slo),
         ),
-        oncall=oncall if oncall is not None else spec.OnCallPair(*oncall_pair(team, at)),
-        receivers=spec.Receivers(slack_api_url=slack_api_url, incident_webhook_url=team.incident_webhook_url),
+        oncall=oncall if oncall is not None else oncall_snapshot(team, at),
+        receivers=spec.Receivers(
+            slack_api_url=slack_api_url,
+            alertmanager_url=team.incident_alertmanager_url,
+            alertmanager_token=team.incident_alertmanager_token,
+            sns_url=team.incident_sns_url,
+        ),
+    )
+
+
+def oncall_snapshot(team, at: datetime) -> spec.OnCallPair:
+    """Who is on call for ``team`` (a row or its id) at ``at``, with their e-mail addresses."""
+    pair = oncall_pair(team, at)
+    emails = dict(User.objects.filter(username__in=[u for u in pair if u]).values_list("username", "email"))
+    return spec.OnCallPair(
+        incident_commander=pair.incident_commander,
+        resolver=pair.resolver,
+        incident_commander_email=emails.get(pair.incident_commander, ""),
+        resolver_email=emails.get(pair.resolver, ""),
     )
 
 
@@ -175,7 +193,7 @@ def load_services(names: list[str]) -> dict[str, tuple[int, spec.ServiceSpec]]:
     """Many services frozen at one instant, read together: name -> (pk, spec). Missing names are left out."""
     row, at = PlatformSettings.load(), timezone.now()
     services = list(service_queryset().filter(name__in=names))
-    pairs = {team_id: spec.OnCallPair(*oncall_pair(team_id, at)) for team_id in {s.team_id for s in services}}
+    pairs = {team_id: oncall_snapshot(team_id, at) for team_id in {s.team_id for s in services}}
     return {s.name: (s.pk, service_snapshot(s, at=at, settings_row=row, oncall=pairs[s.team_id])) for s in services}
 
 

@@ -151,17 +151,20 @@ class TeamSpec:
     slug: str
     name: str
     slack_channel: str = ""
-    # A keyed digest of the team's incident webhook URL (empty: none): the topic's subscription declares it,
-    # so a changed URL shows in a plan without the URL being stored.
-    incident_webhook_fingerprint: str = ""
+    # A keyed digest of the incident tool's CloudWatch/SNS source URL (empty: none): the topic's subscription
+    # declares it, so a changed URL shows in a plan without the URL being stored.
+    incident_sns_fingerprint: str = ""
 
 
 @dataclass(frozen=True)
 class OnCallPair:
-    """Who holds each on-call role of the service's team when the snapshot was taken."""
+    """Who holds each on-call role of the service's team when the snapshot was taken: usernames, and the
+    e-mail addresses an incident tool assigns people by."""
 
     incident_commander: str = ""
     resolver: str = ""
+    incident_commander_email: str = ""
+    resolver_email: str = ""
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,10 @@ class Receivers:
     """Secret values the alert receivers need. Never stored in a plan, shown, or logged."""
 
     slack_api_url: str = field(default="", repr=False)
-    incident_webhook_url: str = field(default="", repr=False)
+    # The incident tool's Alertmanager source (its URL and bearer token) and its CloudWatch/SNS source.
+    alertmanager_url: str = field(default="", repr=False)
+    alertmanager_token: str = field(default="", repr=False)
+    sns_url: str = field(default="", repr=False)
 
 
 # ServiceSpec fields left out of the copy stored with each plan.
@@ -235,12 +241,18 @@ class PlatformSpec:
     otel_collector_endpoint: str = "opentelemetry-collector.observability.svc.cluster.local:4317"
     oauth2_proxy_url: str = "https://oauth2-proxy.internal.example.com"
     grafana_url: str = "https://grafana.internal.example.com"
+    # VictoriaMetrics, the long-term store (seed §18-3): Prometheus writes there, Grafana reads there. Empty: off.
+    victoriametrics_write_url: str = ""
+    victoriametrics_query_url: str = ""
     control_plane_log_retention_days: int = 90
+    platform_log_retention_days: int = 30
     portal_url: str = "http://127.0.0.1:8000"
     # From the portal's own sign-in settings: OAuth2 Proxy signs SREs in at the same identity provider.
     oidc_issuer: str = ""
     oidc_groups_claim: str = "groups"
     sre_group: str = "platform-sre"
+    # The slug of the team that runs the platform: its incident topic receives the platform's own alarms.
+    sre_team: str = ""
 
     def zone(self, level: str) -> str:
         return {INTERNAL: self.internal_zone, EXTERNAL: self.external_zone}[level]

@@ -84,6 +84,8 @@ def team(db):
         slug="payments",
         name="Payments",
         slack_channel="#payments-alerts",
-        incident_webhook_url="https://hooks.example.com/services/T0/B0/x",
+        incident_alertmanager_url="https://hooks.example.com/services/T0/B0/x",
+        incident_alertmanager_token="am-token-x",
+        incident_sns_url="https://hooks.example.com/sns/T0/B0/x",
         sso_group="payments",
     )

@@ -5,7 +5,18 @@ from typing import Any
 from .models import AuditEvent
 
 # Document keys never written to the audit log, whatever the object.
-SECRET_KEYS = frozenset({"incident_webhook_url", "slack_webhook_url", "password", "token", "key"})
+SECRET_KEYS = frozenset(
+    {
+        "incident_webhook_url",
+        "incident_alertmanager_url",
+        "incident_alertmanager_token",
+        "incident_sns_url",
+        "slack_webhook_url",
+        "password",
+        "token",
+        "key",
+    }
+)
 
 
 def scrub(document: Any) -> Any:

@@ -12,9 +12,12 @@ Two renderings of one routing policy, both pure (no I/O, no clock; the on-call p
   Alertmanager without the operator. Alertmanager 0.25 (Debian's) has no ``url_file`` for webhooks, so the
   receiver URLs are written inline: the file itself is a secret (mount it from a Secret, never commit it).
 
-On-call names are baked in, so a handoff needs a re-render: ``oncall.refresh_routing`` re-applies the team's
-services when the pair on call changes. The incident tool gets Alertmanager's standard webhook JSON (templated
-webhook payloads need Alertmanager 0.32), so the names travel in the Slack messages only.
+The incident tool's Alertmanager source gets Alertmanager's standard webhook JSON with the source's bearer token
+(``http_config.authorization``; the operator reads it from the receivers Secret). Templated webhook payloads need
+Alertmanager 0.32, so the pair on call reaches the incident tool as the alerts' annotations
+(``incident_commander``, ``resolver`` and their e-mails, from the PrometheusRule) and the Slack message names it.
+On-call names are baked into both, so a handoff needs a re-render: ``oncall.refresh_routing`` re-applies the
+team's services when the pair on call changes.
 """
 
 import base64
@@ -28,13 +31,15 @@ from provisioning import names
 from provisioning.resources import Resource, k8s
 from provisioning.spec import OnCallPair, PlatformSpec, ServiceSpec
 
-from .prometheus import SEVERITY_PAGE, SEVERITY_TICKET
+from .prometheus import SEVERITY_PAGE, SEVERITY_TICKET, go_text
 
 ALERTMANAGER_CONFIG_API = "monitoring.coreos.com/v1alpha1"
 
 # Keys of the receivers Secret.
 SLACK_URL_KEY = "slack-api-url"
-INCIDENT_URL_KEY = "incident-webhook-url"
+INCIDENT_URL_KEY = "incident-alertmanager-url"
+INCIDENT_TOKEN_KEY = "incident-alertmanager-token"  # noqa: S105 -- a key name, not a secret
+BEARER = "Bearer"
 
 # Receiver of alerts no team route claims, in the standalone file; the platform may give it integrations.
 DEFAULT_RECEIVER = "platform-default"
@@ -69,13 +74,14 @@ def incident_receiver(team: str) -> str:
 
 @dataclass(frozen=True)
 class _Team:
-    """What routing needs to know of a team; the URLs are only read by the standalone rendering."""
+    """What routing needs to know of a team; the URLs and the token are only read by the standalone rendering."""
 
     slug: str
     slack_channel: str
     oncall: OnCallPair
     slack_api_url: str
-    incident_webhook_url: str
+    alertmanager_url: str
+    alertmanager_token: str
 
 
 def _team(svc: ServiceSpec) -> _Team:
@@ -84,7 +90,8 @@ def _team(svc: ServiceSpec) -> _Team:
         slack_channel=svc.team.slack_channel,
         oncall=svc.oncall,
         slack_api_url=svc.receivers.slack_api_url,
-        incident_webhook_url=svc.receivers.incident_webhook_url,
+        alertmanager_url=svc.receivers.alertmanager_url,
+        alertmanager_token=svc.receivers.alertmanager_token,
     )
 
 
@@ -94,7 +101,7 @@ def _team(svc: ServiceSpec) -> _Team:
 def _team_route(team: _Team, timing: AlertTiming) -> dict[str, Any]:
     """The team's subtree: everything labelled ``team`` to Slack; critical ones to the incident tool too."""
     slack, by_severity = slack_receiver(team.slug), []
-    if team.incident_webhook_url:
+    if team.alertmanager_url:
         by_severity.append(
             {"receiver": incident_receiver(team.slug), "matchers": [("severity", "=", SEVERITY_PAGE)], "continue": True}
         )
@@ -125,17 +132,18 @@ def _inhibit_rule() -> dict[str, Any]:
     }
 
 
-def _go_text(text: str) -> str:
-    """Literal text inside a Go template: only ``{{`` would start an action."""
-    return text.replace("{{", '{{ "{{" }}')
+def _person(username: str, email: str) -> str:
+    if not username:
+        return "no one scheduled"
+    return go_text(f"{username} ({email})" if email else username)
 
 
 def _oncall_lines(oncall: OnCallPair) -> str:
     if not (oncall.incident_commander or oncall.resolver):
         return "*On call:* no one scheduled (the team has no on-call schedule)\n"
     return (
-        f"*Incident commander:* {_go_text(oncall.incident_commander or 'no one scheduled')}\n"
-        f"*Resolver:* {_go_text(oncall.resolver or 'no one scheduled')}\n"
+        f"*Incident commander:* {_person(oncall.incident_commander, oncall.incident_commander_email)}\n"
+        f"*Resolver:* {_person(oncall.resolver, oncall.resolver_email)}\n"
     )
 
 
@@ -216,13 +224,12 @@ def build_alertmanager_config(
     if team.slack_api_url:
         slack["slackConfigs"] = [{"apiURL": _secret_ref(svc, SLACK_URL_KEY), **_crd(_slack_message(team))}]
     receivers = [slack]
-    if team.incident_webhook_url:
-        receivers.append(
-            {
-                "name": incident_receiver(team.slug),
-                "webhookConfigs": [{"urlSecret": _secret_ref(svc, INCIDENT_URL_KEY), "sendResolved": True}],
-            }
-        )
+    if team.alertmanager_url:
+        webhook: dict[str, Any] = {"urlSecret": _secret_ref(svc, INCIDENT_URL_KEY), "sendResolved": True}
+        if team.alertmanager_token:
+            authorization = {"type": BEARER, "credentials": _secret_ref(svc, INCIDENT_TOKEN_KEY)}
+            webhook["httpConfig"] = {"authorization": authorization}
+        receivers.append({"name": incident_receiver(team.slug), "webhookConfigs": [webhook]})
     spec = {"route": _crd(_team_route(team, timing)), "receivers": receivers, "inhibitRules": [_crd(_inhibit_rule())]}
     return [
         k8s(
@@ -241,8 +248,12 @@ def _b64(value: str) -> str:
 
 
 def build_receiver_secret(svc: ServiceSpec) -> list[Resource]:
-    """The Secret with the receivers' URLs; a key only for a URL that is set, no Secret when none is."""
-    values = {SLACK_URL_KEY: svc.receivers.slack_api_url, INCIDENT_URL_KEY: svc.receivers.incident_webhook_url}
+    """The Secret with the receivers' URLs and the incident tool's token; a key only for a value that is set (the
+    token only with its URL), no Secret when none is."""
+    receivers = svc.receivers
+    values = {SLACK_URL_KEY: receivers.slack_api_url, INCIDENT_URL_KEY: receivers.alertmanager_url}
+    if receivers.alertmanager_url:
+        values[INCIDENT_TOKEN_KEY] = receivers.alertmanager_token
     data = {key: _b64(value) for key, value in sorted(values.items()) if value}
     if not data:
         return []
@@ -300,13 +311,11 @@ def build_alertmanager_config_document(
         if team.slack_api_url:
             slack["slack_configs"] = [{"api_url": team.slack_api_url, **_am(_slack_message(team))}]
         receivers.append(slack)
-        if team.incident_webhook_url:
-            receivers.append(
-                {
-                    "name": incident_receiver(team.slug),
-                    "webhook_configs": [{"url": team.incident_webhook_url, "send_resolved": True}],
-                }
-            )
+        if team.alertmanager_url:
+            webhook: dict[str, Any] = {"url": team.alertmanager_url, "send_resolved": True}
+            if team.alertmanager_token:
+                webhook["http_config"] = {"authorization": {"type": BEARER, "credentials": team.alertmanager_token}}
+            receivers.append({"name": incident_receiver(team.slug), "webhook_configs": [webhook]})
     return {
         "global": {"resolve_timeout": timing.resolve_timeout},
         "route": {

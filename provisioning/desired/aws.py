@@ -12,9 +12,10 @@ Every body holds only what the portal declares (compared field by field with wha
 - ``logs.LogGroup``: ``/eks/<cluster>/<team>/<service>`` with the chosen retention; Fluent Bit ships the
   namespace's container logs there, the Istio sidecar's JSON access log included.
 - ``sns.Topic``: the team's incident topic (inventory scope ``team:<slug>``, kept while the team has services)
-  with an HTTPS subscription to the team's incident webhook. The URL is a secret: the body holds only its
-  keyed fingerprint, so a changed URL shows as a change; the URL itself travels in the resource's ``secrets``
-  (from the service snapshot's receivers) to the writer, and nowhere else.
+  with an HTTPS subscription to the incident tool's CloudWatch/SNS source (not its Alertmanager source: the two
+  senders' payloads differ, so the tool gives each its own address). The URL is a secret: the body holds only
+  its keyed fingerprint, so a changed URL shows as a change; the URL itself travels in the resource's
+  ``secrets`` (from the service snapshot's receivers) to the writer, and nowhere else.
 
 The 5xx alarm. ALB metrics have no per-host dimension and every service shares the level's one target group
 (ALB -> NodePort -> Istio ingress gateway), so ``HTTPCode_Target_5XX_Count`` of the ALB is a platform-wide
@@ -42,7 +43,7 @@ from ..names import (
 )
 from ..resources import Resource, aws
 from ..scopes import team_key
-from ..spec import EXPOSED_LEVELS, PlatformSpec, ServiceSpec, TeamSpec
+from ..spec import EXPOSED_LEVELS, OnCallPair, PlatformSpec, ServiceSpec, TeamSpec
 
 # Every AWS kind a service (or its team) can own.
 SERVICE_AWS_KINDS = (TOPIC, LOG_GROUP, METRIC_FILTER, ALARM, CERTIFICATE, RECORD)
@@ -64,7 +65,7 @@ def build_aws(svc: ServiceSpec, platform: PlatformSpec) -> list[Resource]:
     log_group = log_group_name(platform.cluster_name, team, svc.name)
     resources = [
         aws(LOG_GROUP, log_group, {"retention_days": svc.telemetry.log_retention_days, "tags": tags}),
-        team_topic(svc.team, svc.receivers.incident_webhook_url),
+        team_topic(svc.team, svc.receivers.sns_url),
     ]
     if svc.exposure.level not in EXPOSED_LEVELS or not svc.exposure.hostnames:
         return resources
@@ -111,7 +112,7 @@ def build_aws(svc: ServiceSpec, platform: PlatformSpec) -> list[Resource]:
 def team_topic(team: TeamSpec, webhook_url: str = "") -> Resource:
     """The team's topic; the webhook URL goes to the writer as a secret, the body keeps its keyed fingerprint
     (computed by the snapshot, so a changed URL shows as a change without the builder holding a key)."""
-    fingerprint = team.incident_webhook_fingerprint
+    fingerprint = team.incident_sns_fingerprint
     subscriptions = [{"protocol": "https", "endpoint_fingerprint": fingerprint}] if fingerprint else []
     return aws(
         TOPIC,
@@ -120,6 +121,25 @@ def team_topic(team: TeamSpec, webhook_url: str = "") -> Resource:
         owner=team_key(team.slug),
         secrets={"endpoint": webhook_url} if webhook_url else {},
     )
+
+
+# CloudWatch's limit on an alarm's description.
+DESCRIPTION_MAX_LENGTH = 1024
+
+
+def alarm_description(what: str, oncall: OnCallPair) -> str:
+    """What the alarm watches and who is on call: SNS delivers the description with every notification, so the
+    incident tool's CloudWatch source can assign the pair. Re-rendered at each hand-over like the alert routing."""
+    people = [
+        f"{role} {name}" + (f" <{email}>" if email else "")
+        for role, name, email in (
+            ("incident commander", oncall.incident_commander, oncall.incident_commander_email),
+            ("resolver", oncall.resolver, oncall.resolver_email),
+        )
+        if name
+    ]
+    text = f"{what}. On call: {', '.join(people)}." if people else f"{what}. On call: no one scheduled."
+    return text[:DESCRIPTION_MAX_LENGTH]
 
 
 def error_pattern(hostnames: list[str]) -> str:
@@ -146,7 +166,9 @@ def error_alarm(svc: ServiceSpec, platform: PlatformSpec, log_group: str, hostna
             ALARM,
             alarm_name(svc.name),
             {
-                "description": f"5xx responses of {svc.name} to requests through the {svc.exposure.level} ALB",
+                "description": alarm_description(
+                    f"5xx responses of {svc.name} to requests through the {svc.exposure.level} ALB", svc.oncall
+                ),
                 "metric": metric,
                 "statistic": "Sum",
                 "period": ALARM_PERIOD_SECONDS,

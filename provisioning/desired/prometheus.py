@@ -1,12 +1,13 @@
-"""Monitoring objects of one service (seed §18-3, §19): ServiceMonitor, SLO PrometheusRule, Grafana dashboard.
+"""Monitoring objects of one service (seed §18-3, §19): ServiceMonitor, PrometheusRule, Grafana dashboard.
 
 Pure builders: a spec in, manifests out; no I/O, no clock.
 
 The platform's Prometheus finds these objects by the portal's own label, ``app.kubernetes.io/managed-by:
 platform-portal`` (``serviceMonitorSelector`` and ``ruleSelector``, with namespace selectors matching every
 namespace); Grafana's dashboard sidecar by ``grafana_dashboard: "1"``. The SLO rules read Istio's standard
-request metrics, so the platform must also scrape the sidecars (``istio_requests_total``,
-``istio_request_duration_milliseconds_bucket``).
+request metrics, so the platform must also scrape the sidecars and gateways (``istio_requests_total``,
+``istio_request_duration_milliseconds_bucket``); the availability alerts read the scrape targets' ``up`` and
+kube-state-metrics, which the platform deploys.
 """
 
 import hashlib
@@ -18,7 +19,7 @@ from typing import Any
 from provisioning import names
 from provisioning.errors import PermanentError
 from provisioning.resources import Resource, k8s
-from provisioning.spec import PlatformSpec, ServiceSpec, Slo
+from provisioning.spec import EXPOSED_LEVELS, OnCallPair, PlatformSpec, ServiceSpec, Slo
 
 MONITORING_API = "monitoring.coreos.com/v1"
 
@@ -147,16 +148,32 @@ def _latency_query(svc: ServiceSpec, quantile: str, window: str) -> str:
 
 # --- PrometheusRule -----------------------------------------------------------------------------------
 
+# The two views of a service's requests. ``server``: what its own sidecars served (``reporter="destination"``);
+# gone with the pods. ``gateway``: what the level's ingress gateway asked of it (``reporter="source"``), where a
+# total outage shows as the gateway's own 503s (no healthy upstream) while the server side reports nothing.
+SIDE_SERVER = "server"
+SIDE_GATEWAY = "gateway"
 
-def requests_record(window: str) -> str:
-    return f"service:requests:rate{window}"
+ALERT_TARGETS_DOWN = "ServiceTargetsDown"
+ALERT_NO_ENDPOINTS = "ServiceNoReadyEndpoints"
+# No successful scrape of any target in this long: the service's pods are gone or its metrics endpoint is broken.
+TARGETS_WINDOW = "5m"
 
 
-def errors_record(window: str) -> str:
-    return f"service:request_errors:rate{window}"
+def side_requests_record(window: str) -> str:
+    return f"service_side:requests:rate{window}"
+
+
+def side_errors_record(window: str) -> str:
+    return f"service_side:request_errors:rate{window}"
+
+
+def side_error_ratio_record(window: str) -> str:
+    return f"service_side:request_errors:ratio_rate{window}"
 
 
 def error_ratio_record(window: str) -> str:
+    """The SLI: the worse of the sides' error ratios."""
     return f"service:request_errors:ratio_rate{window}"
 
 
@@ -165,27 +182,44 @@ def error_budget(slo: Slo) -> Decimal:
     return (Decimal(100) - Decimal(str(slo.availability))) / 100
 
 
+def sides(svc: ServiceSpec, platform: PlatformSpec) -> dict[str, str]:
+    """Each side's selector of ``istio_requests_total`` for the service; the gateway's only when it is exposed."""
+    target = (f'destination_service_namespace="{svc.name}"', f'destination_service_name="{svc.name}"')
+    views = {SIDE_SERVER: ('reporter="destination"', *target)}
+    if svc.mesh and svc.exposure.level in EXPOSED_LEVELS:
+        gateway = (
+            'reporter="source"',
+            f'source_workload_namespace="{platform.ingress_namespace}"',
+            f'source_workload="{names.ingress_gateway_name(svc.exposure.level)}"',
+        )
+        views[SIDE_GATEWAY] = (*gateway, *target)
+    return {side: ",".join(matchers) for side, matchers in views.items()}
+
+
 def build_prometheus_rule(svc: ServiceSpec, platform: PlatformSpec) -> list[Resource]:
-    """SLO recording rules, burn-rate alerts and the latency alert; nothing without an SLO.
+    """Availability alerts for every service (scrape targets, ready endpoints); with an SLO, its recording rules,
+    burn-rate alerts and the latency alert.
 
     Alerts link ``runbook_url`` and ``dashboard_url`` to the portal's pages of the service
     (``{portal_url}/services/<name>/runbook`` and ``.../dashboard``), not to Grafana, whose address the
-    platform settings do not hold; the portal page leads on to the dashboard (``dashboard_uid``).
+    platform settings do not hold; the portal page leads on to the dashboard (``dashboard_uid``). They name the
+    pair on call when rendered (``incident_commander``, ``resolver`` and their e-mails); the on-call refresh
+    re-renders them at each hand-over, and Prometheus re-reads annotations at every evaluation.
     """
+    groups = [{"name": f"{svc.name}.availability", "rules": _availability_alerts(svc, platform)}]
     slo = svc.telemetry.slo
-    if slo is None:
-        return []
-    if not svc.mesh or svc.protocol not in ("http", "grpc"):
-        # Without a sidecar, or without requests (TCP), Istio reports no request metrics: the alerts
-        # would never fire. Refuse rather than render a silent SLO.
-        raise PermanentError(
-            f"{svc.name}: an SLO needs Istio request metrics, i.e. an HTTP or gRPC service in the mesh",
-            code="slo_without_request_metrics",
-        )
-    groups = [
-        {"name": f"{svc.name}.slo.recordings", "rules": _recording_rules(svc, slo)},
-        {"name": f"{svc.name}.slo.alerts", "rules": _alert_rules(svc, slo, platform)},
-    ]
+    if slo is not None:
+        if not svc.mesh or svc.protocol not in ("http", "grpc"):
+            # Without a sidecar, or without requests (TCP), Istio reports no request metrics: the alerts
+            # would never fire. Refuse rather than render a silent SLO.
+            raise PermanentError(
+                f"{svc.name}: an SLO needs Istio request metrics, i.e. an HTTP or gRPC service in the mesh",
+                code="slo_without_request_metrics",
+            )
+        groups += [
+            {"name": f"{svc.name}.slo.recordings", "rules": _recording_rules(svc, slo, platform)},
+            {"name": f"{svc.name}.slo.alerts", "rules": _alert_rules(svc, slo, platform)},
+        ]
     return [
         k8s(
             {
@@ -204,25 +238,88 @@ def _series_labels(svc: ServiceSpec) -> dict[str, str]:
     return {"namespace": svc.name, "team": svc.team.slug, "service": svc.name}
 
 
-def _recorded(svc: ServiceSpec, record: str) -> str:
+def _recorded(svc: ServiceSpec, record: str, side: str = "") -> str:
     """A recorded series of this service only: every service's recordings share the names."""
-    return f'{record}{{team="{svc.team.slug}",service="{svc.name}"}}'
+    matchers = f'team="{svc.team.slug}",service="{svc.name}"' + (f',side="{side}"' if side else "")
+    return f"{record}{{{matchers}}}"
 
 
-def _recording_rules(svc: ServiceSpec, slo: Slo) -> list[dict[str, Any]]:
-    records = []
+def _recording_rules(svc: ServiceSpec, slo: Slo, platform: PlatformSpec) -> list[dict[str, Any]]:
+    records: list[tuple[str, str, str]] = []
+    views = sides(svc, platform)
     for window in SLI_WINDOWS:
-        # Rules of a group run in order at one timestamp, so the ratio sees the two rates just recorded.
-        ratio = f"{_recorded(svc, errors_record(window))} / {_recorded(svc, requests_record(window))}"
-        records += [
-            (requests_record(window), _request_rate_query(svc, window)),
-            (errors_record(window), _error_rate_query(svc, window)),
-            (error_ratio_record(window), ratio),
-        ]
+        # Rules of a group run in order at one timestamp, so each ratio sees the rates just recorded. A side
+        # without requests has no ratio (no division yields a number from nothing) and the SLI is the worse
+        # side that has one: with every pod gone, the gateway's 503s alone make it.
+        for side, selector in views.items():
+            errors = f"istio_requests_total{{{selector},{_error_matcher(svc)}}}"
+            failed, served = side_errors_record(window), side_requests_record(window)
+            ratio = f"{_recorded(svc, failed, side)} / {_recorded(svc, served, side)}"
+            records += [
+                (served, f"sum(rate(istio_requests_total{{{selector}}}[{window}]))", side),
+                (failed, f"(sum(rate({errors}[{window}])) or vector(0))", side),
+                (side_error_ratio_record(window), ratio, side),
+            ]
+        worst = f"max without (side) ({_recorded(svc, side_error_ratio_record(window))})"
+        records.append((error_ratio_record(window), worst, ""))
     if slo.latency_p99_ms is not None:
-        records.append((LATENCY_P99_RECORD, _latency_query(svc, "0.99", "5m")))
+        records.append((LATENCY_P99_RECORD, _latency_query(svc, "0.99", "5m"), ""))
     # A fresh labels dict per rule: shared ones would serialize as YAML anchors and aliases.
-    return [{"record": record, "expr": expr, "labels": _series_labels(svc)} for record, expr in records]
+    return [
+        {"record": record, "expr": expr, "labels": _series_labels(svc) | ({"side": side} if side else {})}
+        for record, expr, side in records
+    ]
+
+
+def _availability_alerts(svc: ServiceSpec, platform: PlatformSpec) -> list[dict[str, Any]]:
+    """Alerts that need no traffic to notice that nothing runs: no scrape target answers, no endpoint is ready.
+
+    The operator names a ServiceMonitor's scrape job after the Service (the service's own name here).
+    kube-state-metrics has ``kube_endpoint_info`` for every Endpoints object and ``kube_endpoint_address`` for
+    each of its addresses: an object without a ready address is an outage; without kube-state-metrics neither
+    series exists and the platform's own rules page the SRE team instead.
+    """
+    targets = f'up{{namespace="{svc.name}",job="{svc.name}"}}'
+    endpoint = f'namespace="{svc.name}",endpoint="{svc.name}"'
+    return [
+        {
+            "alert": ALERT_TARGETS_DOWN,
+            "expr": (
+                f"(max(max_over_time({targets}[{TARGETS_WINDOW}])) == 0)"
+                f" or absent_over_time({targets}[{TARGETS_WINDOW}])"
+            ),
+            "for": "1m",
+            "labels": _series_labels(svc) | {"severity": SEVERITY_PAGE},
+            "annotations": _annotations(
+                svc,
+                platform,
+                summary=f"No instance of {svc.name} can be scraped",
+                description=(
+                    f"Prometheus has had no successful scrape of {svc.name} (team {svc.team.slug}) for "
+                    f"{TARGETS_WINDOW}: its pods are gone, not ready, or its metrics endpoint "
+                    f"({svc.telemetry.metrics_path}) fails."
+                ),
+            ),
+        },
+        {
+            "alert": ALERT_NO_ENDPOINTS,
+            "expr": (
+                f"kube_endpoint_info{{{endpoint}}}"
+                f' unless on (namespace, endpoint) kube_endpoint_address{{{endpoint},ready="true"}}'
+            ),
+            "for": "2m",
+            "labels": _series_labels(svc) | {"severity": SEVERITY_PAGE},
+            "annotations": _annotations(
+                svc,
+                platform,
+                summary=f"{svc.name} has no ready endpoint",
+                description=(
+                    f"The Service {svc.name} (team {svc.team.slug}) has had no ready pod behind it for 2 minutes: "
+                    "every request to it fails."
+                ),
+            ),
+        },
+    ]
 
 
 def _alert_rules(svc: ServiceSpec, slo: Slo, platform: PlatformSpec) -> list[dict[str, Any]]:
@@ -280,6 +377,23 @@ def _latency_alert(svc: ServiceSpec, platform: PlatformSpec, threshold_ms: int) 
     }
 
 
+def go_text(text: str) -> str:
+    """Literal text inside a Go template (Prometheus annotations, Alertmanager messages): only ``{{`` would
+    start an action."""
+    return text.replace("{{", '{{ "{{" }}')
+
+
+def oncall_annotations(oncall: OnCallPair) -> dict[str, str]:
+    """Who is on call, for the incident tool to assign: the incident commander first, the resolver second."""
+    people = {
+        "incident_commander": oncall.incident_commander,
+        "incident_commander_email": oncall.incident_commander_email,
+        "resolver": oncall.resolver,
+        "resolver_email": oncall.resolver_email,
+    }
+    return {key: go_text(value) for key, value in people.items() if value}
+
+
 def _annotations(svc: ServiceSpec, platform: PlatformSpec, *, summary: str, description: str) -> dict:
     service_page = f"{platform.portal_url.rstrip('/')}/services/{svc.name}"
     return {
@@ -287,6 +401,7 @@ def _annotations(svc: ServiceSpec, platform: PlatformSpec, *, summary: str, desc
         "description": description,
         "runbook_url": f"{service_page}/runbook",
         "dashboard_url": f"{service_page}/dashboard",
+        **oncall_annotations(svc.oncall),
     }
 
 

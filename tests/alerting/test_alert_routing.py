@@ -28,6 +28,7 @@ from portal.users.models import User
 from provisioning import names
 from provisioning.desired import render_service
 from provisioning.desired.alerting import (
+    INCIDENT_TOKEN_KEY,
     INCIDENT_URL_KEY,
     SLACK_URL_KEY,
     AlertTiming,
@@ -60,6 +61,7 @@ def snapshot(
     oncall: OnCallPair = ALICE_AND_CAROL,
     slack: str = SLACK_URL,
     incident: str | None = None,
+    token: str | None = None,
     **changes: Any,
 ) -> ServiceSpec:
     base = service_spec(
@@ -68,7 +70,9 @@ def snapshot(
         slo=Slo(availability=99.9, latency_p99_ms=300),
         oncall=oncall,
         receivers=Receivers(
-            slack_api_url=slack, incident_webhook_url=incident_url(team) if incident is None else incident
+            slack_api_url=slack,
+            alertmanager_url=incident_url(team) if incident is None else incident,
+            alertmanager_token=f"token-{team}" if token is None else token,
         ),
     )
     return respec(base, **changes)
@@ -120,8 +124,14 @@ def child_routes(route: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     "svc",
-    [snapshot(), snapshot(incident=""), snapshot(slack="", incident=""), snapshot(oncall=OnCallPair())],
-    ids=["both-receivers", "slack-only", "no-receivers", "no-schedule"],
+    [
+        snapshot(),
+        snapshot(token=""),
+        snapshot(incident=""),
+        snapshot(slack="", incident=""),
+        snapshot(oncall=OnCallPair()),
+    ],
+    ids=["both-receivers", "no-token", "slack-only", "no-receivers", "no-schedule"],
 )
 def test_objects_validate_strictly_against_their_schemas(validator, svc):
     resources = build_alerting(svc, PLATFORM)
@@ -142,7 +152,11 @@ def test_the_secret_holds_base64_data_named_for_the_team():
     assert (secret.namespace, secret.name) == ("payments-api", names.receiver_secret_name("payments"))
     assert "stringData" not in secret.body
     decoded = {key: base64.b64decode(value).decode() for key, value in secret.body["data"].items()}
-    assert decoded == {SLACK_URL_KEY: SLACK_URL, INCIDENT_URL_KEY: incident_url("payments")}
+    assert decoded == {
+        SLACK_URL_KEY: SLACK_URL,
+        INCIDENT_URL_KEY: incident_url("payments"),
+        INCIDENT_TOKEN_KEY: "token-payments",
+    }
     assert names.service_labels("payments", "payments-api").items() <= secret.body["metadata"]["labels"].items()
     assert not resources["AlertmanagerConfig"].sensitive
 
@@ -161,11 +175,12 @@ def secret_refs(node: Any) -> Iterator[dict[str, str]]:
 @pytest.mark.parametrize(
     ("svc", "keys"),
     [
-        (snapshot(), [INCIDENT_URL_KEY, SLACK_URL_KEY]),
+        (snapshot(), [INCIDENT_TOKEN_KEY, INCIDENT_URL_KEY, SLACK_URL_KEY]),
+        (snapshot(token=""), [INCIDENT_URL_KEY, SLACK_URL_KEY]),
         (snapshot(incident=""), [SLACK_URL_KEY]),
-        (snapshot(slack=""), [INCIDENT_URL_KEY]),
+        (snapshot(slack=""), [INCIDENT_TOKEN_KEY, INCIDENT_URL_KEY]),
     ],
-    ids=["both", "no-incident-tool", "no-slack"],
+    ids=["both", "no-token", "no-incident-tool", "no-slack"],
 )
 def test_every_secret_reference_resolves_and_no_key_is_empty(svc, keys):
     resources = by_kind(build_alerting(svc, PLATFORM))
@@ -313,9 +328,10 @@ def test_every_prometheus_rule_alert_is_labelled_and_routed_to_its_team(tmp_path
             assert rule["annotations"]["dashboard_url"] == f"https://portal.example.com/services/{svc.name}/dashboard"
             args = [f"{k}={v}" for k, v in sorted(labels.items())]
             routed = amtool("config", "routes", "test", f"--config.file={path}", *args).strip()
-            assert routed == expected_receivers(labels, bool(svc.receivers.incident_webhook_url)), labels
+            assert routed == expected_receivers(labels, bool(svc.receivers.alertmanager_url)), labels
             checked += 1
-    assert checked == 9 * 2 + 6  # two burn-rate alerts each, a latency alert where there is a latency objective
+    # Two burn-rate alerts each, a latency alert where there is a latency objective, two availability alerts each.
+    assert checked == 9 * 2 + 6 + 9 * 2
 
 
 _SNAKE = {
@@ -367,8 +383,14 @@ def operator_config(resources: list[Resource]) -> dict[str, Any]:
                 fields = {_SNAKE.get(k, k): v for k, v in config.items() if k != "apiURL"}
                 out.setdefault("slack_configs", []).append({"api_url": secret(config["apiURL"]), **fields})
             for config in receiver.get("webhookConfigs", []):
-                fields = {_SNAKE.get(k, k): v for k, v in config.items() if k != "urlSecret"}
-                out.setdefault("webhook_configs", []).append({"url": secret(config["urlSecret"]), **fields})
+                fields = {_SNAKE.get(k, k): v for k, v in config.items() if k not in ("urlSecret", "httpConfig")}
+                webhook = {"url": secret(config["urlSecret"]), **fields}
+                if authorization := config.get("httpConfig", {}).get("authorization"):
+                    credentials = secret(authorization["credentials"])
+                    webhook["http_config"] = {
+                        "authorization": {"type": authorization["type"], "credentials": credentials}
+                    }
+                out.setdefault("webhook_configs", []).append(webhook)
             receivers.append(out)
         for rule in spec.get("inhibitRules", []):
             inhibit_rules.append(
@@ -410,10 +432,16 @@ class Recorder(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _RecordingHandler)
         self.lock = threading.Lock()
         self.posts: list[tuple[str, dict[str, Any]]] = []
+        self.authorizations: list[tuple[str, str]] = []
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def authorization(self, path: str) -> set[str]:
+        """The Authorization headers of the posts to ``path``."""
+        with self.lock:
+            return {header for where, header in self.authorizations if where == path}
 
     def received(self, path: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -431,6 +459,7 @@ class _RecordingHandler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         with self.server.lock:
             self.server.posts.append((self.path, body))
+            self.server.authorizations.append((self.path, self.headers.get("Authorization", "")))
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", "2")
@@ -510,6 +539,7 @@ def alertmanager(config: Path, workdir: Path) -> Iterator[str]:
                 process.wait(timeout=10)
 
 
+ONCALL_KEYS = ("incident_commander", "incident_commander_email", "resolver", "resolver_email")
 FAST = AlertTiming(group_wait="1s", group_interval="1s", repeat_interval="1h", page_repeat_interval="1h")
 
 
@@ -538,10 +568,13 @@ def catalog(team, recorder) -> datetime:
         owner = Team.objects.get_or_create(
             slug=slug, defaults={"name": slug.title(), "slack_channel": f"#{slug}-alerts"}
         )[0]
-        owner.incident_webhook_url = f"{recorder.url}/incident/{slug}"
+        owner.incident_alertmanager_url = f"{recorder.url}/incident/{slug}"
+        owner.incident_alertmanager_token = f"source-token-{slug}"
+        owner.incident_sns_url = f"{recorder.url}/sns/{slug}"
         owner.save()
         for name in people:
-            Membership.objects.create(team=owner, user=User.objects.create(username=name))
+            user = User.objects.create(username=name, email=f"{name}@example.com")
+            Membership.objects.create(team=owner, user=user)
     schedule(Team.objects.get(slug="payments"), "Asia/Tokyo", ["alice", "bob"], ["carol", "dave"])
     schedule(Team.objects.get(slug="search"), "Europe/London", ["erin"], ["frank"])
     register("payments-api", "payments")
@@ -578,7 +611,7 @@ def test_alertmanager_delivers_the_generated_alerts_to_the_right_team_with_the_p
     assert "SUCCESS" in amtool("check-config", str(config))
 
     payments = snapshots["payments-api"]
-    assert payments.oncall == OnCallPair("bob", "dave")
+    assert payments.oncall == OnCallPair("bob", "dave", "bob@example.com", "dave@example.com")
     burn = {r["labels"]["severity"]: r for r in alert_rules(payments, platform) if r["alert"] == "ErrorBudgetBurn"}
     # The fast burn pages; the slow burn of the same service is inhibited while it does.
     rules = [burn["critical"], burn["warning"]]
@@ -612,18 +645,28 @@ def test_alertmanager_delivers_the_generated_alerts_to_the_right_team_with_the_p
         assert attachment["title"] == "[FIRING:1] critical payments-api: ErrorBudgetBurn"
         assert attachment["title_link"] == burn["critical"]["annotations"]["runbook_url"]
         assert "*Service:* payments-api (team payments)" in attachment["text"]
-        assert "*Incident commander:* bob\n*Resolver:* dave\n" in attachment["text"]
+        assert (
+            "*Incident commander:* bob (bob@example.com)\n*Resolver:* dave (dave@example.com)\n" in attachment["text"]
+        )
         assert burn["critical"]["annotations"]["summary"] in attachment["text"]
+        # The incident tool's Alertmanager source: its bearer token, the alert, and the pair on call to assign.
         assert paged["commonLabels"] == fired_labels(burn["critical"])
+        assert recorder.authorization("/incident/payments") == {"Bearer source-token-payments"}
+        assert {k: paged["commonAnnotations"][k] for k in ONCALL_KEYS} == {
+            "incident_commander": "bob",
+            "incident_commander_email": "bob@example.com",
+            "resolver": "dave",
+            "resolver_email": "dave@example.com",
+        }
 
         post_alerts(url, rules, starts, datetime.now(UTC) - timedelta(seconds=1))
         (resolved,) = wait_for(lambda: slack("RESOLVED"), "the resolved Slack notification", diagnostics=seen)
         wait_for(lambda: incident("resolved"), "the resolved incident webhook", diagnostics=seen)
         assert resolved["channel"] == "#payments-alerts"
         assert resolved["attachments"][0]["title"] == "[RESOLVED] critical payments-api: ErrorBudgetBurn"
-        assert "*Incident commander:* bob\n*Resolver:* dave\n" in resolved["attachments"][0]["text"]
+        assert "*Incident commander:* bob (bob@example.com)\n" in resolved["attachments"][0]["text"]
 
-    # The other team heard nothing, and the inhibited warning never went out.
+    # The other team heard nothing, the inhibited warning never went out, and the SNS source is not Alertmanager's.
     assert recorder.paths() == {"/slack", "/incident/payments"}
     assert all(body["channel"] == "#payments-alerts" for body in recorder.received("/slack"))
     assert not [b for b in recorder.received("/slack") if "warning" in b["attachments"][0]["title"]]

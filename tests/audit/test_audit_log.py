@@ -46,12 +46,16 @@ def test_a_service_change_is_recorded_with_who_before_and_after(people, platform
 
 def test_secrets_are_recorded_as_changed_never_in_clear(people):
     alice, _ = people
-    response = client(alice).patch(
-        "/api/v1/teams/payments/", {"incident_webhook_url": "https://hooks.example.com/new-secret"}, format="json"
-    )
+    secrets = {
+        "incident_webhook_url": "https://hooks.example.com/new-secret",
+        "incident_alertmanager_token": "new-secret-token",
+        "incident_sns_url": "https://hooks.example.com/sns/new-secret",
+    }
+    response = client(alice).patch("/api/v1/teams/payments/", secrets, format="json")
     assert response.status_code == 200, response.content
     event = AuditEvent.objects.get(action="team.update")
-    assert event.after["incident_webhook_url"] == "(secret)"
+    for field in ("incident_alertmanager_url", "incident_alertmanager_token", "incident_sns_url"):
+        assert event.after[field] == "(secret)"
     assert "new-secret" not in str(event.before) + str(event.after)
 
 

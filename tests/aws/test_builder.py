@@ -4,7 +4,7 @@ from portal.core.crypto import fingerprint
 from provisioning.desired import render_service
 from provisioning.desired.aws import PATTERN_MAX_LENGTH, build_aws, error_pattern
 from provisioning.resources import canonical_json
-from provisioning.spec import PlatformSpec, Receivers, TeamSpec
+from provisioning.spec import OnCallPair, PlatformSpec, Receivers, TeamSpec
 from tests.specs import respec, service_spec
 
 PLATFORM = PlatformSpec(
@@ -16,14 +16,14 @@ PLATFORM = PlatformSpec(
     external_listener_arn="arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:listener/app/portal-external/1/2",
 )
 WEBHOOK = "https://hooks.example.com/services/T0/B0/secret-token"
-TEAM = TeamSpec(slug="payments", name="Payments", incident_webhook_fingerprint=fingerprint(WEBHOOK))
+TEAM = TeamSpec(slug="payments", name="Payments", incident_sns_fingerprint=fingerprint(WEBHOOK))
 SERVICE = service_spec(
     name="payments-api",
     team=TEAM,
     level="external",
     hostnames=("pay.example.com", "api.pay.example.com"),
     log_retention_days=14,
-    receivers=Receivers(incident_webhook_url=WEBHOOK),
+    receivers=Receivers(sns_url=WEBHOOK),
 )
 
 
@@ -71,8 +71,8 @@ def test_the_webhook_is_in_no_body_only_its_fingerprint():
     rotated = WEBHOOK + "-rotated"
     other = respec(
         SERVICE,
-        team=TeamSpec(slug="payments", name="Payments", incident_webhook_fingerprint=fingerprint(rotated)),
-        receivers=Receivers(incident_webhook_url=rotated),
+        team=TeamSpec(slug="payments", name="Payments", incident_sns_fingerprint=fingerprint(rotated)),
+        receivers=Receivers(sns_url=rotated),
     )
     topic = lambda svc: next(r for r in build_aws(svc, PLATFORM) if r.kind == "sns.Topic")  # noqa: E731
     assert topic(SERVICE).digest != topic(other).digest
@@ -105,3 +105,16 @@ def test_render_service_puts_the_aws_half_after_the_kubernetes_objects():
     assert providers == sorted(providers, key=lambda p: p != "kubernetes")
     aws = [r.kind for r in resources if r.provider == "aws"]
     assert aws[:3] == ["sns.Topic", "logs.LogGroup", "logs.MetricFilter"], "what others point at comes first"
+
+
+def test_the_alarm_names_the_pair_on_call_for_the_sns_source():
+    def description(oncall: OnCallPair) -> str:
+        resources = build_aws(respec(SERVICE, oncall=oncall), PLATFORM)
+        return next(r for r in resources if r.kind == "cloudwatch.MetricAlarm").body["description"]
+
+    assert description(OnCallPair("bob", "dave", "bob@example.com")) == (
+        "5xx responses of payments-api to requests through the external ALB. "
+        "On call: incident commander bob <bob@example.com>, resolver dave."
+    )
+    assert description(OnCallPair()).endswith("On call: no one scheduled.")
+    assert len(description(OnCallPair("x" * 2000))) == 1024

@@ -19,7 +19,10 @@ def counts(sandbox_client) -> dict[str, int]:
     """How many of each resource the service has in the sandbox."""
     return {
         "certificates": len([c for c in certificates(sandbox_client("acm")) if c["DomainName"] in HOSTS]),
-        "log groups": len(sandbox_client("logs").describe_log_groups(logGroupNamePrefix="/eks/")["logGroups"]),
+        # The service's groups: the platform's own (/eks/<cluster>/platform/...) are the platform scope's.
+        "log groups": len(
+            sandbox_client("logs").describe_log_groups(logGroupNamePrefix="/eks/sandbox/payments/")["logGroups"]
+        ),
         "alarms": len(sandbox_client("cloudwatch").describe_alarms()["MetricAlarms"]),
         "topics": len(sandbox_client("sns").list_topics()["Topics"]),
         "tagged": len(tagged(sandbox_client("resourcegroupstaggingapi"), {"portal:service": "payments-api"})),

@@ -57,6 +57,17 @@ def test_the_plan_of_a_fresh_platform_lists_every_shared_piece_with_its_fields(s
         "wafv2.WebACLAssociation internal/portal-internal-sandbox": "create",
         "logs.LogGroup /aws/eks/sandbox/cluster": "create",
         "eks.ClusterLogging sandbox": "update",  # the sandbox's cluster exists, its logs are off
+        **{
+            f"logs.LogGroup /eks/sandbox/platform/{component}": "create"
+            for component in (
+                "ingress-nginx",
+                "istio-ingress",
+                "istio-system",
+                "monitoring",
+                "oauth2-proxy",
+                "observability",
+            )
+        },
     }
     zone = new_fields(changes["route53.HostedZone external/example.com"])
     assert zone == {"name": "example.com", "private_zone": False}

@@ -165,6 +165,6 @@ def test_deleting_the_service_leaves_nothing_tagged_for_it(bootstrapped, team, s
     assert tagged(tagging, {"portal:team": "payments"}) == [], "the team's last service took the topic along"
     assert zone_records(sandbox_client("route53"), platform.external_zone_id).keys() == before
     assert [c["DomainName"] for c in certificates(sandbox_client("acm"))] == ["example.com", "internal.example.com"]
-    assert sandbox_client("logs").describe_log_groups(logGroupNamePrefix="/eks/")["logGroups"] == []
+    assert sandbox_client("logs").describe_log_groups(logGroupNamePrefix="/eks/sandbox/payments/")["logGroups"] == []
     assert sandbox_client("cloudwatch").describe_alarms()["MetricAlarms"] == []
     assert not ManagedResource.objects.filter(provider="aws").exclude(scope=PLATFORM_KEY).exists()

@@ -1,4 +1,5 @@
-"""A team's incident topic: one per team, subscribed to its incident webhook, kept while the team has services."""
+"""A team's incident topic: one per team, subscribed to the incident tool's CloudWatch/SNS source, kept while the
+team has services."""
 
 import json
 
@@ -11,7 +12,7 @@ from tests.engine.conftest import register, run_task
 from .conftest import apply, tagged
 
 TOPIC = "arn:aws:sns:ap-northeast-1:123456789012:portal-payments-incidents"
-WEBHOOK = "https://hooks.example.com/services/T0/B0/x"
+WEBHOOK = "https://hooks.example.com/sns/T0/B0/x"  # the team fixture's SNS source, not its Alertmanager one
 
 
 def subscriptions(sandbox_client) -> list[str]:
@@ -66,7 +67,7 @@ def test_the_webhook_url_never_reaches_a_plan_the_inventory_or_a_log(aws, team, 
         json.dumps(list(ManagedResource.objects.values_list("applied_body", flat=True))),
         json.dumps(list(RunLogEntry.objects.values_list("message", "extra"))),
     ]
-    assert not [text for text in stored if "hooks.example.com/services" in text]
+    assert not [text for text in stored if "hooks.example.com/services" in text or "hooks.example.com/sns" in text]
     topic = ManagedResource.objects.get(kind="sns.Topic").applied_body
     assert topic["subscriptions"][0]["endpoint_fingerprint"]
 
@@ -74,7 +75,7 @@ def test_the_webhook_url_never_reaches_a_plan_the_inventory_or_a_log(aws, team, 
 def test_a_changed_webhook_resubscribes_the_topic(aws, team, sre, sandbox_client):
     service = register(name="ledger")
     assert apply(service, sre).status == RunStatus.SUCCEEDED
-    team.incident_webhook_url = "https://hooks.example.com/services/T0/B0/rotated"
+    team.incident_sns_url = "https://hooks.example.com/services/T0/B0/rotated"
     team.save()
     plan = plan_service(service)
     (change,) = [c for c in plan.changes if c["action"] != "unchanged" and c["provider"] == "aws"]
@@ -83,7 +84,7 @@ def test_a_changed_webhook_resubscribes_the_topic(aws, team, sre, sandbox_client
     assert apply(service, sre, plan=plan).status == RunStatus.SUCCEEDED
     assert subscriptions(sandbox_client) == ["https://hooks.example.com/services/T0/B0/rotated"]
 
-    team.incident_webhook_url = ""
+    team.incident_sns_url = ""
     team.save()
     assert apply(service, sre).status == RunStatus.SUCCEEDED
     assert subscriptions(sandbox_client) == []

@@ -44,12 +44,12 @@ PLATFORM = PlatformSpec(
     portal_url="https://portal.internal.example.com",
 )
 
-TEAM = TeamSpec(
-    slug="payments", name="Payments", slack_channel="#payments-alerts", incident_webhook_fingerprint="f" * 64
-)
+TEAM = TeamSpec(slug="payments", name="Payments", slack_channel="#payments-alerts", incident_sns_fingerprint="f" * 64)
 RECEIVERS = Receivers(
     slack_api_url="https://hooks.slack.example.com/services/T0/B0/platform",
-    incident_webhook_url="https://incidents.example.com/hooks/platform",
+    alertmanager_url="https://incidents.example.com/alertmanager/platform",
+    alertmanager_token="platform-token",
+    sns_url="https://incidents.example.com/sns/platform",
 )
 
 # A public API and a corp-only one, both in the mesh with an allow-list (so an AuthorizationPolicy), an SLO

@@ -69,8 +69,9 @@ def test_urls_zones_and_region_come_from_the_platform_settings_and_arns_from_the
     (ingress,) = [r.body for r in resources if r.kind == "Ingress"]
     assert ingress["spec"]["rules"][0]["host"] == "sign-in.corp.example.net"
     fluent_bit = yaml.safe_load(config(snapshot, "fluent-bit", "fluent-bit.yaml"))
-    (output,) = fluent_bit["pipeline"]["outputs"]
-    assert (output["region"], output["log_group_template"]) == ("eu-west-1", "/eks/prod/$TAG[1]/$TAG[2]")
+    services, platform_components = fluent_bit["pipeline"]["outputs"]
+    assert (services["region"], services["log_group_template"]) == ("eu-west-1", "/eks/prod/$TAG[1]/$TAG[2]")
+    assert platform_components["log_group_template"] == "/eks/prod/platform/$TAG[1]"
     collector = yaml.safe_load(config(snapshot, "opentelemetry-collector", "config.yaml"))
     assert collector["exporters"]["awsxray"]["region"] == "eu-west-1"
 

@@ -11,6 +11,7 @@ from provisioning import names
 from provisioning.desired.aws import error_pattern
 from provisioning.desired.istio import ACCESS_LOG_PROVIDER, METRICS_PROVIDER
 from provisioning.desired.platform.logs import CONFIG_KEY as FLUENT_BIT_KEY
+from provisioning.desired.platform.logs import platform_log_groups
 from provisioning.desired.platform.tools import OAUTH2_PROXY_CONFIG_KEY, to_toml
 from provisioning.desired.prometheus import ISTIO_CERTS_DIR
 from tests.specs import service_spec
@@ -96,8 +97,9 @@ def test_the_pipeline_reads_every_container_and_leaves_log_groups_to_the_portal(
     kubernetes = one_step(fluent_bit, "kubernetes")
     assert kubernetes["namespace_labels"] is True and kubernetes["labels"] is True
     assert kubernetes["merge_log"] is True, "the access log's JSON fields must reach the metric filter"
-    (output,) = fluent_bit["pipeline"]["outputs"]
-    assert output["auto_create_group"] is False
+    outputs = fluent_bit["pipeline"]["outputs"]
+    assert [o["match"] for o in outputs] == ["portal.*", "platform.*"]
+    assert all(output["auto_create_group"] is False for output in outputs)
 
 
 def one_step(config: dict[str, Any], name: str) -> dict[str, Any]:
@@ -299,3 +301,22 @@ def test_the_toml_writer_round_trips_through_a_toml_parser(value):
     assert tomllib.loads(text) == dict(pairs)
     assert text.startswith("# a header\n#\n# over lines\n")
     assert text == to_toml(pairs, "a header\n\nover lines")
+
+
+@pytest.mark.parametrize(
+    ("namespace", "container"),
+    [("istio-ingress", "istio-proxy"), ("istio-system", "discovery"), ("monitoring", "prometheus")],
+    ids=["ingress-gateway", "istiod", "prometheus"],
+)
+def test_the_platforms_own_logs_reach_their_component_group(fluent_bit, namespace, container):
+    labels = {"kubernetes.io/metadata.name": namespace}
+    (delivered,) = ship(fluent_bit, namespace, container, labels, APP_LINE)
+    _, group, stream = delivered
+    assert group == f"/eks/{PLATFORM.cluster_name}/platform/{namespace}"
+    assert stream == f"pod-7d4b9c-x2x7q.{container}"
+    groups = {r.name: r.body for r in platform_log_groups(PLATFORM)}
+    assert groups[group]["retention_days"] == PLATFORM.platform_log_retention_days
+
+
+def test_fluent_bits_own_logs_are_never_shipped(fluent_bit):
+    assert names.LOGGING_NAMESPACE not in {g.name.rsplit("/", 1)[1] for g in platform_log_groups(PLATFORM)}

@@ -35,12 +35,14 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 CRDS = VENDORED_CRD_DIR
 PLATFORM = PlatformSpec()
 PAYMENTS = TeamSpec(
-    slug="payments", name="Payments", slack_channel="#payments-alerts", incident_webhook_fingerprint="f" * 64
+    slug="payments", name="Payments", slack_channel="#payments-alerts", incident_sns_fingerprint="f" * 64
 )
 ONCALL = OnCallPair(incident_commander="alice", resolver="carol")
 RECEIVERS = Receivers(
     slack_api_url="https://hooks.slack.example.com/services/T0/B0/golden",
-    incident_webhook_url="https://incidents.example.com/hooks/golden",
+    alertmanager_url="https://incidents.example.com/alertmanager/golden",
+    alertmanager_token="golden-token",
+    sns_url="https://incidents.example.com/sns/golden",
 )
 
 SHAPES: dict[str, ServiceSpec] = {

@@ -18,13 +18,14 @@ from provisioning.desired.prometheus import (
 )
 from provisioning.errors import PermanentError
 from provisioning.preflight import VENDORED_CRD_DIR, SchemaValidator
-from provisioning.spec import PlatformSpec, ServiceSpec, Slo, TeamSpec
+from provisioning.spec import OnCallPair, PlatformSpec, ServiceSpec, Slo, TeamSpec
 from tests.specs import respec, service_spec
 
 PROMTOOL_TESTS = Path(__file__).parent / "promtool"
 CRD_DIR = VENDORED_CRD_DIR
 PLATFORM = PlatformSpec(portal_url="https://portal.example.com")
 TEAM = TeamSpec(slug="payments", name="Payments", slack_channel="#payments-alerts")
+ONCALL_KEYS = ("incident_commander", "incident_commander_email", "resolver", "resolver_email")
 
 
 def checkout(**changes: Any) -> ServiceSpec:
@@ -105,15 +106,19 @@ def with_expected_annotations(unit_tests: dict[str, Any], svc: ServiceSpec) -> d
     return unit_tests
 
 
+EXPOSED = {"level": "external", "hostnames": ("checkout.example.com",)}
+
+
 @pytest.mark.parametrize(
     ("fixture", "svc"),
     [
         ("http_slo_test.yaml", checkout()),
         ("grpc_slo_test.yaml", checkout(protocol="grpc", slo=Slo(availability=99.9))),
+        ("outage_test.yaml", checkout(**EXPOSED)),
     ],
-    ids=["http", "grpc"],
+    ids=["http", "grpc", "outage"],
 )
-def test_burn_rate_alerts_fire_as_promtool_unit_tests_expect(promtool, tmp_path, fixture, svc):
+def test_alerts_fire_as_promtool_unit_tests_expect(promtool, tmp_path, fixture, svc):
     unit_tests = yaml.safe_load((PROMTOOL_TESTS / fixture).read_text())
     assert unit_tests["rule_files"] == ["rules.yaml"]
     write_rule_file(svc, tmp_path / "rules.yaml")
@@ -123,13 +128,39 @@ def test_burn_rate_alerts_fire_as_promtool_unit_tests_expect(promtool, tmp_path,
     assert "SUCCESS" in out, out
 
 
+def test_without_the_gateway_side_a_total_outage_burns_no_budget(promtool, tmp_path):
+    """The same outage against the rules of a service the gateway does not reach: its own side has no requests
+    left, so the burn-rate page stays silent (only the endpoint and target alerts notice). That is why an exposed
+    service's SLI reads the gateway too."""
+    unit_tests = yaml.safe_load((PROMTOOL_TESTS / "outage_test.yaml").read_text())
+    svc = checkout()
+    write_rule_file(svc, tmp_path / "rules.yaml")
+    (tmp_path / "outage.yaml").write_text(yaml.safe_dump(with_expected_annotations(unit_tests, svc), sort_keys=False))
+    result = subprocess.run([promtool, "test", "rules", "outage.yaml"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 1
+    failures = result.stderr.split("FAILED:")[1:]
+    assert [f for f in failures if "alertname: ErrorBudgetBurn" in f and "time: 5h3m" in f], result.stderr
+    assert not [f for f in failures if "ServiceNoReadyEndpoints" in f or "ServiceTargetsDown" in f], result.stderr
+
+
 # --- PrometheusRule ------------------------------------------------------------------------------------
 
 
-def test_no_prometheus_rule_without_slo():
-    svc = checkout(slo=None)
-    assert build_prometheus_rule(svc, PLATFORM) == []
-    assert [r.kind for r in build_monitoring(svc, PLATFORM)] == ["ServiceMonitor", "ConfigMap"]
+@pytest.mark.parametrize(
+    "changes",
+    [{"slo": None}, {"slo": None, "protocol": "tcp"}, {"slo": None, "mesh": False}],
+    ids=["http", "tcp", "outside-mesh"],
+)
+def test_without_slo_only_the_availability_alerts(changes):
+    svc = checkout(**changes)
+    [group] = rule_groups(svc)
+    assert group["name"] == "checkout.availability"
+    assert [(a["alert"], a["labels"]["severity"]) for a in group["rules"]] == [
+        ("ServiceTargetsDown", "critical"),
+        ("ServiceNoReadyEndpoints", "critical"),
+    ]
+    assert "istio_" not in yaml.safe_dump(group)
+    assert [r.kind for r in build_monitoring(svc, PLATFORM)] == ["ServiceMonitor", "PrometheusRule", "ConfigMap"]
 
 
 @pytest.mark.parametrize("changes", [{"protocol": "tcp"}, {"mesh": False}], ids=["tcp", "outside-mesh"])
@@ -148,16 +179,57 @@ def test_prometheus_rule_object():
     assert rule["metadata"]["labels"][names.LABEL_MANAGED_BY] == names.MANAGED_BY
 
 
-def test_recording_rules_cover_every_window_with_service_labels():
-    recordings = [rule for group in rule_groups(checkout()) for rule in group["rules"] if "record" in rule]
-    expected = {
-        f"service:{metric}{window}"
-        for window in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+
+
+@pytest.mark.parametrize(
+    ("changes", "sides"), [({}, ["server"]), (EXPOSED, ["server", "gateway"])], ids=["mesh", "exposed"]
+)
+def test_recording_rules_cover_every_window_and_side_with_service_labels(changes, sides):
+    recordings = [rule for group in rule_groups(checkout(**changes)) for rule in group["rules"] if "record" in rule]
+    labels = {"namespace": "checkout", "team": "payments", "service": "checkout"}
+    per_side = [
+        (f"service_side:{metric}{window}", side)
+        for window in WINDOWS
+        for side in sides
         for metric in ("requests:rate", "request_errors:rate", "request_errors:ratio_rate")
-    } | {"service:request_duration_milliseconds:p99_rate5m"}
-    assert {rule["record"] for rule in recordings} == expected
+    ]
+    totals = [(f"service:request_errors:ratio_rate{w}", None) for w in WINDOWS]
+    expected = sorted([*per_side, *totals, ("service:request_duration_milliseconds:p99_rate5m", None)], key=str)
+    assert sorted(((r["record"], r["labels"].get("side")) for r in recordings), key=str) == expected
     for rule in recordings:
-        assert rule["labels"] == {"namespace": "checkout", "team": "payments", "service": "checkout"}
+        assert {k: v for k, v in rule["labels"].items() if k != "side"} == labels
+
+
+def test_the_gateway_side_reads_what_the_levels_gateway_asked_of_the_service():
+    exprs = [
+        r["expr"]
+        for g in rule_groups(checkout(**EXPOSED))
+        for r in g["rules"]
+        if r.get("labels", {}).get("side") == "gateway"
+    ]
+    assert exprs
+    for expr in exprs:
+        if "istio_requests_total" in expr:
+            assert (
+                'reporter="source",source_workload_namespace="istio-ingress",source_workload="istio-ingressgateway-external"'
+                in expr
+            )
+            assert 'destination_service_name="checkout"' in expr
+
+
+def test_the_sli_is_the_worse_side_and_no_side_divides_by_an_absent_rate():
+    rules = {
+        (r["record"], r["labels"].get("side")): r["expr"]
+        for g in rule_groups(checkout(**EXPOSED))
+        for r in g["rules"]
+        if "record" in r
+    }
+    assert rules[("service:request_errors:ratio_rate1h", None)] == (
+        'max without (side) (service_side:request_errors:ratio_rate1h{team="payments",service="checkout"})'
+    )
+    # Errors are 0 rather than absent while requests flow, so a side with traffic always has a ratio.
+    assert rules[("service_side:request_errors:rate1h", "gateway")].endswith(" or vector(0))")
 
 
 def test_every_alert_carries_routing_labels_and_links():
@@ -166,6 +238,8 @@ def test_every_alert_carries_routing_labels_and_links():
         ("ErrorBudgetBurn", "critical", "2m"),
         ("ErrorBudgetBurn", "warning", "15m"),
         ("LatencyP99High", "warning", "10m"),
+        ("ServiceNoReadyEndpoints", "critical", "2m"),
+        ("ServiceTargetsDown", "critical", "1m"),
     ]
     for alert in alerts:
         assert {k: alert["labels"][k] for k in ("team", "service")} == {"team": "payments", "service": "checkout"}
@@ -180,7 +254,9 @@ def test_every_alert_carries_routing_labels_and_links():
     [(99.9, "0.001"), (99.95, "0.0005"), (99.0, "0.01"), (99.999, "0.00001")],
 )
 def test_burn_thresholds_are_burn_rate_times_error_budget(availability, budget):
-    page, ticket = alert_rules(checkout(slo=Slo(availability=availability)))
+    page, ticket = [
+        a for a in alert_rules(checkout(slo=Slo(availability=availability))) if a["alert"] == "ErrorBudgetBurn"
+    ]
     for burn in ("14.4", "6"):
         assert f"> ({burn} * {budget})" in page["expr"]
     for burn in ("3", "1"):
@@ -192,7 +268,7 @@ def test_burn_thresholds_are_burn_rate_times_error_budget(availability, budget):
 
 def test_latency_alert_only_with_a_latency_objective():
     svc = checkout(slo=Slo(availability=99.9))
-    assert [a["alert"] for a in alert_rules(svc)] == ["ErrorBudgetBurn", "ErrorBudgetBurn"]
+    assert [a["alert"] for a in alert_rules(svc)][2:] == ["ErrorBudgetBurn", "ErrorBudgetBurn"]
     assert "p99" not in yaml.safe_dump(rule_groups(svc))
     latency = alert_rules(checkout())[-1]
     assert latency["expr"].endswith("> 300")
@@ -229,7 +305,7 @@ def test_service_monitor_scrapes_the_metrics_port(changes, port):
 
 def test_service_monitor_is_always_rendered():
     svc = checkout(slo=None, dashboard=False)
-    assert [r.kind for r in build_monitoring(svc, PLATFORM)] == ["ServiceMonitor"]
+    assert [r.kind for r in build_monitoring(svc, PLATFORM)] == ["ServiceMonitor", "PrometheusRule"]
 
 
 @pytest.mark.parametrize(
@@ -318,3 +394,18 @@ def test_building_twice_gives_identical_yaml():
     # Shared sub-objects would come out as anchors and aliases in the committed YAML.
     assert "&id" not in first
     assert "*id" not in first
+
+
+def test_every_alert_names_the_pair_on_call_for_the_incident_tool():
+    pair = OnCallPair("bob", "dave", "bob@example.com", "dave@example.com")
+    for alert in alert_rules(checkout(oncall=pair)):
+        assert {k: alert["annotations"][k] for k in ONCALL_KEYS} == {
+            "incident_commander": "bob",
+            "incident_commander_email": "bob@example.com",
+            "resolver": "dave",
+            "resolver_email": "dave@example.com",
+        }
+    # Names are literal text in the annotation's Go template.
+    [alert, *_] = alert_rules(checkout(oncall=OnCallPair("{{ x }}")))
+    assert alert["annotations"]["incident_commander"] == '{{ "{{" }} x }}'
+    assert not set(ONCALL_KEYS) & set(alert_rules(checkout(oncall=OnCallPair()))[0]["annotations"])

@@ -88,7 +88,7 @@ def world(db, gitops) -> World:
 def build_world() -> World:
     PlatformSettings.load()
     team_a = Team.objects.create(
-        slug="team-a", name="Team A", slack_channel="#team-a", incident_webhook_url=WEBHOOK_A, sso_group="team-a"
+        slug="team-a", name="Team A", slack_channel="#team-a", incident_alertmanager_url=WEBHOOK_A, sso_group="team-a"
     )
     team_b = Team.objects.create(slug="team-b", name="Team B", slack_channel="#team-b")
     users = {

@@ -31,7 +31,7 @@ def log():
 @pytest.mark.django_db
 def test_a_stored_secret_is_hidden_however_it_is_logged(log):
     logger, stream = log
-    Team.objects.create(slug="canary", name="Canary", incident_webhook_url=SECRET)  # encrypted: now known
+    Team.objects.create(slug="canary", name="Canary", incident_alertmanager_url=SECRET)  # encrypted: now known
     logger.debug("Subscribe with params %s", {"Endpoint": SECRET}, extra={"endpoint": "-"})
     logger.debug("body=Action=Subscribe&Endpoint=%s", quote_plus(SECRET), extra={"endpoint": "-"})
     logger.debug('"POST /services/T7/B7/log-canary-31f0e2 HTTP/1.1" 200', extra={"endpoint": "-"})
@@ -52,6 +52,6 @@ def test_a_stored_secret_is_hidden_however_it_is_logged(log):
 @pytest.mark.django_db
 def test_other_lines_are_left_alone(log):
     logger, stream = log
-    Team.objects.create(slug="canary", name="Canary", incident_webhook_url=SECRET)
+    Team.objects.create(slug="canary", name="Canary", incident_alertmanager_url=SECRET)
     logger.info("provisioning.apply.started %s", "service:ledger", extra={"endpoint": "https://hooks.example.com/…"})
     assert stream.getvalue() == "provisioning.apply.started service:ledger https://hooks.example.com/…\n"

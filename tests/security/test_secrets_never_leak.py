@@ -27,7 +27,9 @@ from tests.engine.conftest import run_task
 WEBHOOK = "https://hooks.example.com/services/T0CANARY/B0CANARY/incident-canary-7e1d0c5a"
 SLACK = "https://hooks.slack.com/services/T1CANARY/B1CANARY/slack-canary-4b9f2a61"
 NEW_WEBHOOK = "https://hooks.example.com/services/T2CANARY/B2CANARY/rotated-canary-90ab13ce"
-SECRETS = (WEBHOOK, SLACK, NEW_WEBHOOK)
+TOKEN = "bearer-canary-5c3e8d21f07a"
+SNS = "https://hooks.example.com/sns/T3CANARY/B3CANARY/sns-canary-2d7f60b4"
+SECRETS = (WEBHOOK, SLACK, NEW_WEBHOOK, TOKEN, SNS)
 
 
 def _base64_cores(text: str) -> set[str]:
@@ -42,6 +44,8 @@ def _base64_cores(text: str) -> set[str]:
 
 def giveaways(secret: str) -> set[str]:
     """The secret's path and token, as they would show in text, a URL-encoded body, JSON or base64."""
+    if "://" not in secret:  # a bare token
+        return {secret, quote(secret, safe=""), json.dumps(secret)[1:-1]} | _base64_cores(secret)
     path = secret.split("://", 1)[1].split("/", 1)[1]  # "services/T0.../B0.../token"
     token = path.rsplit("/", 1)[1]
     forms = {secret, path, token, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}
@@ -119,12 +123,24 @@ def test_a_stored_webhook_secret_never_leaks(debug_log, gitops):
     leaks.response("PATCH platform settings", response)
     response = api["olivia"].post(
         "/api/v1/teams/",
-        {"slug": "leaky", "name": "Leaky", "slack_channel": "#leaky", "incident_webhook_url": WEBHOOK},
+        {
+            "slug": "leaky",
+            "name": "Leaky",
+            "slack_channel": "#leaky",
+            "incident_webhook_url": WEBHOOK,
+            "incident_alertmanager_token": TOKEN,
+            "incident_sns_url": SNS,
+        },
         content_type="application/json",
     )
     leaks.response("POST team", response)
     team = Team.objects.get(slug="leaky")
-    assert team.incident_webhook_url == WEBHOOK and PlatformSettings.load().slack_webhook_url == SLACK
+    assert (team.incident_alertmanager_url, team.incident_alertmanager_token, team.incident_sns_url) == (
+        WEBHOOK,
+        TOKEN,
+        SNS,
+    )
+    assert PlatformSettings.load().slack_webhook_url == SLACK
     Membership.objects.get_or_create(team=team, user=owner, defaults={"role": "owner"})
 
     service = {"name": "ledger", "team": "leaky", "telemetry": {"slo": {"availability": 99.9}}}

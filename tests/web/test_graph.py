@@ -5,14 +5,15 @@ import xml.etree.ElementTree as ET
 
 from provisioning.desired import render_service
 from provisioning.graph import build_graph, quote, render_svg, sanitize_svg, to_dot
-from provisioning.spec import Exposure, OnCallPair, PlatformSpec, ServiceSpec, TeamSpec
+from provisioning.spec import Exposure, OnCallPair, PlatformSpec, Receivers, ServiceSpec, TeamSpec
 
 SVG, XLINK = "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"
 EXTERNAL = ServiceSpec(
     name="shop",
-    team=TeamSpec(slug="payments", name="Payments", incident_webhook_fingerprint="f" * 64),
+    team=TeamSpec(slug="payments", name="Payments", incident_sns_fingerprint="f" * 64),
     exposure=Exposure(level="external", hostnames=("shop.example.com",)),
     oncall=OnCallPair(incident_commander="alice", resolver="bob"),
+    receivers=Receivers(alertmanager_url="https://incidents.example.com/alertmanager"),
 )
 
 
@@ -31,16 +32,28 @@ def test_service_to_objects_to_aws_to_alarm_to_topic_to_the_oncall_pair():
     assert ("Namespace shop", "logs.LogGroup /eks/sandbox/payments/shop", "logs") in found
     assert ("logs.MetricFilter portal-shop-5xx", "cloudwatch.MetricAlarm portal-shop-alb-5xx", "metric") in found
     assert ("cloudwatch.MetricAlarm portal-shop-alb-5xx", "sns.Topic portal-payments-incidents", "notifies") in found
-    assert ("sns.Topic portal-payments-incidents", "Incident commander alice", "pages") in found
-    assert ("sns.Topic portal-payments-incidents", "Resolver bob", "pages") in found
-    assert ("AlertmanagerConfig shop", "Resolver bob", "pages") in found
+    # The outage path through Prometheus: rules -> route -> receiver -> the pair.
+    assert ("PrometheusRule shop", "AlertmanagerConfig shop", "team=payments") in found
+    assert ("AlertmanagerConfig shop", "Incident tool Alertmanager source", "critical") in found
+    assert ("Incident tool Alertmanager source", "Incident commander alice", "assigns") in found
+    assert ("Incident tool Alertmanager source", "Resolver bob", "assigns") in found
+    # ... and through CloudWatch: alarm -> topic -> SNS source -> the pair.
+    assert ("sns.Topic portal-payments-incidents", "Incident tool CloudWatch (SNS) source", "subscription") in found
+    assert ("Incident tool CloudWatch (SNS) source", "Resolver bob", "assigns") in found
+
+
+def test_a_missing_source_shows_as_a_dead_end():
+    svc = ServiceSpec(name="shop", team=TeamSpec(slug="payments", name="P"))
+    found = edges(build_graph(svc, render_service(svc, PlatformSpec())))
+    assert ("AlertmanagerConfig shop", "No Alertmanager source", "critical") in found
+    assert ("sns.Topic portal-payments-incidents", "No SNS source", "subscription") in found
 
 
 def test_the_dot_text_is_deterministic_and_uses_its_own_node_ids():
     resources = render_service(EXTERNAL, PlatformSpec())
     dot = to_dot(build_graph(EXTERNAL, resources))
     assert dot == to_dot(build_graph(EXTERNAL, list(resources)))
-    assert set(re.findall(r"^\s+(\w+) \[label=", dot, re.M)) == {f"n{i}" for i in range(len(resources) + 3)}
+    assert set(re.findall(r"^\s+(\w+) \[label=", dot, re.M)) == {f"n{i}" for i in range(len(resources) + 6)}
     assert "subgraph cluster_kubernetes" in dot and "subgraph cluster_aws" in dot
 
 

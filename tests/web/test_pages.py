@@ -179,7 +179,12 @@ def test_owners_edit_the_team_through_the_api_rules(client_for, owner, team):
     assert response.status_code == 302
     team.refresh_from_db()
     assert (team.name, team.slack_channel, team.revision) == ("Payments team", "#pay", 2)
-    assert team.incident_webhook_url == "https://hooks.example.com/services/T0/B0/x"  # left empty: kept
+    # Left empty: kept.
+    assert team.incident_alertmanager_url == "https://hooks.example.com/services/T0/B0/x"
+    assert (team.incident_alertmanager_token, team.incident_sns_url) == (
+        "am-token-x",
+        "https://hooks.example.com/sns/T0/B0/x",
+    )
 
 
 def test_a_stale_team_edit_saves_nothing_and_keeps_the_typed_values(client_for, owner, team):

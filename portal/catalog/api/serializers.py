@@ -5,6 +5,7 @@ every error names its field (nested for nested objects). Defaults come from ``pr
 through ``portal.catalog.services``; a service is represented by its document (``portal.catalog.documents``).
 """
 
+import re
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -83,15 +84,38 @@ class MembershipSerializer(serializers.ModelSerializer):
         return value
 
 
-class TeamSerializer(serializers.ModelSerializer):
-    incident_webhook_url = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        write_only=True,
-        style={"input_type": "password"},
-        help_text="HTTPS webhook of the incident tool. Write-only; read back masked.",
+def _secret_input(help_text: str) -> serializers.CharField:
+    return serializers.CharField(
+        required=False, allow_blank=True, write_only=True, style={"input_type": "password"}, help_text=help_text
     )
-    incident_webhook_url_masked = serializers.CharField(source="incident_webhook_masked", read_only=True)
+
+
+# What a bearer token may hold: printable ASCII without spaces (RFC 6750's b64token and more), so it can never
+# break the Authorization header it is sent in.
+BEARER_TOKEN = re.compile(r"^[\x21-\x7e]{1,4096}$")
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    incident_alertmanager_url = _secret_input(
+        "The incident tool's Alertmanager source (incident.io: alert source 'Alertmanager'): the HTTPS URL "
+        "Alertmanager posts the team's critical alerts to. Write-only; read back masked."
+    )
+    incident_alertmanager_token = _secret_input(
+        "The Alertmanager source's token, sent as 'Authorization: Bearer <token>'. Write-only; never read back."
+    )
+    incident_sns_url = _secret_input(
+        "The incident tool's CloudWatch/SNS source (incident.io: alert source 'Amazon CloudWatch'): the HTTPS URL "
+        "the team's SNS topic subscribes, where the AWS alarms arrive. Write-only; read back masked."
+    )
+    incident_webhook_url = _secret_input(
+        "The former name of incident_alertmanager_url, still accepted (the two may not disagree)."
+    )
+    incident_alertmanager_url_masked = serializers.CharField(source="incident_alertmanager_masked", read_only=True)
+    incident_alertmanager_token_set = serializers.BooleanField(source="has_incident_alertmanager_token", read_only=True)
+    incident_sns_url_masked = serializers.CharField(source="incident_sns_masked", read_only=True)
+    incident_webhook_url_masked = serializers.CharField(
+        source="incident_alertmanager_masked", read_only=True, help_text="incident_alertmanager_url_masked, as before."
+    )
     members = MemberSerializer(source="memberships", many=True, read_only=True)
 
     class Meta:
@@ -100,7 +124,13 @@ class TeamSerializer(serializers.ModelSerializer):
             "slug",
             "name",
             "slack_channel",
+            "incident_alertmanager_url",
+            "incident_alertmanager_token",
+            "incident_sns_url",
             "incident_webhook_url",
+            "incident_alertmanager_url_masked",
+            "incident_alertmanager_token_set",
+            "incident_sns_url_masked",
             "incident_webhook_url_masked",
             "sso_group",
             "members",
@@ -110,10 +140,40 @@ class TeamSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["revision", "created_at", "updated_at"]
 
-    def validate_incident_webhook_url(self, value: str) -> str:
+    def _webhook(self, field: str, value: str) -> str:
         if value:
-            _django_validator(Team._meta.get_field("incident_webhook_url").run_validators)(value)
+            _django_validator(Team._meta.get_field(field).run_validators)(value)
         return value
+
+    def validate_incident_alertmanager_url(self, value: str) -> str:
+        return self._webhook("incident_alertmanager_url", value)
+
+    def validate_incident_sns_url(self, value: str) -> str:
+        return self._webhook("incident_sns_url", value)
+
+    def validate_incident_webhook_url(self, value: str) -> str:
+        return self._webhook("incident_alertmanager_url", value)
+
+    def validate_incident_alertmanager_token(self, value: str) -> str:
+        if value and not BEARER_TOKEN.match(value):
+            raise serializers.ValidationError("A bearer token is 1 to 4096 printable ASCII characters without spaces.")
+        return value
+
+    def validate(self, attrs):
+        legacy = attrs.pop("incident_webhook_url", None)
+        if legacy is not None:
+            if attrs.get("incident_alertmanager_url", legacy) != legacy:
+                raise serializers.ValidationError(
+                    {"incident_webhook_url": ["Give incident_alertmanager_url or its former name, not both."]}
+                )
+            attrs["incident_alertmanager_url"] = legacy
+        url = attrs.get("incident_alertmanager_url", getattr(self.instance, "incident_alertmanager_url", ""))
+        token = attrs.get("incident_alertmanager_token", getattr(self.instance, "incident_alertmanager_token", ""))
+        if token and not url:
+            raise serializers.ValidationError(
+                {"incident_alertmanager_token": ["A token belongs to an Alertmanager source: set its URL too."]}
+            )
+        return attrs
 
     def validate_sso_group(self, value: str) -> str:
         if problem := sso_group_problem(value, self.instance, self.context.get("request")):

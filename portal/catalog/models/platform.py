@@ -15,6 +15,7 @@ from ..validators import (
     validate_link_url,
     validate_webhook_url,
 )
+from .team import Team
 
 
 def _default_corp_cidrs() -> list[str]:
@@ -82,12 +83,35 @@ class PlatformSettings(models.Model):
         default=PlatformSpec.grafana_url,
         help_text="Where people open Grafana; Kiali links its dashboards there.",
     )
+    victoriametrics_write_url = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="VictoriaMetrics' remote-write endpoint (e.g. http://vminsert.victoriametrics:8480/insert/0/"
+        "prometheus/api/v1/write): Prometheus keeps a few days, VictoriaMetrics the long term. Empty: off.",
+    )
+    victoriametrics_query_url = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="VictoriaMetrics' Prometheus-compatible query endpoint, Grafana's long-term data source.",
+    )
     slack_webhook_url = EncryptedTextField(
         blank=True,
         help_text="Slack incoming-webhook (or API) URL Alertmanager posts to. Stored encrypted; shown masked.",
     )
+    sre_team = models.CharField(
+        max_length=63,
+        blank=True,
+        validators=[validate_dns1123_label],
+        help_text="The slug of the team that runs the platform (a team like any other): the ALBs' and WAF's alarms "
+        "notify its incident topic. Empty: the platform raises no AWS alarms.",
+    )
     control_plane_log_retention_days = models.PositiveIntegerField(
         choices=LogRetention.choices, default=PlatformSpec.control_plane_log_retention_days
+    )
+    platform_log_retention_days = models.PositiveIntegerField(
+        choices=LogRetention.choices,
+        default=PlatformSpec.platform_log_retention_days,
+        help_text="Retention of the platform components' log groups (/eks/<cluster>/platform/<namespace>).",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -117,11 +141,18 @@ class PlatformSettings(models.Model):
                     errors.setdefault("corp_cidrs", []).append(
                         f"{cidr!r} is IPv6: the WAF IP set of the corp networks holds IPv4 blocks only."
                     )
+        if self.sre_team and not Team.objects.filter(slug=self.sre_team).exists():
+            errors["sre_team"] = [f"No team {self.sre_team!r}: name the slug of the team that runs the platform."]
         if self.internal_zone == self.external_zone:
             errors["internal_zone"] = ["The internal and external zones must differ."]
         # Here rather than as field validators: the API declares the write-only webhook field itself, so clean() is
         # what it and the admin's form have in common.
         urls = [("grafana_url", validate_link_url), ("oauth2_proxy_url", validate_link_url)]
+        urls += [
+            (f, validate_link_url)
+            for f in ("victoriametrics_write_url", "victoriametrics_query_url")
+            if getattr(self, f)
+        ]
         if self.slack_webhook_url:
             urls.append(("slack_webhook_url", validate_webhook_url))
         for field, validate in urls:

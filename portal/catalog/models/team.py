@@ -13,10 +13,23 @@ class Team(models.Model):
     slug = models.CharField(max_length=63, unique=True, validators=[validate_dns1123_label])
     name = models.CharField(max_length=100)
     slack_channel = models.CharField(max_length=81, blank=True, validators=[validate_slack_channel])
-    incident_webhook_url = EncryptedTextField(
+    # The incident tool receives two senders with different payloads, so it gives each its own address (in
+    # incident.io: an "Alertmanager" alert source with a bearer token, an "Amazon CloudWatch" one for SNS).
+    incident_alertmanager_url = EncryptedTextField(
         blank=True,
         validators=[validate_webhook_url],
-        help_text="The incident tool's HTTPS webhook. Stored encrypted; shown masked.",
+        help_text="The incident tool's Alertmanager source: the HTTPS URL Alertmanager posts the team's critical "
+        "alerts to. Stored encrypted; shown masked.",
+    )
+    incident_alertmanager_token = EncryptedTextField(
+        blank=True,
+        help_text="The Alertmanager source's token, sent as 'Authorization: Bearer'. Stored encrypted; never shown.",
+    )
+    incident_sns_url = EncryptedTextField(
+        blank=True,
+        validators=[validate_webhook_url],
+        help_text="The incident tool's CloudWatch (Amazon SNS) source: the HTTPS URL the team's SNS topic "
+        "subscribes, where the AWS alarms arrive. Stored encrypted; shown masked.",
     )
     sso_group = models.CharField(
         max_length=150, blank=True, help_text="IdP group whose members join this team on SSO login."
@@ -26,6 +39,9 @@ class Team(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The encrypted columns: never shown in full, never written to the audit log.
+    SECRET_FIELDS = ("incident_alertmanager_url", "incident_alertmanager_token", "incident_sns_url")
+
     class Meta:
         ordering = ["slug"]
 
@@ -33,8 +49,16 @@ class Team(models.Model):
         return self.slug
 
     @property
-    def incident_webhook_masked(self) -> str:
-        return mask(self.incident_webhook_url)
+    def incident_alertmanager_masked(self) -> str:
+        return mask(self.incident_alertmanager_url)
+
+    @property
+    def incident_sns_masked(self) -> str:
+        return mask(self.incident_sns_url)
+
+    @property
+    def has_incident_alertmanager_token(self) -> bool:
+        return bool(self.incident_alertmanager_token)
 
 
 class Membership(models.Model):

@@ -1,5 +1,6 @@
-"""CloudWatch writes: a service's 5xx alarm, notifying its team's topic."""
+"""CloudWatch writes: a service's 5xx alarm, notifying its team's topic; the platform's ALB and WAF alarms."""
 
+import re
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -10,6 +11,23 @@ from ...aws.kinds import ALARM
 from ...diff import declared_diff
 from ...observed.aws.cloudwatch import alarm_tags, declared, describe_alarms
 from ...resources import Resource
+
+PERCENTILE = re.compile(r"^p\d+(\.\d+)?$")
+
+
+def dimension(ctx: AwsContext, declared_dimension: dict[str, str]) -> dict[str, str]:
+    """A dimension as CloudWatch takes it: a load balancer or target group named in the body becomes the suffix
+    of its ARN (``app/<name>/<id>``, ``targetgroup/<name>/<id>``), which is what ELB's metrics carry."""
+    name = declared_dimension["name"]
+    if "load_balancer" in declared_dimension:
+        alb = declared_dimension["load_balancer"]
+        arn = ctx.client("elbv2").describe_load_balancers(Names=[alb])["LoadBalancers"][0]["LoadBalancerArn"]
+        return {"Name": name, "Value": arn.split(":loadbalancer/", 1)[1]}
+    if "target_group" in declared_dimension:
+        group = declared_dimension["target_group"]
+        arn = ctx.client("elbv2").describe_target_groups(Names=[group])["TargetGroups"][0]["TargetGroupArn"]
+        return {"Name": name, "Value": arn.rsplit(":", 1)[1]}
+    return {"Name": name, "Value": declared_dimension["value"]}
 
 
 class AlarmWriter:
@@ -23,12 +41,14 @@ class AlarmWriter:
         current = next(iter(describe_alarms(ctx, [resource.name])), None)
         config = {k: v for k, v in body.items() if k != "tags"}
         if current is None or declared_diff(config, declared(current, {})):
+            statistic = body["statistic"]
             cloudwatch.put_metric_alarm(
                 AlarmName=resource.name,
                 AlarmDescription=body["description"],
                 Namespace=body["metric"]["namespace"],
                 MetricName=body["metric"]["name"],
-                Statistic=body["statistic"],
+                Dimensions=[dimension(ctx, d) for d in body.get("dimensions", [])],
+                **({"ExtendedStatistic": statistic} if PERCENTILE.match(statistic) else {"Statistic": statistic}),
                 Period=body["period"],
                 EvaluationPeriods=body["evaluation_periods"],
                 DatapointsToAlarm=body["datapoints_to_alarm"],

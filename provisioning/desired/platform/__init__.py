@@ -10,6 +10,7 @@ platform``. Pure like the service builders: a PlatformSpec in, sorted manifests 
 - ``tools``: OAuth2 Proxy and the Nginx Ingress controller for tools outside the mesh.
 - ``aws``: the shared AWS pieces: zones, the two ALBs with their security groups, target groups and listeners,
   the WAF web ACLs and IP set, the EKS control-plane logs.
+- ``alarms``: the ALBs', gateways' and WAF's CloudWatch alarms to the SRE team's topic.
 
 Namespace objects are rendered only for the namespaces the platform layer introduces. The Istio root and
 monitoring namespaces belong to the installations of istiod and the Prometheus operator: the layer puts objects
@@ -20,9 +21,10 @@ from provisioning import names
 from provisioning.resources import Resource, k8s, sort_resources
 from provisioning.spec import PlatformSpec
 
+from .alarms import build_platform_alarms
 from .aws import build_platform_aws
 from .ingress import build_ingress
-from .logs import build_logging
+from .logs import build_logging, platform_log_groups
 from .mesh import build_mesh_config
 from .monitoring import build_monitoring_stack
 from .tools import build_tools
@@ -82,4 +84,5 @@ def render_platform(platform: PlatformSpec) -> list[Resource]:
         *build_monitoring_stack(platform),
         *build_tools(platform),
     ]
-    return sort_resources([*(k8s(manifest) for manifest in manifests), *build_platform_aws(platform)])
+    aws_pieces = [*build_platform_aws(platform), *build_platform_alarms(platform), *platform_log_groups(platform)]
+    return sort_resources([*(k8s(manifest) for manifest in manifests), *aws_pieces])

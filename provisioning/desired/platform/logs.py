@@ -18,12 +18,21 @@ The pipeline (Fluent Bit >= 3.0, YAML configuration):
    ends at its ``]``. ``auto_create_group`` is off: the portal creates each log group with its retention and
    tags; a record for a group that does not exist yet fails (Fluent Bit logs it) and is written nowhere else.
 
+The platform's own logs (seed §18-2) take the same way: a second ``rewrite_tag`` re-tags the records of the
+platform's namespaces (the ingress gateways', istiod's, the monitoring, tracing and tool namespaces) as
+``platform.<namespace>``, and a second output sends them to ``/eks/<cluster>/platform/<namespace>``, log groups of
+the platform scope with their own retention (``platform_log_retention_days``). Fluent Bit's own namespace is
+left out: its lines would come back through it.
+
 The agent needs ``logs:CreateLogStream`` and ``logs:PutLogEvents`` on ``/eks/<cluster>/*`` (its own IAM role).
 """
 
+import re
 from typing import Any
 
 from provisioning import names
+from provisioning.aws.kinds import LOG_GROUP
+from provisioning.resources import Resource, aws
 from provisioning.spec import PlatformSpec
 
 from .objects import config_map, dump_yaml, namespace
@@ -39,6 +48,40 @@ INPUT_TAG = "kube.*"
 KUBE_TAG_PREFIX = "kube.var.log.containers."
 SERVICE_TAG = "portal"
 EMITTER = "portal_services"
+PLATFORM_TAG = "platform"
+PLATFORM_EMITTER = "platform_components"
+
+
+def platform_log_namespaces(platform: PlatformSpec) -> list[str]:
+    """The namespaces whose logs are the platform's own, each with its log group."""
+    return sorted(
+        {
+            platform.ingress_namespace,
+            platform.istio_root_namespace,
+            platform.monitoring_namespace,
+            names.OBSERVABILITY_NAMESPACE,
+            names.OAUTH2_PROXY_NAMESPACE,
+            names.INGRESS_NGINX_NAMESPACE,
+        }
+    )
+
+
+def platform_log_group_name(cluster: str, component: str) -> str:
+    return f"/eks/{cluster}/platform/{component}"
+
+
+def platform_tag_rule(platform: PlatformSpec) -> str:
+    """``rewrite_tag`` rule: records of the platform's namespaces become ``platform.<namespace>``."""
+    namespace = record_accessor("kubernetes", "namespace_name")
+    alternatives = "|".join(re.escape(ns) for ns in platform_log_namespaces(platform))
+    return f"{namespace} ^({alternatives})$ {PLATFORM_TAG}.{namespace} false"
+
+
+def platform_log_groups(platform: PlatformSpec) -> list[Resource]:
+    """The platform components' log groups, with the platform's retention for them."""
+    groups = [platform_log_group_name(platform.cluster_name, ns) for ns in platform_log_namespaces(platform)]
+    body = {"retention_days": platform.platform_log_retention_days}
+    return [aws(LOG_GROUP, group, {**body, "tags": names.platform_tags(group)}) for group in groups]
 
 
 def record_accessor(root: str, *subkeys: str) -> str:
@@ -111,6 +154,13 @@ def fluent_bit_config(platform: PlatformSpec) -> dict[str, Any]:
                     "emitter_name": EMITTER,
                     "emitter_mem_buf_limit": "50MB",
                 },
+                {
+                    "name": "rewrite_tag",
+                    "match": INPUT_TAG,
+                    "rule": platform_tag_rule(platform),
+                    "emitter_name": PLATFORM_EMITTER,
+                    "emitter_mem_buf_limit": "50MB",
+                },
             ],
             "outputs": [
                 {
@@ -123,7 +173,18 @@ def fluent_bit_config(platform: PlatformSpec) -> dict[str, Any]:
                     "log_stream_template": f"{record_accessor('kubernetes', 'pod_name')}."
                     f"{record_accessor('kubernetes', 'container_name')}",
                     "auto_create_group": False,
-                }
+                },
+                {
+                    "name": "cloudwatch_logs",
+                    "match": f"{PLATFORM_TAG}.*",
+                    "region": platform.region,
+                    "log_group_name": unrouted_log_group(platform),
+                    "log_group_template": platform_log_group_name(platform.cluster_name, "$TAG[1]"),
+                    "log_stream_prefix": "unnamed.",
+                    "log_stream_template": f"{record_accessor('kubernetes', 'pod_name')}."
+                    f"{record_accessor('kubernetes', 'container_name')}",
+                    "auto_create_group": False,
+                },
             ],
         },
     }

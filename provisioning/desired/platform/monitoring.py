@@ -11,6 +11,10 @@
 - ``Alertmanager`` takes every AlertmanagerConfig with the portal's label, each matching only alerts of its own
   namespace (``OnNamespace``). No global Slack URL: each service's config carries its receivers' URLs in its
   own Secret.
+- VictoriaMetrics is the long-term store when the platform names it: Prometheus remote-writes every sample there
+  (queue sized for a cluster's worth of series, retrying on rate limits) and keeps only ``LOCAL_RETENTION``
+  itself, enough for the longest window its rules read (the 3d burn-rate window) plus a day; without it
+  Prometheus keeps ``RETENTION``. VictoriaMetrics' own ``-retentionPeriod`` (its installation's) sets the long term.
 - Grafana: a data-source ConfigMap (label ``grafana_datasource``) and a dashboard provider reading the folder
   the dashboard sidecar fills from ConfigMaps labelled ``grafana_dashboard: "1"`` (the services' dashboards),
   one Grafana folder per ``grafana_folder`` annotation (the team).
@@ -43,6 +47,19 @@ ENVOY_STATS_PORT = "http-envoy-prom"  # 15090 in every Istio proxy
 # Where the Istio sidecar writes the workload certificate inside the Prometheus pod (shared volume).
 ISTIO_OUTPUT_CERTS = "/etc/istio-output-certs"
 ISTIO_CERTS_VOLUME = "istio-certs"
+
+RETENTION = "15d"
+LOCAL_RETENTION = "4d"
+VICTORIAMETRICS_QUEUE = {
+    "capacity": 10000,
+    "minShards": 1,
+    "maxShards": 30,
+    "maxSamplesPerSend": 5000,
+    "batchSendDeadline": "5s",
+    "minBackoff": "30ms",
+    "maxBackoff": "5s",
+    "retryOnRateLimit": True,
+}
 
 GRAFANA_SERVICE = "grafana"
 GRAFANA_DASHBOARD_DIR = "/tmp/dashboards"  # noqa: S108 -- the dashboard sidecar's folder (chart default)
@@ -125,7 +142,7 @@ def prometheus(platform: PlatformSpec) -> dict[str, Any]:
         "spec": {
             "replicas": 2,
             "serviceAccountName": PROMETHEUS_SERVICE_ACCOUNT,
-            "retention": "15d",
+            "retention": LOCAL_RETENTION if platform.victoriametrics_write_url else RETENTION,
             "scrapeInterval": "30s",
             "evaluationInterval": "30s",
             "serviceMonitorSelector": portal_selector(),
@@ -144,11 +161,20 @@ def prometheus(platform: PlatformSpec) -> dict[str, Any]:
                     }
                 ]
             },
+            **remote_write(platform),
             "podMetadata": istio_certificate_sidecar(),
             "volumes": [{"name": ISTIO_CERTS_VOLUME, "emptyDir": {"medium": "Memory"}}],
             "volumeMounts": [{"name": ISTIO_CERTS_VOLUME, "mountPath": ISTIO_CERTS_DIR, "readOnly": True}],
         },
     }
+
+
+def remote_write(platform: PlatformSpec) -> dict[str, Any]:
+    """Every sample to VictoriaMetrics, when the platform has it."""
+    if not platform.victoriametrics_write_url:
+        return {}
+    target = {"name": "victoriametrics", "url": platform.victoriametrics_write_url}
+    return {"remoteWrite": [{**target, "queueConfig": dict(VICTORIAMETRICS_QUEUE)}]}
 
 
 def envoy_stats_monitor(platform: PlatformSpec) -> dict[str, Any]:
@@ -185,6 +211,21 @@ def alertmanager(platform: PlatformSpec) -> dict[str, Any]:
 # --- Grafana ----------------------------------------------------------------------------------------------------
 
 
+def victoriametrics_datasource(platform: PlatformSpec) -> list[dict[str, Any]]:
+    """The long-term store, queried like Prometheus (VictoriaMetrics speaks its query API)."""
+    if not platform.victoriametrics_query_url:
+        return []
+    return [
+        {
+            "name": "VictoriaMetrics",
+            "type": "prometheus",
+            "uid": "victoriametrics",
+            "access": "proxy",
+            "url": platform.victoriametrics_query_url,
+        }
+    ]
+
+
 def grafana_config(platform: PlatformSpec) -> list[dict[str, Any]]:
     """Data sources for the Grafana sidecar, and the provider loading the dashboards its other sidecar collects."""
     datasources = {
@@ -206,6 +247,7 @@ def grafana_config(platform: PlatformSpec) -> list[dict[str, Any]]:
                 "url": alertmanager_url(platform),
                 "jsonData": {"implementation": "prometheus"},
             },
+            *victoriametrics_datasource(platform),
         ],
     }
     providers = {

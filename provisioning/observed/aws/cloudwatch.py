@@ -42,12 +42,23 @@ def alarms(obs: Observation, names: list[str]) -> list[dict[str, Any]]:
     return [alarm for name in names if (alarm := obs.cache[alarm_key(name)]) is not None]
 
 
+def declared_dimension(dimension: dict[str, str]) -> dict[str, str]:
+    """A dimension as the builder declares it: ELB's ARN suffixes as the load balancer's or target group's name."""
+    name, value = dimension["Name"], dimension["Value"]
+    if name == "LoadBalancer" and value.count("/") == 2:
+        return {"name": name, "load_balancer": value.split("/")[1]}
+    if name == "TargetGroup" and value.startswith("targetgroup/"):
+        return {"name": name, "target_group": value.split("/")[1]}
+    return {"name": name, "value": value}
+
+
 def declared(alarm: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
     """An alarm as the builder declares it."""
     return {
         "description": alarm.get("AlarmDescription", ""),
         "metric": {"namespace": alarm.get("Namespace"), "name": alarm.get("MetricName")},
-        "statistic": alarm.get("Statistic"),
+        "dimensions": sorted((declared_dimension(d) for d in alarm.get("Dimensions", [])), key=lambda d: d["name"]),
+        "statistic": alarm.get("Statistic") or alarm.get("ExtendedStatistic"),
         "period": alarm.get("Period"),
         "evaluation_periods": alarm.get("EvaluationPeriods"),
         "datapoints_to_alarm": alarm.get("DatapointsToAlarm"),
