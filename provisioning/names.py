@@ -1,6 +1,9 @@
 """Every naming rule and label key of provisioned resources, defined once."""
 
 import hashlib
+from urllib.parse import urlsplit
+
+from .spec import EXPOSED_LEVELS, INTERNAL, PlatformSpec
 
 # Recommended Kubernetes labels plus the portal's ownership labels, on every object.
 LABEL_NAME = "app.kubernetes.io/name"
@@ -153,6 +156,33 @@ OAUTH2_PROXY_SERVICE = "oauth2-proxy"
 OAUTH2_PROXY_SERVICE_PORT = 80
 
 
+# The platform's own web UIs, each at ``<tool>.<internal zone>`` on the internal ALB (behind OAuth2 Proxy).
+PLATFORM_UIS = ("alertmanager", "grafana", "kiali", "prometheus")
+
+
+def platform_ui_host(tool: str, internal_zone: str) -> str:
+    return f"{tool}.{internal_zone}"
+
+
+def url_host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def platform_hosts(platform: PlatformSpec) -> dict[str, list[str]]:
+    """Exposure level -> every hostname the platform itself serves there, sorted: OAuth2 Proxy's sign-in host,
+    Grafana's address and the platform UIs, all on the internal ALB. The one definition the Kubernetes objects
+    serving them, their DNS records and certificates, and the wiring checks read.
+
+    A URL setting whose host lies outside the internal zone (a Grafana run elsewhere, an in-cluster address) is
+    served by someone else, so it is none of the platform's hosts."""
+    zone = platform.internal_zone
+    internal = {platform_ui_host(tool, zone) for tool in PLATFORM_UIS}
+    for url in (platform.oauth2_proxy_url, platform.grafana_url):
+        if (host := url_host(url)).endswith(f".{zone}"):
+            internal.add(host)
+    return {level: sorted(internal) if level == INTERNAL else [] for level in EXPOSED_LEVELS}
+
+
 def oauth2_proxy_auth_url() -> str:
     """Nginx checks each request with OAuth2 Proxy inside the cluster: the internal ALB's WAF admits only
     the corp network, not the nodes, so the public address would be refused."""
@@ -258,6 +288,7 @@ def web_acl_name(cluster: str, level: str) -> str:
 
 
 def corp_ip_set_name(cluster: str) -> str:
+    """The WAF IP set the internal web ACL allows: the corp networks and the NAT gateways' egress addresses."""
     return _short("portal-corp", cluster, 128)
 
 

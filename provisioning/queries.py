@@ -13,6 +13,7 @@ from .desired.platform import render_platform
 from .diff import REDACTED
 from .graph import Graph, service_graph
 from .models import ManagedResource, ProvisioningRun, RunStep
+from .names import platform_hosts
 from .resources import AWS, KUBERNETES, Resource, to_yaml, to_yaml_documents
 from .scopes import service_key, service_of
 from .snapshot import load_service, platform_snapshot
@@ -59,6 +60,11 @@ def hostname_holders(hostnames: list[str], service: str | None) -> dict[str, str
     if service:
         rows = rows.exclude(scope=service_key(service))
     return {name: service_of(scope) for name, scope in rows.values_list("name", "scope")}
+
+
+def platform_hostnames(settings_row=None) -> set[str]:
+    """The hostnames the platform itself serves (OAuth2 Proxy's sign-in host, its UIs): no service may take one."""
+    return {host for hosts in platform_hosts(platform_snapshot(settings_row)).values() for host in hosts}
 
 
 def _is_secret(resource: ManagedResource) -> bool:

@@ -37,6 +37,7 @@ def platform_snapshot(settings_row: PlatformSettings | None = None) -> spec.Plat
     values = {f: getattr(row, f) for f in spec.PlatformSpec.__dataclass_fields__ if hasattr(row, f)}
     values |= platform_outputs(row)
     values["corp_cidrs"] = tuple(row.corp_cidrs)
+    values["nat_egress_cidrs"] = tuple(row.nat_egress_cidrs)
     values["subnet_ids"] = tuple(row.subnet_ids)
     values["portal_url"] = settings.PORTAL_PUBLIC_URL
     values["oidc_issuer"] = settings.OIDC_ISSUER

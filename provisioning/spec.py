@@ -211,6 +211,8 @@ class PlatformSpec:
     internal_zone: str = "internal.example.com"
     external_zone: str = "example.com"
     corp_cidrs: tuple[str, ...] = ("203.0.113.0/24",)
+    # The NAT gateways' egress addresses: tools outside reach the internal ALB from them.
+    nat_egress_cidrs: tuple[str, ...] = ()
     vpc_id: str = ""
     subnet_ids: tuple[str, ...] = ()
     node_security_group_id: str = ""
@@ -253,6 +255,11 @@ class PlatformSpec:
     sre_group: str = "platform-sre"
     # The slug of the team that runs the platform: its incident topic receives the platform's own alarms.
     sre_team: str = ""
+
+    @property
+    def allowed_cidrs(self) -> tuple[str, ...]:
+        """Who may reach the internal ALB: the corp networks and the NAT gateways' egress addresses."""
+        return (*self.corp_cidrs, *self.nat_egress_cidrs)
 
     def zone(self, level: str) -> str:
         return {INTERNAL: self.internal_zone, EXTERNAL: self.external_zone}[level]

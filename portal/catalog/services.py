@@ -12,7 +12,7 @@ from django.db import transaction
 
 from portal.audit.context import current_request
 from portal.audit.log import record
-from provisioning.queries import hostname_holders
+from provisioning.queries import hostname_holders, platform_hostnames
 from provisioning.spec import jsonable
 
 from .choices import MatchType, MembershipRole, MembershipSource
@@ -120,6 +120,8 @@ def hostname_errors(hostnames: list[str], level: str, service: str | None, platf
         if found != zone:
             where = f"it belongs to the {found} zone" if found else "it is in neither platform zone"
             errors.append(f"{host!r} must lie under {zone} for '{level}'; {where}.")
+    for host in sorted(set(hostnames) & platform_hostnames(platform)):
+        errors.append(f"{host!r} is a host the platform itself serves (its sign-in or a platform UI).")
     taken = Hostname.objects.filter(fqdn__in=hostnames).exclude(exposure__service__name=service)
     for owner in taken.select_related("exposure__service"):
         errors.append(f"{owner.fqdn!r} is already used by service {owner.exposure.service.name!r}.")

@@ -55,6 +55,12 @@ def test_the_plan_of_a_fresh_platform_lists_every_shared_piece_with_its_fields(s
         "wafv2.WebACL internal/portal-internal-sandbox": "create",
         "wafv2.WebACLAssociation external/portal-external-sandbox": "create",
         "wafv2.WebACLAssociation internal/portal-internal-sandbox": "create",
+        "route53.Delegation example.com/internal.example.com": "create",
+        **{
+            f"{kind} internal/{tool}.internal.example.com": "create"
+            for kind in ("acm.PlatformCertificate", "route53.PlatformRecord")
+            for tool in ("alertmanager", "grafana", "kiali", "oauth2-proxy", "prometheus")
+        },
         "logs.LogGroup /aws/eks/sandbox/cluster": "create",
         "eks.ClusterLogging sandbox": "update",  # the sandbox's cluster exists, its logs are off
         **{

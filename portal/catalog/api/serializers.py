@@ -195,6 +195,7 @@ class PlatformSettingsSerializer(serializers.ModelSerializer):
     )
     slack_webhook_url_masked = serializers.CharField(source="slack_webhook_masked", read_only=True)
     corp_cidrs = serializers.ListField(child=serializers.CharField(max_length=49), min_length=1, max_length=100)
+    nat_egress_cidrs = serializers.ListField(child=serializers.CharField(max_length=49), required=False, max_length=100)
     subnet_ids = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=20)
     outputs = serializers.SerializerMethodField(
         help_text="What AWS assigned to the platform's shared pieces (zone ids, ALB ARNs and DNS names, listener, "

@@ -1,4 +1,5 @@
 import ipaddress
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -22,6 +23,20 @@ def _default_corp_cidrs() -> list[str]:
     return list(PlatformSpec.corp_cidrs)
 
 
+def _ipv4_cidr_problems(cidrs: list) -> list[str]:
+    """Why these are not IPv4 CIDR blocks ([] when they are): the WAF IP set that holds them is IPv4."""
+    problems = []
+    for cidr in cidrs:
+        try:
+            validate_cidr(str(cidr))
+        except ValidationError as exc:
+            problems.extend(exc.messages)
+            continue
+        if ipaddress.ip_network(str(cidr)).version != 4:
+            problems.append(f"{cidr!r} is IPv6: the WAF IP set of the allowed networks holds IPv4 blocks only.")
+    return problems
+
+
 class PlatformSettings(models.Model):
     """The platform's one row of settings (SRE-only): cluster, zones, networks, corp CIDRs, the WAF rate limit.
 
@@ -41,7 +56,14 @@ class PlatformSettings(models.Model):
     external_zone = models.CharField(max_length=253, default=PlatformSpec.external_zone, validators=[validate_hostname])
     corp_cidrs = models.JSONField(
         default=_default_corp_cidrs,
-        help_text="IPv4 CIDRs of the corporate network: the internal ALB's security group and WAF admit only these.",
+        help_text="IPv4 CIDRs of the corporate network: the internal ALB's security group and WAF admit only these "
+        "(and the NAT egress CIDRs).",
+    )
+    nat_egress_cidrs = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="IPv4 CIDRs of the NAT gateways' egress addresses (e.g. 198.51.100.7/32): tools outside reach the "
+        "platform from them, so the internal ALB's security group and WAF admit them beside the corp CIDRs.",
     )
     create_load_balancers = models.BooleanField(
         default=PlatformSpec.create_load_balancers,
@@ -130,17 +152,12 @@ class PlatformSettings(models.Model):
         errors = {}
         if not isinstance(self.corp_cidrs, list) or not self.corp_cidrs:
             errors["corp_cidrs"] = ["List at least one CIDR block of the corporate network."]
-        else:
-            for cidr in self.corp_cidrs:
-                try:
-                    validate_cidr(str(cidr))
-                except ValidationError as exc:
-                    errors.setdefault("corp_cidrs", []).extend(exc.messages)
-                    continue
-                if ipaddress.ip_network(str(cidr)).version != 4:
-                    errors.setdefault("corp_cidrs", []).append(
-                        f"{cidr!r} is IPv6: the WAF IP set of the corp networks holds IPv4 blocks only."
-                    )
+        elif problems := _ipv4_cidr_problems(self.corp_cidrs):
+            errors["corp_cidrs"] = problems
+        if not isinstance(self.nat_egress_cidrs, list):
+            errors["nat_egress_cidrs"] = ['Give a list of CIDR blocks (e.g. ["198.51.100.7/32"]).']
+        elif problems := _ipv4_cidr_problems(self.nat_egress_cidrs):
+            errors["nat_egress_cidrs"] = problems
         if self.sre_team and not Team.objects.filter(slug=self.sre_team).exists():
             errors["sre_team"] = [f"No team {self.sre_team!r}: name the slug of the team that runs the platform."]
         if self.internal_zone == self.external_zone:
@@ -160,6 +177,12 @@ class PlatformSettings(models.Model):
                 validate(getattr(self, field))
             except ValidationError as exc:
                 errors[field] = exc.messages
+        sign_in = (urlsplit(self.oauth2_proxy_url).hostname or "").lower()
+        if "oauth2_proxy_url" not in errors and not sign_in.endswith(f".{self.internal_zone}"):
+            errors["oauth2_proxy_url"] = [
+                f"The sign-in host {sign_in!r} must lie under the internal zone {self.internal_zone}: the platform "
+                "serves it on the internal ALB, with its DNS record and certificate."
+            ]
         if errors:
             raise ValidationError(errors)
 

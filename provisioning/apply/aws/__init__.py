@@ -10,6 +10,7 @@ from .cloudwatch import AlarmWriter
 from .ec2 import SecurityGroupIngressWriter, SecurityGroupWriter
 from .eks import ClusterLoggingWriter
 from .elbv2 import ListenerWriter, LoadBalancerWriter, TargetGroupWriter
+from .hosts import DelegationWriter, PlatformCertificateWriter, PlatformRecordWriter
 from .logs import LogGroupWriter, MetricFilterWriter
 from .route53 import HostedZoneWriter, RecordWriter
 from .sns import TopicWriter
@@ -34,12 +35,15 @@ WRITERS: dict[str, Writer] = {
     writer.kind: writer
     for writer in (
         HostedZoneWriter(),
+        DelegationWriter(),
         ClusterLoggingWriter(),
         SecurityGroupWriter(),
         SecurityGroupIngressWriter(),
         TargetGroupWriter(),
         LoadBalancerWriter(),
         ListenerWriter(),
+        PlatformCertificateWriter(),
+        PlatformRecordWriter(),
         IPSetWriter(),
         WebACLWriter(),
         WebACLAssociationWriter(),

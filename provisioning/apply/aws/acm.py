@@ -159,15 +159,21 @@ class CertificateWriter:
         """Detach and delete the service's certificates for the name, then the validation record nobody needs."""
         domain = resource.name
         service = ctx.service or resource.body.get("tags", {}).get(TAG_SERVICE, "")
-        certs = find_certificates(ctx, {domain}, service_identity(service))
-        records = [r for r in (validation_record(c) for c in certs) if r]
-        for cert in certs:
-            retire(ctx, cert)
-        if find_certificates(ctx, {domain}, {TAG_MANAGED: MANAGED_TAG_VALUE}):
-            return  # another portal certificate (the name moved to another service) still validates through it
         level = ctx.level_of(domain)
         zone_id = resource.body.get("validation_zone_id") or (ctx.platform.zone_id(level) if level else "")
-        for record in {(r["Name"], r["Type"]): r for r in records}.values():
-            current = get_rrset(ctx, zone_id, record["Name"], record["Type"]) if zone_id else None
-            if current is not None:
-                change(ctx, zone_id, [{"Action": "DELETE", "ResourceRecordSet": current}], f"portal: {domain} gone")
+        forget_certificates(ctx, domain, service_identity(service), zone_id)
+
+
+def forget_certificates(ctx: AwsContext, domain: str, identity: dict[str, str], zone_id: str) -> None:
+    """Detach and delete the certificates for ``domain`` carrying ``identity``, then their validation record in
+    ``zone_id`` unless another of the portal's certificates for the name still validates through it."""
+    certs = find_certificates(ctx, {domain}, identity)
+    records = [r for r in (validation_record(c) for c in certs) if r]
+    for cert in certs:
+        retire(ctx, cert)
+    if find_certificates(ctx, {domain}, {TAG_MANAGED: MANAGED_TAG_VALUE}):
+        return  # another portal certificate (the name moved to another owner) still validates through it
+    for record in {(r["Name"], r["Type"]): r for r in records}.values():
+        current = get_rrset(ctx, zone_id, record["Name"], record["Type"]) if zone_id else None
+        if current is not None:
+            change(ctx, zone_id, [{"Action": "DELETE", "ResourceRecordSet": current}], f"portal: {domain} gone")

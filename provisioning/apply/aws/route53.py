@@ -9,7 +9,7 @@ from ...aws.context import AwsContext, not_bootstrapped, tag_list
 from ...aws.errors import is_code
 from ...aws.kinds import HOSTED_ZONE, RECORD
 from ...errors import PermanentError
-from ...names import TAG_SERVICE, platform_tags, record_owner_name
+from ...names import OWNER_PLATFORM, TAG_OWNER, TAG_SERVICE, platform_tags, record_owner_name
 from ...observed.aws.route53 import alias_of, get_rrset, hosted_zone, owner_value, parse_owner, values, zone_id_of
 from ...resources import Resource
 
@@ -39,6 +39,11 @@ class RecordWriter:
         current = get_rrset(ctx, zone_id, host, "A")
         owner_rrset = get_rrset(ctx, zone_id, record_owner_name(host), "TXT")
         owner = parse_owner(owner_rrset)
+        if owner.get(TAG_OWNER) == OWNER_PLATFORM:
+            raise PermanentError(
+                f"{resource.label()}: {host} is a host the platform itself serves; choose another hostname",
+                code="RecordOwnedByPlatform",
+            )
         if owner.get(TAG_SERVICE, tags[TAG_SERVICE]) != tags[TAG_SERVICE]:
             raise PermanentError(
                 f"{resource.label()}: {host} belongs to service {owner[TAG_SERVICE]}; it must release the name first",

@@ -11,7 +11,8 @@ Per exposure level:
 - ``route53.HostedZone`` (namespace: the level): the level's public zone. Adopted by name; created only in the
   local sandbox, since real zones are delegated by people. ACM validates through public DNS, so both are public.
 - ``ec2.SecurityGroup``: the ALB's own group. External: 443 and 80 from anywhere (IPv4 and IPv6); internal: 443
-  from the corp CIDRs only. The group owns its ingress rules: one added or removed by hand is drift.
+  from the corp CIDRs and the NAT gateways' egress addresses only. The group owns its ingress rules: one added or
+  removed by hand is drift.
 - ``ec2.SecurityGroupIngress`` (namespace: the nodes' group, a platform setting): the nodes admit the level's ALB
   group on the level's gateway NodePort, the port its target group reaches them on.
 - ``elbv2.TargetGroup``: HTTPS to the gateway's NodePort (instance targets; the ALB re-encrypts, seed §17), kept
@@ -20,10 +21,17 @@ Per exposure level:
 - ``elbv2.Listener``: HTTPS on 443 forwarding to the target group, presenting the zone apex's certificate when no
   service certificate matches (services attach theirs by SNI); on the external ALB also HTTP on 80, which
   redirects to HTTPS.
-- ``wafv2.WebACL`` and ``wafv2.WebACLAssociation``: external, a per-IP rate limit and AWS's SQL-injection and
-  common-attack rule groups; internal, only the corp networks (the IP set) are allowed.
+- ``acm.PlatformCertificate`` and ``route53.PlatformRecord`` (namespace: the level, name: the host): for every
+  host the platform itself serves there (``names.platform_hosts``: OAuth2 Proxy's sign-in host, Grafana, the
+  platform UIs), a DNS-validated certificate attached to the level's HTTPS listener and an alias record in the
+  level's zone pointing at its ALB. Named by the zone, the ALB and the listener's port, like everything here.
+- ``wafv2.WebACL`` and ``wafv2.WebACLAssociation``: external, a per-IP rate limit and AWS's IP-reputation,
+  SQL-injection and common-attack rule groups; internal, only the allowed networks (the IP set) get through.
 
-Once: ``wafv2.IPSet`` of the corp CIDRs; the EKS control-plane log group (``logs.LogGroup``, with the platform's
+Once: ``route53.Delegation`` (namespace: the external zone), the NS record that delegates the internal zone from
+the external one when it lies under it (ACM validates the internal hosts' certificates through public DNS, so the
+internal zone is public and must be found from its parent); ``wafv2.IPSet`` of the corp CIDRs and the NAT
+gateways' egress addresses; the EKS control-plane log group (``logs.LogGroup``, with the platform's
 retention, made before EKS makes it without) and ``eks.ClusterLogging`` (api, audit and authenticator logs on;
 types someone else turned on stay on, only these are declared).
 """
@@ -39,11 +47,14 @@ from provisioning.aws.kinds import (
     LISTENER,
     LOAD_BALANCER,
     LOG_GROUP,
+    PLATFORM_CERTIFICATE,
+    PLATFORM_RECORD,
     SECURITY_GROUP,
     SECURITY_GROUP_INGRESS,
     TARGET_GROUP,
     WEB_ACL,
     WEB_ACL_ASSOCIATION,
+    ZONE_DELEGATION,
 )
 from provisioning.resources import Resource, aws, canonical_order
 from provisioning.spec import EXPOSED_LEVELS, PlatformSpec
@@ -57,13 +68,21 @@ HTTPS_PORT, HTTP_PORT = 443, 80
 TARGET_PROTOCOL = "HTTPS"
 HEALTH_CHECK = {"protocol": TARGET_PROTOCOL, "path": "/", "matcher": "200-499"}
 ANYWHERE = ("0.0.0.0/0", "::/0")
-EXTERNAL_RULE_GROUPS = ("AWSManagedRulesSQLiRuleSet", "AWSManagedRulesCommonRuleSet")
+# Cheapest first: addresses AWS knows to be harmful (bots, scanners) are blocked before the costlier inspections.
+EXTERNAL_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesSQLiRuleSet",
+    "AWSManagedRulesCommonRuleSet",
+)
+# Route53's usual TTL for a delegation (two days): name servers of a zone seldom change.
+DELEGATION_TTL = 172800
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator")
 
 
 def build_platform_aws(platform: PlatformSpec) -> list[Resource]:
     """Every shared AWS piece of the platform, both levels' and the ones it has once."""
-    resources = [*control_plane_logging(platform), corp_ip_set(platform)]
+    resources = [*control_plane_logging(platform), corp_ip_set(platform), *zone_delegation(platform)]
+    hosts = names.platform_hosts(platform)
     for level in EXPOSED_LEVELS:
         resources += [
             hosted_zone(platform, level),
@@ -75,6 +94,8 @@ def build_platform_aws(platform: PlatformSpec) -> list[Resource]:
             web_acl(platform, level),
             web_acl_association(platform, level),
         ]
+        for host in hosts[level]:
+            resources += [host_certificate(platform, level, host), host_record(platform, level, host)]
         if level == "external":
             resources.append(http_redirect_listener(platform, level))
     return resources
@@ -83,6 +104,38 @@ def build_platform_aws(platform: PlatformSpec) -> list[Resource]:
 def hosted_zone(platform: PlatformSpec, level: str) -> Resource:
     zone = platform.zone(level)
     return aws(HOSTED_ZONE, zone, {"name": zone, "private_zone": False}, namespace=level)
+
+
+def zone_delegation(platform: PlatformSpec) -> list[Resource]:
+    """The NS record in the external zone naming the internal zone's name servers, when the internal zone lies
+    under the external one; a zone elsewhere is delegated by whoever holds its parent."""
+    child, parent = platform.internal_zone, platform.external_zone
+    if not child.endswith(f".{parent}"):
+        return []
+    return [aws(ZONE_DELEGATION, child, {"delegates_to": child, "ttl": DELEGATION_TTL}, namespace=parent)]
+
+
+def host_certificate(platform: PlatformSpec, level: str, host: str) -> Resource:
+    """A host the platform serves: its certificate, validated in the level's zone, on the level's HTTPS listener."""
+    body = {
+        "domain_name": host,
+        "validation_zone": platform.zone(level),
+        "listener": {"load_balancer": names.alb_name(platform.cluster_name, level), "port": HTTPS_PORT},
+        "status": "ISSUED",
+        "tags": names.platform_tags(host),
+    }
+    return aws(PLATFORM_CERTIFICATE, host, body, namespace=level)
+
+
+def host_record(platform: PlatformSpec, level: str, host: str) -> Resource:
+    """A host the platform serves: its alias record in the level's zone, at the level's ALB. Route53 records have
+    no tags: ``tags`` is the owner TXT record beside it, as for a service's."""
+    body = {
+        "zone": platform.zone(level),
+        "load_balancer": names.alb_name(platform.cluster_name, level),
+        "tags": names.platform_identity(),
+    }
+    return aws(PLATFORM_RECORD, host, body, namespace=level)
 
 
 def ingress_rule(port: int, cidr: str) -> dict[str, Any]:
@@ -95,7 +148,7 @@ def alb_security_group(platform: PlatformSpec, level: str) -> Resource:
     if level == "external":
         rules = [ingress_rule(port, cidr) for port in (HTTPS_PORT, HTTP_PORT) for cidr in ANYWHERE]
     else:
-        rules = [ingress_rule(HTTPS_PORT, cidr) for cidr in platform.corp_cidrs]
+        rules = [ingress_rule(HTTPS_PORT, cidr) for cidr in allowed_networks(platform)]
     body = {"vpc_id": platform.vpc_id, "ingress": canonical_order(rules), "tags": names.platform_tags(name)}
     return aws(SECURITY_GROUP, name, body, namespace=level)
 
@@ -158,9 +211,14 @@ def http_redirect_listener(platform: PlatformSpec, level: str) -> Resource:
     return aws(LISTENER, name, body, namespace=level)
 
 
+def allowed_networks(platform: PlatformSpec) -> list[str]:
+    """The internal ALB's sources, normalized and each once: the corp networks and the NAT gateways' addresses."""
+    return sorted({str(ipaddress.ip_network(cidr, strict=False)) for cidr in platform.allowed_cidrs})
+
+
 def corp_ip_set(platform: PlatformSpec) -> Resource:
     name = names.corp_ip_set_name(platform.cluster_name)
-    addresses = sorted(str(ipaddress.ip_network(cidr, strict=False)) for cidr in platform.corp_cidrs)
+    addresses = allowed_networks(platform)
     body = {"ip_address_version": "IPV4", "addresses": addresses, "tags": names.platform_tags(name)}
     return aws(IP_SET, name, body)
 
@@ -170,7 +228,8 @@ def visibility(metric: str) -> dict[str, Any]:
 
 
 def external_rules(name: str, rate_limit: int) -> list[dict[str, Any]]:
-    """Internet-facing: a per-IP rate limit, then AWS's SQL injection and common-attack (XSS, ...) rule groups."""
+    """Internet-facing: a per-IP rate limit, then AWS's IP-reputation, SQL injection and common-attack (XSS, ...)
+    rule groups."""
     rules = [
         {
             "Name": "rate-limit",
@@ -194,7 +253,8 @@ def external_rules(name: str, rate_limit: int) -> list[dict[str, Any]]:
 
 
 def internal_rules(name: str, ip_set: str) -> list[dict[str, Any]]:
-    """Internal: the corp networks are allowed (the IP set, by name), everything else is blocked."""
+    """Internal: the corp networks and the NAT gateways' addresses are allowed (the IP set, by name), everything
+    else is blocked."""
     return [
         {
             "Name": "allow-corp-networks",

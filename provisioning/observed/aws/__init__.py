@@ -14,9 +14,12 @@ from ...aws.kinds import (
     LISTENER,
     LOAD_BALANCER,
     ORDER,
+    PLATFORM_CERTIFICATE,
+    PLATFORM_RECORD,
     SECURITY_GROUP,
     TARGET_GROUP,
     WEB_ACL,
+    ZONE_DELEGATION,
 )
 from ...resources import Resource
 from .acm import CertificateReader
@@ -24,6 +27,7 @@ from .cloudwatch import AlarmReader
 from .ec2 import SecurityGroupIngressReader, SecurityGroupReader
 from .eks import ClusterLoggingReader
 from .elbv2 import ListenerReader, LoadBalancerReader, TargetGroupReader
+from .hosts import DelegationReader, PlatformCertificateReader, PlatformRecordReader
 from .logs import LogGroupReader, MetricFilterReader
 from .observation import Observation
 from .route53 import HostedZoneReader, RecordReader
@@ -45,12 +49,15 @@ READERS: dict[str, Reader] = {
     reader.kind: reader
     for reader in (
         HostedZoneReader(),
+        DelegationReader(),
         ClusterLoggingReader(),
         SecurityGroupReader(),
         SecurityGroupIngressReader(),
         TargetGroupReader(),
         LoadBalancerReader(),
         ListenerReader(),
+        PlatformCertificateReader(),
+        PlatformRecordReader(),
         IPSetReader(),
         WebACLReader(),
         WebACLAssociationReader(),
@@ -63,7 +70,20 @@ READERS: dict[str, Reader] = {
     )
 }
 # Kinds whose readers report outputs (see ``Observation.outputs``).
-WITH_OUTPUTS = frozenset({HOSTED_ZONE, SECURITY_GROUP, TARGET_GROUP, LOAD_BALANCER, LISTENER, IP_SET, WEB_ACL})
+WITH_OUTPUTS = frozenset(
+    {
+        HOSTED_ZONE,
+        ZONE_DELEGATION,
+        SECURITY_GROUP,
+        TARGET_GROUP,
+        LOAD_BALANCER,
+        LISTENER,
+        PLATFORM_CERTIFICATE,
+        PLATFORM_RECORD,
+        IP_SET,
+        WEB_ACL,
+    }
+)
 
 
 class AwsReader:
