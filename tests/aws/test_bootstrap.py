@@ -65,7 +65,11 @@ def test_bootstrap_creates_the_platform_and_records_it(bootstrapped, sandbox_cli
         for r in external["Rules"]
         if "ManagedRuleGroupStatement" in r["Statement"]
     }
-    assert groups == {"AWSManagedRulesSQLiRuleSet", "AWSManagedRulesCommonRuleSet"}
+    assert groups == {
+        "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesSQLiRuleSet",
+        "AWSManagedRulesCommonRuleSet",
+    }
     (rate,) = [r for r in external["Rules"] if "RateBasedStatement" in r["Statement"]]
     assert (
         rate["Statement"]["RateBasedStatement"] == {"Limit": 2000, "AggregateKeyType": "IP"}

@@ -1,14 +1,18 @@
 """The AWS half of a service, end to end through the engine and a Celery task, against the sandbox."""
 
+from provisioning import names
 from provisioning.choices import RunStatus
 from provisioning.models import ManagedResource
 from provisioning.operations import apply_service, destroy_service, plan_service
 from provisioning.scopes import PLATFORM_KEY
+from provisioning.spec import PlatformSpec
 from tests.engine.conftest import run_task, update
 
 from .conftest import apply, certificates, expose, tagged, zone_records
 
 HOSTS = ["pay.example.com", "api.pay.example.com"]
+# The platform's own hosts (its sign-in host and UIs) have their records and certificates on the internal ALB.
+PLATFORM_HOSTS = names.platform_hosts(PlatformSpec())["internal"]
 TOPIC = "arn:aws:sns:ap-northeast-1:123456789012:portal-payments-incidents"
 
 
@@ -35,7 +39,8 @@ def test_an_external_service_with_two_hostnames(bootstrapped, team, sre, sandbox
         )
     validation = {name for name, rtype in records.keys() - platform_records.keys() if rtype == "CNAME"}
     assert validation == {f"_d930b28be6c5927595552b219965053e.{host}" for host in HOSTS}  # moto's fixed token
-    assert not [k for k in zone_records(route53, platform.internal_zone_id) if k[1] == "A"]
+    internal_records = zone_records(route53, platform.internal_zone_id)
+    assert {k[0] for k in internal_records if k[1] == "A"} == set(PLATFORM_HOSTS), "only the platform's own"
 
     acm = sandbox_client("acm")
     certs = {c["DomainName"]: c["CertificateArn"] for c in certificates(acm)}
@@ -44,7 +49,7 @@ def test_an_external_service_with_two_hostnames(bootstrapped, team, sre, sandbox
     } == {h: "ISSUED" for h in HOSTS}
     elbv2 = sandbox_client("elbv2")
     assert listener_certificates(elbv2, platform.external_listener_arn) == {certs[h] for h in HOSTS}
-    assert listener_certificates(elbv2, platform.internal_listener_arn) == set()
+    assert listener_certificates(elbv2, platform.internal_listener_arn) == {certs[h] for h in PLATFORM_HOSTS}
 
     (group,) = sandbox_client("logs").describe_log_groups(logGroupNamePrefix="/eks/sandbox/payments/")["logGroups"]
     assert (group["logGroupName"], group["retentionInDays"]) == ("/eks/sandbox/payments/payments-api", 14)
@@ -116,7 +121,9 @@ def test_moving_a_service_from_external_to_internal_is_one_plan(bootstrapped, te
     assert not set(HOSTS) & set(now), "the external certificates are deleted"
     elbv2 = sandbox_client("elbv2")
     assert listener_certificates(elbv2, platform.external_listener_arn) == set()
-    assert listener_certificates(elbv2, platform.internal_listener_arn) == {now[h] for h in internal_hosts}
+    assert listener_certificates(elbv2, platform.internal_listener_arn) == {
+        now[h] for h in [*internal_hosts, *PLATFORM_HOSTS]
+    }
     assert not {old[h] for h in HOSTS} & set(now.values())
 
 
@@ -164,7 +171,9 @@ def test_deleting_the_service_leaves_nothing_tagged_for_it(bootstrapped, team, s
     assert tagged(tagging, {"portal:service": "payments-api"}) == []
     assert tagged(tagging, {"portal:team": "payments"}) == [], "the team's last service took the topic along"
     assert zone_records(sandbox_client("route53"), platform.external_zone_id).keys() == before
-    assert [c["DomainName"] for c in certificates(sandbox_client("acm"))] == ["example.com", "internal.example.com"]
+    assert sorted(c["DomainName"] for c in certificates(sandbox_client("acm"))) == sorted(
+        ["example.com", "internal.example.com", *PLATFORM_HOSTS]
+    )
     assert sandbox_client("logs").describe_log_groups(logGroupNamePrefix="/eks/sandbox/payments/")["logGroups"] == []
     assert sandbox_client("cloudwatch").describe_alarms()["MetricAlarms"] == []
     assert not ManagedResource.objects.filter(provider="aws").exclude(scope=PLATFORM_KEY).exists()
