@@ -103,8 +103,14 @@ METRICS_PORT_NAME = "http-metrics"
 # Pods carry their release in this label; canary subsets select on it.
 LABEL_VERSION = "version"
 
-# The platform's cert-manager ClusterIssuer for certificates served by the Nginx Ingress (tools outside the mesh).
+# The platform's cert-manager ClusterIssuer for certificates outside the mesh (the gateways' towards the ALB, the
+# Nginx Ingress's for tools outside the mesh); ``desired/platform/certificates.py`` renders it and its chain.
 CLUSTER_ISSUER = "internal-ca"
+# The self-signed issuer that signs only the cluster's CA, and the CA's Certificate and Secret.
+BOOTSTRAP_ISSUER = "internal-ca-bootstrap"
+CLUSTER_CA = "internal-ca"
+# cert-manager's cluster resource namespace: a ClusterIssuer reads its CA Secret there.
+CERT_MANAGER_NAMESPACE = "cert-manager"
 
 
 def tls_secret_name(service: str) -> str:

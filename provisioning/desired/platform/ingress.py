@@ -29,6 +29,7 @@ from provisioning import names
 from provisioning.desired.istio import NETWORKING
 from provisioning.spec import EXPOSED_LEVELS, INTERNAL, PlatformSpec
 
+from .certificates import CERT_MANAGER_API, issuer_ref
 from .objects import metadata, namespace, service_account
 
 COMPONENT = "ingress-gateway"
@@ -48,7 +49,6 @@ PROXY_UID = 1337
 SDS_ROLE = "istio-ingressgateway-sds"
 
 LOAD_BALANCER_API = "elbv2.k8s.aws/v1beta1"
-CERT_MANAGER_API = "cert-manager.io/v1"
 
 NGINX_CONTROLLER_SERVICE = "ingress-nginx-controller"
 NGINX_ROUTE = "internal-tools-via-nginx"
@@ -148,7 +148,7 @@ def gateway_certificate(platform: PlatformSpec, level: str) -> dict[str, Any]:
         "spec": {
             "secretName": secret,
             "dnsNames": [f"*.{platform.zone(level)}"],
-            "issuerRef": {"name": names.CLUSTER_ISSUER, "kind": "ClusterIssuer", "group": "cert-manager.io"},
+            "issuerRef": issuer_ref(),
         },
     }
 
