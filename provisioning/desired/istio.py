@@ -50,7 +50,12 @@ def is_exposed(svc: ServiceSpec) -> bool:
 
 
 def load_balancer(svc: ServiceSpec) -> dict[str, Any]:
-    """``simple`` for the plain algorithms, ``consistentHash`` keyed by source IP, a header or a cookie."""
+    """``simple`` for the plain algorithms, ``consistentHash`` keyed by source IP, a header or a cookie.
+
+    The proxy that picks the endpoint hashes: a caller's sidecar (its pod's address) or, for requests from an ALB,
+    the level's ingress gateway, which takes the client's address from the ALB's ``X-Forwarded-For`` entry
+    (``gatewayTopology.numTrustedProxies``, ``desired/platform/ingress.py``) rather than the node it came through.
+    """
     if svc.traffic.load_balancer != "consistent_hash":
         return {"simple": SIMPLE_LOAD_BALANCERS[svc.traffic.load_balancer]}
     kind, _, key = svc.traffic.hash_on.partition(":")

@@ -15,6 +15,10 @@ VirtualServices that bind to the level's Gateway by name (``names.gateway_ref``)
 keeps inside the level's zone. The gateway's own certificate (``*.zone``, from the cluster's cert-manager
 issuer) is never verified by the ALB; it only encrypts the hop.
 
+The ALB's target is a node, so the gateway's TCP peer is a node (or, with kube-proxy's SNAT, another node) and
+never the client. The ALB appends the client's address to ``X-Forwarded-For``; the gateways trust exactly that one
+hop (``gatewayTopology.numTrustedProxies``), so Envoy's client address is the one the ALB saw.
+
 Each level has its own gateway pods (label ``names.ingress_gateway_selector``) and ServiceAccount, whose SPIFFE
 principal the services' AuthorizationPolicies admit (``names.ingress_gateway_principal``).
 
@@ -30,7 +34,7 @@ from provisioning.desired.istio import NETWORKING
 from provisioning.spec import EXPOSED_LEVELS, INTERNAL, PlatformSpec
 
 from .certificates import CERT_MANAGER_API, issuer_ref
-from .objects import metadata, namespace, service_account
+from .objects import dump_yaml, metadata, namespace, service_account
 
 COMPONENT = "ingress-gateway"
 
@@ -45,6 +49,13 @@ GATEWAY_REPLICAS = 2
 # Istio's gateway injection: the webhook fills in the proxy's image and configuration.
 INJECT_LABEL = "sidecar.istio.io/inject"
 INJECT_TEMPLATES_ANNOTATION = "inject.istio.io/templates"
+PROXY_CONFIG_ANNOTATION = "proxy.istio.io/config"
+# Proxies in front of the gateway that append the client's address to X-Forwarded-For: the ALB alone (the
+# NodePort hop is kube-proxy's NAT, no HTTP proxy). Envoy then takes the address the ALB appended (the rightmost
+# entry) as the client's, so ``consistentHash.useSourceIp``, the access log's client address and any
+# ``remoteIpBlocks`` rule see the client, not a node or the ALB; entries left of it, which a client can forge,
+# are never trusted.
+TRUSTED_PROXIES = 1
 PROXY_UID = 1337
 SDS_ROLE = "istio-ingressgateway-sds"
 
@@ -61,6 +72,15 @@ def nginx_controller_host() -> str:
 def gateway_service_account(platform: PlatformSpec, level: str) -> dict[str, Any]:
     """The identity of the level's gateway pods; services admit its principal."""
     return service_account(names.ingress_gateway_service_account(level), platform.ingress_namespace, COMPONENT)
+
+
+def gateway_proxy_config() -> dict[str, Any]:
+    """The gateway's own ProxyConfig: how many proxies' word on the client address it trusts."""
+    return {"gatewayTopology": {"numTrustedProxies": TRUSTED_PROXIES}}
+
+
+def gateway_pod_annotations() -> dict[str, str]:
+    return {INJECT_TEMPLATES_ANNOTATION: "gateway", PROXY_CONFIG_ANNOTATION: dump_yaml(gateway_proxy_config())}
 
 
 def gateway_deployment(platform: PlatformSpec, level: str) -> dict[str, Any]:
@@ -88,7 +108,7 @@ def gateway_deployment(platform: PlatformSpec, level: str) -> dict[str, Any]:
             "replicas": GATEWAY_REPLICAS,
             "selector": {"matchLabels": selector},
             "template": {
-                "metadata": {"labels": pod_labels, "annotations": {INJECT_TEMPLATES_ANNOTATION: "gateway"}},
+                "metadata": {"labels": pod_labels, "annotations": gateway_pod_annotations()},
                 "spec": {"serviceAccountName": names.ingress_gateway_service_account(level), "containers": [proxy]},
             },
         },
