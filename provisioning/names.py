@@ -57,6 +57,11 @@ def mesh_host(service: str) -> str:
     return f"{service}.{service}.svc.{CLUSTER_DOMAIN}"
 
 
+def mesh_host_forms(service: str) -> tuple[str, ...]:
+    """Every name an in-mesh caller may address a service by (and so send as its Host), shortest first."""
+    return (service, f"{service}.{service}", f"{service}.{service}.svc", mesh_host(service))
+
+
 def principal(service: str) -> str:
     """The SPIFFE principal of a service's workload (its ServiceAccount has the service's name)."""
     return f"{CLUSTER_DOMAIN}/ns/{service}/sa/{service}"
