@@ -1,6 +1,9 @@
 """Every naming rule and label key of provisioned resources, defined once."""
 
 import hashlib
+from urllib.parse import urlsplit
+
+from .spec import EXPOSED_LEVELS, INTERNAL, PlatformSpec
 
 # Recommended Kubernetes labels plus the portal's ownership labels, on every object.
 LABEL_NAME = "app.kubernetes.io/name"
@@ -162,6 +165,34 @@ OAUTH2_PROXY_CREDENTIALS = "oauth2-proxy"
 # OAuth2 Proxy's Service, which the platform's Ingress serves and Nginx asks about every request.
 OAUTH2_PROXY_SERVICE = "oauth2-proxy"
 OAUTH2_PROXY_SERVICE_PORT = 80
+
+
+# The platform's own web UIs, each at ``<tool>.<internal zone>`` on the internal ALB (behind OAuth2 Proxy).
+PLATFORM_UIS = ("alertmanager", "grafana", "kiali", "prometheus")
+
+
+def platform_ui_host(tool: str, internal_zone: str) -> str:
+    return f"{tool}.{internal_zone}"
+
+
+def url_host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def platform_hosts(platform: PlatformSpec) -> dict[str, list[str]]:
+    """Exposure level -> every hostname the platform itself serves there, sorted: OAuth2 Proxy's sign-in host,
+    Grafana's address and the platform UIs, all on the internal ALB. The one definition the Kubernetes objects
+    serving them, their DNS records and certificates, and the wiring checks read."""
+    internal = {platform_ui_host(tool, platform.internal_zone) for tool in PLATFORM_UIS}
+    internal |= {url_host(platform.oauth2_proxy_url), url_host(platform.grafana_url)} - {""}
+    return {level: sorted(internal) if level == INTERNAL else [] for level in EXPOSED_LEVELS}
+
+
+# The Secret (created by the platform operators, never rendered) holding Grafana's client secret at the IdP, and
+# where Grafana's pods mount it (the Grafana chart's ``extraSecretMounts``).
+GRAFANA_OAUTH_CREDENTIALS = "grafana-oauth"
+GRAFANA_OAUTH_SECRET_KEY = "client-secret"  # noqa: S105 -- the key's name, not a secret
+GRAFANA_OAUTH_MOUNT = "/etc/secrets/grafana-oauth"
 
 
 def oauth2_proxy_auth_url() -> str:

@@ -44,6 +44,9 @@ def platform_snapshot(settings_row: PlatformSettings | None = None) -> spec.Plat
     values["portal_url"] = settings.PORTAL_PUBLIC_URL
     values["oidc_issuer"] = settings.OIDC_ISSUER
     values["oidc_groups_claim"] = settings.OIDC_GROUPS_CLAIM
+    values["oidc_authorization_url"] = settings.OIDC_AUTHORIZATION_URL
+    values["oidc_token_url"] = settings.OIDC_TOKEN_URL
+    values["oidc_userinfo_url"] = settings.OIDC_USERINFO_URL
     values["sre_group"] = settings.PORTAL_SRE_GROUP
     return spec.PlatformSpec(**values)
 

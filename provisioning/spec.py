@@ -264,6 +264,11 @@ class PlatformSpec:
     # From the portal's own sign-in settings: OAuth2 Proxy signs SREs in at the same identity provider.
     oidc_issuer: str = ""
     oidc_groups_claim: str = "groups"
+    # The IdP's endpoints, for tools without OpenID Connect discovery (Grafana). Empty: Keycloak's layout under
+    # the issuer (``<issuer>/protocol/openid-connect/auth``, ``/token``, ``/userinfo``).
+    oidc_authorization_url: str = ""
+    oidc_token_url: str = ""
+    oidc_userinfo_url: str = ""
     sre_group: str = "platform-sre"
     # The slug of the team that runs the platform: its incident topic receives the platform's own alarms.
     sre_team: str = ""

@@ -9,6 +9,7 @@ platform``. Pure like the service builders: a PlatformSpec in, sorted manifests 
 - ``tracing``: the OpenTelemetry Collector exporting to X-Ray.
 - ``monitoring``: Prometheus, Alertmanager and the Envoy PodMonitor; Grafana and Kiali settings.
 - ``tools``: OAuth2 Proxy and the Nginx Ingress controller for tools outside the mesh.
+- ``consoles``: Prometheus, Alertmanager, Kiali and Grafana for SREs on the internal ALB, and Grafana's sign-in.
 - ``aws``: the shared AWS pieces: zones, the two ALBs with their security groups, target groups and listeners,
   the WAF web ACLs and IP set, the EKS control-plane logs.
 - ``alarms``: the ALBs', gateways' and WAF's CloudWatch alarms to the SRE team's topic.
@@ -25,6 +26,7 @@ from provisioning.spec import PlatformSpec
 from .alarms import build_platform_alarms
 from .aws import build_platform_aws
 from .certificates import build_certificate_authority
+from .consoles import build_consoles
 from .ingress import build_ingress
 from .logs import build_logging, platform_log_groups
 from .mesh import build_mesh_config
@@ -88,6 +90,7 @@ def render_platform(platform: PlatformSpec) -> list[Resource]:
         *build_tracing(platform),
         *build_monitoring_stack(platform),
         *build_tools(platform),
+        *build_consoles(platform),
     ]
     aws_pieces = [*build_platform_aws(platform), *build_platform_alarms(platform), *platform_log_groups(platform)]
     return sort_resources([*(k8s(manifest) for manifest in manifests), *aws_pieces])

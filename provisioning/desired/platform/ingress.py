@@ -215,6 +215,10 @@ def credential_reader(platform: PlatformSpec) -> list[dict[str, Any]]:
 def internal_tools_route(platform: PlatformSpec) -> list[dict[str, Any]]:
     """Internal hostnames no mesh service claims go on to the Nginx Ingress controller (tools outside the mesh).
 
+    The platform's own hosts (OAuth2 Proxy, the SRE consoles) are named exactly as well: a mesh service claiming one
+    of them is then a conflict on the same host (``analyze`` PA011), not a silent takeover by the exact name. The
+    controller's Service is the ingress-nginx chart's (``NGINX_CONTROLLER_SERVICE``, port 443), not rendered here.
+
     The gateway re-encrypts to Nginx, which serves each tool's own certificate (issued by the cluster's CA, so
     not checked here); the DestinationRule is visible to the gateway's namespace only.
     """
@@ -225,7 +229,7 @@ def internal_tools_route(platform: PlatformSpec) -> list[dict[str, Any]]:
         "kind": "VirtualService",
         "metadata": metadata(NGINX_ROUTE, COMPONENT, ns),
         "spec": {
-            "hosts": [f"*.{platform.internal_zone}"],
+            "hosts": [*names.platform_hosts(platform)[INTERNAL], f"*.{platform.internal_zone}"],
             "gateways": [names.gateway_ref(ns, INTERNAL)],
             "http": [
                 {"name": "nginx-ingress", "route": [{"destination": {"host": nginx, "port": {"number": HTTPS_PORT}}}]}
