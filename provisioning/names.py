@@ -60,6 +60,11 @@ def mesh_host(service: str) -> str:
     return f"{service}.{service}.svc.{CLUSTER_DOMAIN}"
 
 
+def mesh_host_forms(service: str) -> tuple[str, ...]:
+    """Every name an in-mesh caller may address a service by (and so send as its Host), shortest first."""
+    return (service, f"{service}.{service}", f"{service}.{service}.svc", mesh_host(service))
+
+
 def principal(service: str) -> str:
     """The SPIFFE principal of a service's workload (its ServiceAccount has the service's name)."""
     return f"{CLUSTER_DOMAIN}/ns/{service}/sa/{service}"
@@ -106,8 +111,14 @@ METRICS_PORT_NAME = "http-metrics"
 # Pods carry their release in this label; canary subsets select on it.
 LABEL_VERSION = "version"
 
-# The platform's cert-manager ClusterIssuer for certificates served by the Nginx Ingress (tools outside the mesh).
+# The platform's cert-manager ClusterIssuer for certificates outside the mesh (the gateways' towards the ALB, the
+# Nginx Ingress's for tools outside the mesh); ``desired/platform/certificates.py`` renders it and its chain.
 CLUSTER_ISSUER = "internal-ca"
+# The self-signed issuer that signs only the cluster's CA, and the CA's Certificate and Secret.
+BOOTSTRAP_ISSUER = "internal-ca-bootstrap"
+CLUSTER_CA = "internal-ca"
+# cert-manager's cluster resource namespace: a ClusterIssuer reads its CA Secret there.
+CERT_MANAGER_NAMESPACE = "cert-manager"
 
 
 def tls_secret_name(service: str) -> str:
@@ -181,6 +192,13 @@ def platform_hosts(platform: PlatformSpec) -> dict[str, list[str]]:
         if (host := url_host(url)).endswith(f".{zone}"):
             internal.add(host)
     return {level: sorted(internal) if level == INTERNAL else [] for level in EXPOSED_LEVELS}
+
+
+# The Secret (created by the platform operators, never rendered) holding Grafana's client secret at the IdP, and
+# where Grafana's pods mount it (the Grafana chart's ``extraSecretMounts``).
+GRAFANA_OAUTH_CREDENTIALS = "grafana-oauth"
+GRAFANA_OAUTH_SECRET_KEY = "client-secret"  # noqa: S105 -- the key's name, not a secret
+GRAFANA_OAUTH_MOUNT = "/etc/secrets/grafana-oauth"
 
 
 def oauth2_proxy_auth_url() -> str:

@@ -28,7 +28,10 @@ from .scopes import PLATFORM_KEY
 def service_queryset() -> QuerySet[Service]:
     """Services with every row their spec reads, in a constant number of queries."""
     return Service.objects.select_related("team", "exposure", "traffic", "telemetry").prefetch_related(
-        "exposure__hostnames", "exposure__routes__target", "traffic__allowed_callers"
+        "exposure__hostnames",
+        "exposure__routes__target",
+        "traffic__allowed_callers",
+        "routed_from__exposure__service__traffic__allowed_callers",
     )
 
 
@@ -42,6 +45,9 @@ def platform_snapshot(settings_row: PlatformSettings | None = None) -> spec.Plat
     values["portal_url"] = settings.PORTAL_PUBLIC_URL
     values["oidc_issuer"] = settings.OIDC_ISSUER
     values["oidc_groups_claim"] = settings.OIDC_GROUPS_CLAIM
+    values["oidc_authorization_url"] = settings.OIDC_AUTHORIZATION_URL
+    values["oidc_token_url"] = settings.OIDC_TOKEN_URL
+    values["oidc_userinfo_url"] = settings.OIDC_USERINFO_URL
     values["sre_group"] = settings.PORTAL_SRE_GROUP
     return spec.PlatformSpec(**values)
 
@@ -165,6 +171,7 @@ def service_snapshot(
             slo=_slo(telemetry.slo),
         ),
         oncall=oncall if oncall is not None else oncall_snapshot(team, at),
+        routed_from=route_sources(service),
         receivers=spec.Receivers(
             slack_api_url=slack_api_url,
             alertmanager_url=team.incident_alertmanager_url,
@@ -172,6 +179,16 @@ def service_snapshot(
             sns_url=team.incident_sns_url,
         ),
     )
+
+
+def route_sources(service: Service) -> tuple[spec.RouteSource, ...]:
+    """The services whose routes lead to ``service``, once each, by name: where their routed requests come from."""
+    sources: dict[str, spec.RouteSource] = {}
+    for route in service.routed_from.all():
+        source, exposure = route.exposure.service, route.exposure
+        callers = tuple(sorted(caller.name for caller in source.traffic.allowed_callers.all()))
+        sources[source.name] = spec.RouteSource(source.name, exposure.level, source.mesh, callers)
+    return tuple(sources[name] for name in sorted(sources))
 
 
 def oncall_snapshot(team, at: datetime) -> spec.OnCallPair:

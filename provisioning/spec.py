@@ -6,7 +6,8 @@ here, once: a field's default is the dataclass attribute of the same name (``Tel
 
 A service's document has sections: the basics (its top-level fields), ``exposure``, ``traffic`` and
 ``telemetry``. Beside the document the spec carries what provisioning needs from the rest of the catalog: the
-team, the on-call pair at the snapshot's instant, and the secret values the alert receivers need.
+team, the on-call pair at the snapshot's instant, the services whose routes lead here, and the secret values the
+alert receivers need.
 """
 
 import re
@@ -178,6 +179,17 @@ class Receivers:
     sns_url: str = field(default="", repr=False)
 
 
+@dataclass(frozen=True)
+class RouteSource:
+    """A service whose header routes send requests to this one, as far as this one's authorization needs it: where
+    the routed requests come from (the source's level's gateway, when exposed, or the source's own callers)."""
+
+    service: str
+    level: str = MESH
+    mesh: bool = True
+    allowed_callers: tuple[str, ...] = ()
+
+
 # ServiceSpec fields left out of the copy stored with each plan.
 SECRET_FIELDS = ("receivers",)
 
@@ -193,6 +205,8 @@ class ServiceSpec(Basics):
     traffic: Traffic = Traffic()
     telemetry: Telemetry = Telemetry()
     oncall: OnCallPair = OnCallPair()
+    # The services routing requests here (their header routes' target is this service), by name.
+    routed_from: tuple[RouteSource, ...] = ()
     receivers: Receivers = field(default=Receivers(), repr=False, compare=False)
 
     @property
@@ -252,6 +266,11 @@ class PlatformSpec:
     # From the portal's own sign-in settings: OAuth2 Proxy signs SREs in at the same identity provider.
     oidc_issuer: str = ""
     oidc_groups_claim: str = "groups"
+    # The IdP's endpoints, for tools without OpenID Connect discovery (Grafana). Empty: Keycloak's layout under
+    # the issuer (``<issuer>/protocol/openid-connect/auth``, ``/token``, ``/userinfo``).
+    oidc_authorization_url: str = ""
+    oidc_token_url: str = ""
+    oidc_userinfo_url: str = ""
     sre_group: str = "platform-sre"
     # The slug of the team that runs the platform: its incident topic receives the platform's own alarms.
     sre_team: str = ""

@@ -140,6 +140,10 @@ OIDC_CLIENT_ID = env("PORTAL_OIDC_CLIENT_ID", default="")
 OIDC_CLIENT_SECRET = env("PORTAL_OIDC_CLIENT_SECRET", default="")
 OIDC_PROVIDER_NAME = env("PORTAL_OIDC_PROVIDER_NAME", default="Single sign-on")
 OIDC_GROUPS_CLAIM = env("PORTAL_OIDC_GROUPS_CLAIM", default="groups")
+# The IdP's endpoints for platform tools that cannot discover them (Grafana); empty: Keycloak's layout.
+OIDC_AUTHORIZATION_URL = env("PORTAL_OIDC_AUTHORIZATION_URL", default="")
+OIDC_TOKEN_URL = env("PORTAL_OIDC_TOKEN_URL", default="")
+OIDC_USERINFO_URL = env("PORTAL_OIDC_USERINFO_URL", default="")
 PORTAL_SRE_GROUP = env("PORTAL_SRE_GROUP", default="platform-sre")
 PORTAL_OWNER_GROUP_SUFFIX = env("PORTAL_OWNER_GROUP_SUFFIX", default="-owners")
 

@@ -50,7 +50,12 @@ def is_exposed(svc: ServiceSpec) -> bool:
 
 
 def load_balancer(svc: ServiceSpec) -> dict[str, Any]:
-    """``simple`` for the plain algorithms, ``consistentHash`` keyed by source IP, a header or a cookie."""
+    """``simple`` for the plain algorithms, ``consistentHash`` keyed by source IP, a header or a cookie.
+
+    The proxy that picks the endpoint hashes: a caller's sidecar (its pod's address) or, for requests from an ALB,
+    the level's ingress gateway, which takes the client's address from the ALB's ``X-Forwarded-For`` entry
+    (``gatewayTopology.numTrustedProxies``, ``desired/platform/ingress.py``) rather than the node it came through.
+    """
     if svc.traffic.load_balancer != "consistent_hash":
         return {"simple": SIMPLE_LOAD_BALANCERS[svc.traffic.load_balancer]}
     kind, _, key = svc.traffic.hash_on.partition(":")
@@ -228,16 +233,52 @@ def scrape_rule(svc: ServiceSpec, platform: PlatformSpec) -> dict[str, Any]:
     return {**monitoring, **metrics} if svc.traffic.mtls == "STRICT" else metrics
 
 
+def route_source_rules(svc: ServiceSpec, platform: PlatformSpec, admitted: set[str]) -> list[dict[str, Any]]:
+    """Admit what other services' header routes send here (seed §15: ``storefront`` -> ``storefront-sp``).
+
+    Istio routes in the proxy that sends the request, so a routed request arrives with that proxy's identity: the
+    source's level gateway for requests from its ALB, or whichever service called the source. The gateway and the
+    source's allowed callers are admitted by principal (beyond ``admitted``). A source that admits every in-mesh
+    caller leads them all here: they are admitted only for requests addressed to the source (its names as Host,
+    which routing leaves unchanged), so calling this service directly still needs a place on its own list.
+    """
+    principals: set[str] = set()
+    open_sources: list[str] = []
+    for source in svc.routed_from:
+        if not source.mesh:
+            continue  # outside the mesh a service has no VirtualService, so its routes lead nowhere
+        if source.level in EXPOSED_LEVELS:
+            principals.add(names.ingress_gateway_principal(platform.ingress_namespace, source.level))
+        if source.allowed_callers:
+            principals.update(names.principal(caller) for caller in source.allowed_callers)
+        else:
+            open_sources.append(source.service)
+    rules: list[dict[str, Any]] = []
+    if principals - admitted:
+        rules.append({"from": [{"source": {"principals": sorted(principals - admitted)}}]})
+    if open_sources and svc.protocol != "tcp":
+        # Envoy matches a Host with a port only against ``name:*``.
+        hosts = [
+            form for source in open_sources for host in names.mesh_host_forms(source) for form in (host, f"{host}:*")
+        ]
+        rules.append({"from": [{"source": {"principals": ["*"]}}], "to": [{"operation": {"hosts": hosts}}]})
+    return rules
+
+
 def authorization_policy(svc: ServiceSpec, platform: PlatformSpec) -> dict[str, Any]:
-    """ALLOW the listed callers, plus what the service needs to keep working: its ingress gateway and Prometheus.
+    """ALLOW the listed callers, plus what the service needs to keep working: its ingress gateway, what other
+    services' routes send here, and Prometheus.
 
     Kubelet probes are unaffected: Istio rewrites them to the sidecar's agent port.
     """
     callers = [names.principal(caller) for caller in sorted(svc.traffic.allowed_callers)]
     rules: list[dict[str, Any]] = [{"from": [{"source": {"principals": callers}}]}]
+    admitted = set(callers)
     if is_exposed(svc):
         gateway = names.ingress_gateway_principal(platform.ingress_namespace, svc.exposure.level)
         rules.append({"from": [{"source": {"principals": [gateway]}}]})
+        admitted.add(gateway)
+    rules += route_source_rules(svc, platform, admitted)
     rules.append(scrape_rule(svc, platform))
     return {
         "apiVersion": SECURITY,

@@ -88,10 +88,18 @@ def service(svc: ServiceSpec) -> dict[str, Any]:
     }
 
 
+SIGN_IN_ANNOTATION = "portal.io/sign-in"
+# What a tool with built-in SSO is told, on its Ingress: the portal renders Grafana's sign-in settings, not a
+# team's application's, which the team points at the platform's IdP itself.
+BUILTIN_SSO_NOTE = (
+    "built-in SSO: the application signs people in at the IdP itself; the portal renders none of its settings"
+)
+
+
 def oauth2_proxy_annotations(svc: ServiceSpec, platform: PlatformSpec) -> dict[str, str]:
     """Nginx external-auth annotations putting OAuth2 Proxy in front, unless the tool signs users in itself."""
     if svc.exposure.builtin_sso:
-        return {}
+        return {SIGN_IN_ANNOTATION: BUILTIN_SSO_NOTE}
     proxy = platform.oauth2_proxy_url.rstrip("/")
     return {
         AUTH_URL_ANNOTATION: names.oauth2_proxy_auth_url(),

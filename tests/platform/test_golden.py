@@ -63,8 +63,8 @@ def test_objects_stay_in_the_platform_namespaces_and_only_the_layers_own_namespa
     used = {r.namespace for r in resources if r.namespace}
     assert used == set(platform_namespaces(PLATFORM))
     owned = {r.name for r in resources if r.kind == "Namespace"}
-    # istiod's and the Prometheus operator's namespaces are theirs: never pruned by the platform layer.
-    assert owned == used - {PLATFORM.istio_root_namespace, PLATFORM.monitoring_namespace}
+    # istiod's, the Prometheus operator's and cert-manager's namespaces are theirs: never pruned by the platform layer.
+    assert owned == used - {PLATFORM.istio_root_namespace, PLATFORM.monitoring_namespace, names.CERT_MANAGER_NAMESPACE}
 
 
 def test_rendering_is_deterministic_and_follows_the_settings():

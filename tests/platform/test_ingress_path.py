@@ -124,7 +124,8 @@ def test_internal_names_no_mesh_service_claims_go_on_to_nginx():
         if names.gateway_ref(PLATFORM.ingress_namespace, "internal") in vs["spec"]["gateways"]
     ]
     (route,) = routes
-    assert route["spec"]["hosts"] == [f"*.{PLATFORM.internal_zone}"]
+    # The platform's own hosts exactly (a mesh service claiming one is a visible conflict), then the zone.
+    assert route["spec"]["hosts"] == [*names.platform_hosts(PLATFORM)["internal"], f"*.{PLATFORM.internal_zone}"]
     (destination,) = [d["destination"] for r in route["spec"]["http"] for d in r["route"]]
     nginx = "ingress-nginx-controller." + names.INGRESS_NGINX_NAMESPACE
     assert destination["host"].startswith(nginx + ".svc.")

@@ -66,8 +66,13 @@ def test_urls_zones_and_region_come_from_the_platform_settings_and_arns_from_the
     assert binding["spec"]["targetGroupARN"] == arn
     (certificate,) = [r.body for r in resources if r.name == names.gateway_tls_secret_name("internal")]
     assert certificate["spec"]["dnsNames"] == ["*.corp.example.net"]
-    (ingress,) = [r.body for r in resources if r.kind == "Ingress"]
+    (ingress,) = [r.body for r in resources if r.kind == "Ingress" and r.name == names.OAUTH2_PROXY_SERVICE]
     assert ingress["spec"]["rules"][0]["host"] == "sign-in.corp.example.net"
+    (grafana,) = [r.body for r in resources if r.kind == "Ingress" and r.name == "grafana-console"]
+    assert [rule["host"] for rule in grafana["spec"]["rules"]] == [
+        "grafana.corp.example.net",
+        "grafana.tools.example.com",
+    ]
     fluent_bit = yaml.safe_load(config(snapshot, "fluent-bit", "fluent-bit.yaml"))
     services, platform_components = fluent_bit["pipeline"]["outputs"]
     assert (services["region"], services["log_group_template"]) == ("eu-west-1", "/eks/prod/$TAG[1]/$TAG[2]")

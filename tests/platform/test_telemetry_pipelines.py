@@ -241,10 +241,9 @@ def test_grafana_reads_prometheus_and_loads_the_services_dashboards():
     assert provider["providers"][0]["options"]["foldersFromFilesStructure"] is True
 
 
-def test_kiali_reads_the_platforms_prometheus_and_signs_in_at_the_portals_idp():
+def test_kiali_reads_the_platforms_prometheus_and_leaves_sign_in_to_oauth2_proxy():
     kiali = yaml.safe_load(config_file(PLATFORM.istio_root_namespace, "kiali", "config.yaml"))
-    assert kiali["auth"]["strategy"] == "openid"
-    assert kiali["auth"]["openid"]["issuer_uri"] == PLATFORM.oidc_issuer
+    assert kiali["auth"] == {"strategy": "anonymous"}
     assert kiali["deployment"]["view_only_mode"] is True
     assert kiali["external_services"]["prometheus"]["url"].startswith("http://prometheus-operated.")
     assert kiali["external_services"]["grafana"]["external_url"] == PLATFORM.grafana_url

@@ -265,9 +265,11 @@ def test_internal_outside_the_mesh_gets_ingress_behind_oauth2_proxy_and_certific
     }
 
 
-def test_builtin_sso_drops_the_oauth2_proxy_annotations():
+def test_builtin_sso_drops_the_oauth2_proxy_annotations_and_says_the_portal_renders_no_settings():
     ingress = body(SCENARIOS["outside-mesh-builtin-sso"], "Ingress")
-    assert "annotations" not in ingress["metadata"]
+    annotations = ingress["metadata"]["annotations"]
+    assert not [key for key in annotations if key.startswith("nginx.ingress.kubernetes.io/auth-")]
+    assert "renders none of its settings" in annotations["portal.io/sign-in"]
 
 
 def test_one_ingress_rule_per_hostname():

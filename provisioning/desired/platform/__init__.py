@@ -3,18 +3,20 @@ platform``. Pure like the service builders: a PlatformSpec in, sorted manifests 
 
 - ``ingress``: per exposure level the Istio ingress gateway (ServiceAccount, Deployment, NodePort Service), its
   Gateway and certificate, the TargetGroupBinding to the level's ALB; the internal route to Nginx.
+- ``certificates``: the cluster's CA for everything outside the mesh (cert-manager's issuer chain).
 - ``mesh``: meshConfig's extension providers, the mesh-wide Telemetry and PeerAuthentication.
 - ``logs``: Fluent Bit routing each service namespace's logs to its log group.
 - ``tracing``: the OpenTelemetry Collector exporting to X-Ray.
 - ``monitoring``: Prometheus, Alertmanager and the Envoy PodMonitor; Grafana and Kiali settings.
 - ``tools``: OAuth2 Proxy and the Nginx Ingress controller for tools outside the mesh.
+- ``consoles``: Prometheus, Alertmanager, Kiali and Grafana for SREs on the internal ALB, and Grafana's sign-in.
 - ``aws``: the shared AWS pieces: zones, the two ALBs with their security groups, target groups and listeners,
   the WAF web ACLs and IP set, the EKS control-plane logs.
 - ``alarms``: the ALBs', gateways' and WAF's CloudWatch alarms to the SRE team's topic.
 
-Namespace objects are rendered only for the namespaces the platform layer introduces. The Istio root and
-monitoring namespaces belong to the installations of istiod and the Prometheus operator: the layer puts objects
-there but never owns (so never prunes) those namespaces.
+Namespace objects are rendered only for the namespaces the platform layer introduces. The Istio root,
+monitoring and cert-manager namespaces belong to the installations of istiod, the Prometheus operator and
+cert-manager: the layer puts objects there but never owns (so never prunes) those namespaces.
 """
 
 from provisioning import names
@@ -23,6 +25,8 @@ from provisioning.spec import PlatformSpec
 
 from .alarms import build_platform_alarms
 from .aws import build_platform_aws
+from .certificates import build_certificate_authority
+from .consoles import build_consoles
 from .ingress import build_ingress
 from .logs import build_logging, platform_log_groups
 from .mesh import build_mesh_config
@@ -47,6 +51,7 @@ PLATFORM_KINDS: list[tuple[str, str]] = [
     ("networking.k8s.io/v1", "IngressClass"),
     ("networking.k8s.io/v1", "Ingress"),
     ("cert-manager.io/v1", "Certificate"),
+    ("cert-manager.io/v1", "ClusterIssuer"),
     ("elbv2.k8s.aws/v1beta1", "TargetGroupBinding"),
     ("networking.istio.io/v1", "Gateway"),
     ("networking.istio.io/v1", "VirtualService"),
@@ -70,6 +75,7 @@ def platform_namespaces(platform: PlatformSpec) -> list[str]:
             names.OBSERVABILITY_NAMESPACE,
             names.OAUTH2_PROXY_NAMESPACE,
             names.INGRESS_NGINX_NAMESPACE,
+            names.CERT_MANAGER_NAMESPACE,
         }
     )
 
@@ -77,12 +83,14 @@ def platform_namespaces(platform: PlatformSpec) -> list[str]:
 def render_platform(platform: PlatformSpec) -> list[Resource]:
     """Every Kubernetes object and AWS resource of the platform layer, in a deterministic order."""
     manifests = [
+        *build_certificate_authority(platform),
         *build_ingress(platform),
         *build_mesh_config(platform),
         *build_logging(platform),
         *build_tracing(platform),
         *build_monitoring_stack(platform),
         *build_tools(platform),
+        *build_consoles(platform),
     ]
     aws_pieces = [*build_platform_aws(platform), *build_platform_alarms(platform), *platform_log_groups(platform)]
     return sort_resources([*(k8s(manifest) for manifest in manifests), *aws_pieces])

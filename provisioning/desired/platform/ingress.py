@@ -15,6 +15,10 @@ VirtualServices that bind to the level's Gateway by name (``names.gateway_ref``)
 keeps inside the level's zone. The gateway's own certificate (``*.zone``, from the cluster's cert-manager
 issuer) is never verified by the ALB; it only encrypts the hop.
 
+The ALB's target is a node, so the gateway's TCP peer is a node (or, with kube-proxy's SNAT, another node) and
+never the client. The ALB appends the client's address to ``X-Forwarded-For``; the gateways trust exactly that one
+hop (``gatewayTopology.numTrustedProxies``), so Envoy's client address is the one the ALB saw.
+
 Each level has its own gateway pods (label ``names.ingress_gateway_selector``) and ServiceAccount, whose SPIFFE
 principal the services' AuthorizationPolicies admit (``names.ingress_gateway_principal``).
 
@@ -29,7 +33,8 @@ from provisioning import names
 from provisioning.desired.istio import NETWORKING
 from provisioning.spec import EXPOSED_LEVELS, INTERNAL, PlatformSpec
 
-from .objects import metadata, namespace, service_account
+from .certificates import CERT_MANAGER_API, issuer_ref
+from .objects import dump_yaml, metadata, namespace, service_account
 
 COMPONENT = "ingress-gateway"
 
@@ -44,11 +49,17 @@ GATEWAY_REPLICAS = 2
 # Istio's gateway injection: the webhook fills in the proxy's image and configuration.
 INJECT_LABEL = "sidecar.istio.io/inject"
 INJECT_TEMPLATES_ANNOTATION = "inject.istio.io/templates"
+PROXY_CONFIG_ANNOTATION = "proxy.istio.io/config"
+# Proxies in front of the gateway that append the client's address to X-Forwarded-For: the ALB alone (the
+# NodePort hop is kube-proxy's NAT, no HTTP proxy). Envoy then takes the address the ALB appended (the rightmost
+# entry) as the client's, so ``consistentHash.useSourceIp``, the access log's client address and any
+# ``remoteIpBlocks`` rule see the client, not a node or the ALB; entries left of it, which a client can forge,
+# are never trusted.
+TRUSTED_PROXIES = 1
 PROXY_UID = 1337
 SDS_ROLE = "istio-ingressgateway-sds"
 
 LOAD_BALANCER_API = "elbv2.k8s.aws/v1beta1"
-CERT_MANAGER_API = "cert-manager.io/v1"
 
 NGINX_CONTROLLER_SERVICE = "ingress-nginx-controller"
 NGINX_ROUTE = "internal-tools-via-nginx"
@@ -61,6 +72,15 @@ def nginx_controller_host() -> str:
 def gateway_service_account(platform: PlatformSpec, level: str) -> dict[str, Any]:
     """The identity of the level's gateway pods; services admit its principal."""
     return service_account(names.ingress_gateway_service_account(level), platform.ingress_namespace, COMPONENT)
+
+
+def gateway_proxy_config() -> dict[str, Any]:
+    """The gateway's own ProxyConfig: how many proxies' word on the client address it trusts."""
+    return {"gatewayTopology": {"numTrustedProxies": TRUSTED_PROXIES}}
+
+
+def gateway_pod_annotations() -> dict[str, str]:
+    return {INJECT_TEMPLATES_ANNOTATION: "gateway", PROXY_CONFIG_ANNOTATION: dump_yaml(gateway_proxy_config())}
 
 
 def gateway_deployment(platform: PlatformSpec, level: str) -> dict[str, Any]:
@@ -88,7 +108,7 @@ def gateway_deployment(platform: PlatformSpec, level: str) -> dict[str, Any]:
             "replicas": GATEWAY_REPLICAS,
             "selector": {"matchLabels": selector},
             "template": {
-                "metadata": {"labels": pod_labels, "annotations": {INJECT_TEMPLATES_ANNOTATION: "gateway"}},
+                "metadata": {"labels": pod_labels, "annotations": gateway_pod_annotations()},
                 "spec": {"serviceAccountName": names.ingress_gateway_service_account(level), "containers": [proxy]},
             },
         },
@@ -148,7 +168,7 @@ def gateway_certificate(platform: PlatformSpec, level: str) -> dict[str, Any]:
         "spec": {
             "secretName": secret,
             "dnsNames": [f"*.{platform.zone(level)}"],
-            "issuerRef": {"name": names.CLUSTER_ISSUER, "kind": "ClusterIssuer", "group": "cert-manager.io"},
+            "issuerRef": issuer_ref(),
         },
     }
 
@@ -195,6 +215,10 @@ def credential_reader(platform: PlatformSpec) -> list[dict[str, Any]]:
 def internal_tools_route(platform: PlatformSpec) -> list[dict[str, Any]]:
     """Internal hostnames no mesh service claims go on to the Nginx Ingress controller (tools outside the mesh).
 
+    The platform's own hosts (OAuth2 Proxy, the SRE consoles) are named exactly as well: a mesh service claiming one
+    of them is then a conflict on the same host (``analyze`` PA011), not a silent takeover by the exact name. The
+    controller's Service is the ingress-nginx chart's (``NGINX_CONTROLLER_SERVICE``, port 443), not rendered here.
+
     The gateway re-encrypts to Nginx, which serves each tool's own certificate (issued by the cluster's CA, so
     not checked here); the DestinationRule is visible to the gateway's namespace only.
     """
@@ -205,7 +229,7 @@ def internal_tools_route(platform: PlatformSpec) -> list[dict[str, Any]]:
         "kind": "VirtualService",
         "metadata": metadata(NGINX_ROUTE, COMPONENT, ns),
         "spec": {
-            "hosts": [f"*.{platform.internal_zone}"],
+            "hosts": [*names.platform_hosts(platform)[INTERNAL], f"*.{platform.internal_zone}"],
             "gateways": [names.gateway_ref(ns, INTERNAL)],
             "http": [
                 {"name": "nginx-ingress", "route": [{"destination": {"host": nginx, "port": {"number": HTTPS_PORT}}}]}

@@ -18,11 +18,11 @@
 - Grafana: a data-source ConfigMap (label ``grafana_datasource``) and a dashboard provider reading the folder
   the dashboard sidecar fills from ConfigMaps labelled ``grafana_dashboard: "1"`` (the services' dashboards),
   one Grafana folder per ``grafana_folder`` annotation (the team).
-- Kiali (no CRD here, so its server ``config.yaml`` in the ``kiali`` ConfigMap): OpenID Connect sign-in at the
-  portal's identity provider (Kiali has built-in SSO, so per seed §16 it needs no OAuth2 Proxy; register it
-  with ``builtin_sso``), read-only (the portal is the source of truth for Istio configuration) and reading
-  the cluster with its own ServiceAccount, so the API server need not trust the identity provider. Traces are
-  in X-Ray, which Kiali cannot query (it reads Jaeger or Tempo): its tracing integration stays off.
+- Kiali (no CRD here, so its server ``config.yaml`` in the ``kiali`` ConfigMap): behind OAuth2 Proxy like
+  Prometheus and Alertmanager (seed §16 counts it among the tools without SSO; ``consoles.py``), so it asks for no
+  sign-in itself (``anonymous``) and is read-only (the portal is the source of truth for Istio configuration),
+  reading the cluster with its own ServiceAccount. Traces are in X-Ray, which Kiali cannot query (it reads Jaeger
+  or Tempo): its tracing integration stays off.
 """
 
 import json
@@ -63,7 +63,6 @@ VICTORIAMETRICS_QUEUE = {
 
 GRAFANA_SERVICE = "grafana"
 GRAFANA_DASHBOARD_DIR = "/tmp/dashboards"  # noqa: S108 -- the dashboard sidecar's folder (chart default)
-KIALI_CLIENT_ID = "kiali"
 KIALI_PORT = 20001
 
 
@@ -283,15 +282,8 @@ def grafana_config(platform: PlatformSpec) -> list[dict[str, Any]]:
 def kiali_config(platform: PlatformSpec) -> dict[str, Any]:
     root = platform.istio_root_namespace
     return {
-        "auth": {
-            "strategy": "openid",
-            "openid": {
-                "client_id": KIALI_CLIENT_ID,
-                "issuer_uri": platform.oidc_issuer,
-                "username_claim": "email",
-                "disable_rbac": True,
-            },
-        },
+        # OAuth2 Proxy admits only SREs before a request reaches Kiali.
+        "auth": {"strategy": "anonymous"},
         "deployment": {"namespace": root, "view_only_mode": True},
         "istio_namespace": root,
         "server": {"port": KIALI_PORT, "web_root": "/"},
@@ -309,7 +301,7 @@ def kiali_config(platform: PlatformSpec) -> dict[str, Any]:
 
 
 def kiali(platform: PlatformSpec) -> dict[str, Any]:
-    """The Kiali server's configuration; its OpenID client secret is the operators' Secret ``kiali``."""
+    """The Kiali server's configuration."""
     data = {"config.yaml": dump_yaml(kiali_config(platform))}
     return config_map("kiali", platform.istio_root_namespace, "kiali", data)
 

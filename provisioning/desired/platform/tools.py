@@ -19,7 +19,7 @@ from provisioning import names
 from provisioning.desired.kubernetes import INGRESS_CLASS
 from provisioning.spec import PlatformSpec
 
-from .ingress import CERT_MANAGER_API
+from .certificates import CERT_MANAGER_API, issuer_ref
 from .objects import config_map, metadata, namespace
 
 OAUTH2_PROXY_CONFIG_KEY = "oauth2_proxy.cfg"
@@ -150,7 +150,7 @@ def oauth2_proxy_ingress(platform: PlatformSpec) -> list[dict[str, Any]]:
         "spec": {
             "secretName": secret,
             "dnsNames": [host],
-            "issuerRef": {"name": names.CLUSTER_ISSUER, "kind": "ClusterIssuer", "group": "cert-manager.io"},
+            "issuerRef": issuer_ref(),
         },
     }
     return [ingress, certificate]
