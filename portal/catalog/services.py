@@ -99,6 +99,7 @@ def _write_sections(service: Service, data: dict[str, Any], *, created: bool) ->
     traffic["hash_on"] = traffic.get("hash_on") or ""
     for key in ("canary", "retries", "outlier_detection", "connection_pool"):
         traffic[key] = jsonable(traffic.get(key))
+    traffic["external_dependencies"] = jsonable(traffic.get("external_dependencies") or [])
     traffic_row, _ = Traffic.objects.update_or_create(service=service, defaults=traffic)
     traffic_row.allowed_callers.set(callers)
 
