@@ -56,6 +56,48 @@ def update_service(service: Service, data: dict[str, Any], *, actor=None, reques
     return service
 
 
+def routes_to(service: Service) -> list[dict[str, str]]:
+    """The header routes of other services that send requests to ``service``, as documented, with their team."""
+    rows = Route.objects.filter(target=service).select_related("exposure__service__team")
+    return [
+        {
+            "service": route.exposure.service.name,
+            "team": route.exposure.service.team.slug,
+            "header": route.header,
+            route.match: route.value,
+        }
+        for route in rows.order_by("exposure__service__name", "position")
+    ]
+
+
+@transaction.atomic
+def remove_routes_to(service: Service, *, actor=None, request=None) -> list[Service]:
+    """Take every route to ``service`` out of the services that have them (it is being deleted): each one is an
+    edit of that service, its revision moved and its audit record saying why, for its team to read."""
+    routing = Service.objects.select_for_update().filter(exposure__routes__target=service).distinct()
+    changed = []
+    for other in routing.select_related("team").order_by("name"):
+        before = current_document(other)
+        Route.objects.filter(exposure_id=other.pk, target=service).delete()
+        other.revision += 1
+        other.save()
+        after = refresh_document(other)
+        record(
+            "service.update",
+            "service",
+            other.name,
+            actor=actor,
+            request=request or current_request(),
+            team=other.team.slug,
+            before=_without_update_time(before),
+            after=_without_update_time(after),
+            detail=f"Routes to {service.name} removed: {service.name} is being deleted by its team "
+            f"{service.team.slug}.",
+        )
+        changed.append(other)
+    return changed
+
+
 def _without_update_time(document: dict | None) -> dict | None:
     # It changes with every save; the audit log keeps what people changed.
     return {k: v for k, v in document.items() if k != "updated_at"} if document else None
