@@ -74,9 +74,11 @@ def routes_to(service: Service) -> list[dict[str, str]]:
 def remove_routes_to(service: Service, *, actor=None, request=None) -> list[Service]:
     """Take every route to ``service`` out of the services that have them (it is being deleted): each one is an
     edit of that service, its revision moved and its audit record saying why, for its team to read."""
-    routing = Service.objects.select_for_update().filter(exposure__routes__target=service).distinct()
+    # PostgreSQL locks no DISTINCT rows: the routing services' ids first, then their rows, locked.
+    ids = set(Route.objects.filter(target=service).values_list("exposure_id", flat=True))
+    routing = Service.objects.select_for_update().filter(pk__in=ids).select_related("team").order_by("name")
     changed = []
-    for other in routing.select_related("team").order_by("name"):
+    for other in routing:
         before = current_document(other)
         Route.objects.filter(exposure_id=other.pk, target=service).delete()
         other.revision += 1
