@@ -1,6 +1,7 @@
 """A service's resources as a picture: service → Kubernetes objects → AWS resources, and the two paths an outage
 takes to people: rules → route → receivers (Slack, the incident tool's Alertmanager source) → the on-call pair, and
-alarm → the team's topic → the incident tool's SNS source → the on-call pair.
+alarm → the team's topic → the incident tool's SNS source → the on-call pair. Upstreams outside the cluster show
+behind their ServiceEntry, with the DestinationRule that says who does TLS.
 
 ``build_graph`` and ``to_dot`` are pure (rendered resources in, DOT text out); ``render_svg`` runs Graphviz
 ``dot`` and keeps only plain drawing elements of its SVG. Names in labels were chosen by people, so every
@@ -36,7 +37,7 @@ ALERT_RULES = ("PrometheusRule",)
 class Node:
     id: str
     label: str
-    group: str  # "service" | "kubernetes" | "aws" | "receiver" | "oncall"
+    group: str  # "service" | "kubernetes" | "aws" | "external" | "receiver" | "oncall"
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,8 @@ def build_graph(svc: ServiceSpec, resources: list[Resource], oncall: OnCallPair 
         if resource is not namespace:
             graph.link(parent, ids[resource.key])
 
+    _upstreams(graph, ids, of(KUBERNETES, "ServiceEntry"), of(KUBERNETES, "DestinationRule"))
+
     doors = of(KUBERNETES, *FRONT_DOORS)
     for record in of(AWS, RECORD):
         for door in doors or [None]:
@@ -117,6 +120,22 @@ def build_graph(svc: ServiceSpec, resources: list[Resource], oncall: OnCallPair 
     ]
     _outage_paths(graph, svc, ids, of(KUBERNETES, *ALERT_RULES), of(KUBERNETES, *ALERT_ROUTING), topics, people)
     return graph
+
+
+def _upstreams(graph: Graph, ids: dict[str, str], entries: list[Resource], rules: list[Resource]) -> None:
+    """Each external dependency: its ServiceEntry -> the upstream outside the cluster, and the DestinationRule for
+    that host -> the ServiceEntry, labelled with who does TLS."""
+    for entry in entries:
+        spec = entry.body["spec"]
+        ports = ", ".join(f"{p['number']}/{p['protocol']}" for p in spec.get("ports", []))
+        for host in spec.get("hosts", []):
+            upstream = graph.add(f"{host}\n{ports}", "external")
+            graph.link(ids[entry.key], upstream, "egress")
+            for rule in rules:
+                if rule.body["spec"].get("host") == host and rule.namespace == entry.namespace:
+                    mode = rule.body["spec"].get("trafficPolicy", {}).get("tls", {}).get("mode", "")
+                    tls = "sidecar originates TLS" if mode == "SIMPLE" else "TLS by the application"
+                    graph.link(ids[rule.key], ids[entry.key], tls)
 
 
 def _outage_paths(
@@ -167,10 +186,17 @@ STYLE = {
     "service": 'shape=box style="rounded,filled,bold" fillcolor="#dbeafe" color="#1e3a8a"',
     KUBERNETES: 'shape=box style="rounded,filled" fillcolor="#e0f2fe" color="#0b5cad"',
     AWS: 'shape=box style="filled" fillcolor="#fef3c7" color="#8a5a00"',
+    "external": 'shape=box style="dashed" color="#57606a"',
     "receiver": 'shape=box style="rounded,filled" fillcolor="#f3e8ff" color="#6b21a8"',
     "oncall": 'shape=ellipse style="filled" fillcolor="#dcfce7" color="#1a7f37"',
 }
-CLUSTERS = {KUBERNETES: "Kubernetes", AWS: "AWS", "receiver": "Notified", "oncall": "On call now"}
+CLUSTERS = {
+    KUBERNETES: "Kubernetes",
+    AWS: "AWS",
+    "external": "Outside the cluster",
+    "receiver": "Notified",
+    "oncall": "On call now",
+}
 
 
 def to_dot(graph: Graph) -> str:

@@ -126,6 +126,11 @@ def tls_secret_name(service: str) -> str:
     return f"{service}-tls"
 
 
+def external_dependency_name(dependency: str) -> str:
+    """The ServiceEntry and DestinationRule of one of a service's external dependencies (in its namespace)."""
+    return f"external-{dependency}"
+
+
 def ingress_gateway_name(level: str) -> str:
     """The Deployment and NodePort Service of an exposure level's Istio ingress gateway."""
     return f"istio-ingressgateway-{level}"

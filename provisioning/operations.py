@@ -62,6 +62,24 @@ def destroy_service(service, user=None) -> ProvisioningRun:
         return request_run(service_key(service.name), RunAction.DESTROY, service_id=service.pk, user=user)
 
 
+def apply_without_removed_routes(service, user=None) -> ProvisioningRun | None:
+    """Queue an apply of ``service`` whose routes to a deleted service were just removed, when that is all that
+    changed since its last successful apply; otherwise (other edits its team has not applied, a run under way, never
+    applied) None: its team's next apply carries the removal, and nobody applies another team's edits for it."""
+    scope = service_key(service.name)
+    last = last_applied_snapshot(scope)
+    if last is None or active_run(scope) is not None:
+        return None
+
+    def without_routes(snapshot: dict) -> dict:
+        exposure = {**snapshot.get("exposure", {}), "routes": None}
+        return {**snapshot, "exposure": exposure, "revision": None, "oncall": None}
+
+    if without_routes(last) != without_routes(stored_snapshot(load_service(service.name))):
+        return None
+    return apply_service(service, user)
+
+
 def drift_check_service(service, user=None) -> ProvisioningRun:
     """Queue a comparison of what was applied with what exists; nothing is changed."""
     return request_run(service_key(service.name), RunAction.DRIFT_CHECK, service_id=service.pk, user=user)

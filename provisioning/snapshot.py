@@ -163,6 +163,7 @@ def service_snapshot(
             outlier_detection=spec.OutlierDetection(**traffic.outlier_detection) if traffic.outlier_detection else None,
             connection_pool=spec.ConnectionPool(**traffic.connection_pool) if traffic.connection_pool else None,
             allowed_callers=tuple(sorted(s.name for s in traffic.allowed_callers.all())),
+            external_dependencies=tuple(spec.ExternalDependency(**d) for d in traffic.external_dependencies or ()),
         ),
         telemetry=_section(
             telemetry,

@@ -78,6 +78,32 @@ class ConnectionPool:
     http2_max_requests: int | None = None
 
 
+# How an external dependency's bytes leave the sidecar (README, "What gets provisioned"): what the application
+# speaks to it, and who does TLS. The sidecar originates TLS only where TLS starts with the connection's first
+# byte; MySQL and PostgreSQL negotiate it inside their own protocol, so there the application does TLS itself.
+DEPENDENCY_PROTOCOLS = ("http", "tcp", "mysql", "postgresql")
+INNER_TLS_PROTOCOLS = ("mysql", "postgresql")
+TLS_BY_SIDECAR = "sidecar"
+TLS_BY_APPLICATION = "application"
+DEPENDENCY_TLS = (TLS_BY_SIDECAR, TLS_BY_APPLICATION)
+
+
+@dataclass(frozen=True)
+class ExternalDependency:
+    """An upstream outside the cluster the service calls (a database, a SaaS API), reached through the sidecar.
+
+    ``ca_secret`` names a Secret in the service's namespace holding the CA bundle that verifies the upstream
+    (key ``cacert`` or ``ca.crt``, e.g. the RDS CA); empty: the sidecar's system CAs.
+    """
+
+    name: str  # a DNS-1123 label, unique in the service: it names the objects rendered for the dependency
+    host: str  # a DNS name
+    port: int
+    protocol: str = "tcp"
+    tls: str = TLS_BY_SIDECAR
+    ca_secret: str = ""
+
+
 @dataclass(frozen=True)
 class Slo:
     availability: float
@@ -112,7 +138,8 @@ class Exposure:
 
 @dataclass(frozen=True)
 class Traffic:
-    """Load balancing, resilience and who may call the service, inside the mesh."""
+    """Load balancing, resilience and who may call the service, inside the mesh, and the upstreams outside the
+    cluster it calls."""
 
     load_balancer: str = "round_robin"
     hash_on: str | None = None  # source_ip, header:NAME or cookie:NAME; with consistent_hash only
@@ -123,6 +150,7 @@ class Traffic:
     connection_pool: ConnectionPool | None = None
     mtls: str = "STRICT"
     allowed_callers: tuple[str, ...] = ()
+    external_dependencies: tuple[ExternalDependency, ...] = ()
 
 
 @dataclass(frozen=True)

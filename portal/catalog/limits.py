@@ -8,6 +8,7 @@ MAX_HOSTNAMES = 50
 MAX_PATHS = 50
 MAX_ROUTES = 50
 MAX_ALLOWED_CALLERS = 100
+MAX_EXTERNAL_DEPENDENCIES = 20
 
 
 def at_most(limit: int, things: str) -> dict[str, str]:

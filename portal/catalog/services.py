@@ -56,6 +56,50 @@ def update_service(service: Service, data: dict[str, Any], *, actor=None, reques
     return service
 
 
+def routes_to(service: Service) -> list[dict[str, str]]:
+    """The header routes of other services that send requests to ``service``, as documented, with their team."""
+    rows = Route.objects.filter(target=service).select_related("exposure__service__team")
+    return [
+        {
+            "service": route.exposure.service.name,
+            "team": route.exposure.service.team.slug,
+            "header": route.header,
+            route.match: route.value,
+        }
+        for route in rows.order_by("exposure__service__name", "position")
+    ]
+
+
+@transaction.atomic
+def remove_routes_to(service: Service, *, actor=None, request=None) -> list[Service]:
+    """Take every route to ``service`` out of the services that have them (it is being deleted): each one is an
+    edit of that service, its revision moved and its audit record saying why, for its team to read."""
+    # PostgreSQL locks no DISTINCT rows: the routing services' ids first, then their rows, locked.
+    ids = set(Route.objects.filter(target=service).values_list("exposure_id", flat=True))
+    routing = Service.objects.select_for_update().filter(pk__in=ids).select_related("team").order_by("name")
+    changed = []
+    for other in routing:
+        before = current_document(other)
+        Route.objects.filter(exposure_id=other.pk, target=service).delete()
+        other.revision += 1
+        other.save()
+        after = refresh_document(other)
+        record(
+            "service.update",
+            "service",
+            other.name,
+            actor=actor,
+            request=request or current_request(),
+            team=other.team.slug,
+            before=_without_update_time(before),
+            after=_without_update_time(after),
+            detail=f"Routes to {service.name} removed: {service.name} is being deleted by its team "
+            f"{service.team.slug}.",
+        )
+        changed.append(other)
+    return changed
+
+
 def _without_update_time(document: dict | None) -> dict | None:
     # It changes with every save; the audit log keeps what people changed.
     return {k: v for k, v in document.items() if k != "updated_at"} if document else None
@@ -99,6 +143,7 @@ def _write_sections(service: Service, data: dict[str, Any], *, created: bool) ->
     traffic["hash_on"] = traffic.get("hash_on") or ""
     for key in ("canary", "retries", "outlier_detection", "connection_pool"):
         traffic[key] = jsonable(traffic.get(key))
+    traffic["external_dependencies"] = jsonable(traffic.get("external_dependencies") or [])
     traffic_row, _ = Traffic.objects.update_or_create(service=service, defaults=traffic)
     traffic_row.allowed_callers.set(callers)
 

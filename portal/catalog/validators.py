@@ -59,6 +59,33 @@ def validate_hostname(value: str) -> None:
         )
 
 
+# Names the cluster answers itself: an external dependency there would shadow a Service of the mesh.
+IN_CLUSTER_SUFFIXES = (".cluster.local", ".svc", ".local", ".internal")
+
+
+def validate_external_host(value: str) -> None:
+    """A DNS name outside the cluster: the ServiceEntry resolves it by DNS, so no IP address (nothing would
+    resolve it), no wildcard and no in-cluster name."""
+    name = normalize_hostname(value)
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        raise ValidationError(
+            f"{value!r} is an IP address; give the upstream's DNS name (it is resolved by DNS).", code="ip_address"
+        )
+    validate_hostname(value)
+    if name.rsplit(".", 1)[-1].isdigit():
+        raise ValidationError(f"{value!r} is not a DNS name: its last label is a number.", code="invalid_hostname")
+    if name.endswith(IN_CLUSTER_SUFFIXES):
+        raise ValidationError(
+            f"{value!r} is a name inside the cluster; an external dependency is outside it "
+            "(call another service of the mesh directly).",
+            code="in_cluster",
+        )
+
+
 def zone_for(hostname: str, zones: list[str]) -> str | None:
     """The most specific zone that contains the hostname (internal.example.com before example.com)."""
     name = normalize_hostname(hostname)

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from portal.core.text import sentence
 from provisioning.errors import PermanentError, RunInProgress
 from provisioning.models import ManagedResource, ProvisioningRun
-from provisioning.operations import destroy_service
+from provisioning.operations import apply_without_removed_routes, destroy_service
 from provisioning.queries import active_run, with_last_run
 from provisioning.scopes import service_key
 from provisioning.spec import default_document
@@ -221,24 +221,44 @@ def service_detail(request, name: str):
 
 @login_required
 def service_delete(request, name: str):
+    """Confirm, then delete. Other services' routes to this one are listed; deleting removes them from those
+    services (audited edits their teams read), so no team can keep another's service alive by routing to it."""
     service = get_object_or_404(Service.objects.select_related("team"), name=name)
     require_team_member(request, service, "delete")
+    routes = services.routes_to(service)
     if request.method == "POST":
+        if routes and request.POST.get("confirm") != "routes":
+            messages.error(request, f"{service.name} was not deleted: confirm the removal of the routes to it.")
+            return redirect("catalog:service_delete", name=name)
         try:
-            run = destroy_service(service, request.user)
+            with transaction.atomic():
+                changed = services.remove_routes_to(service, actor=request.user, request=request) if routes else []
+                run = destroy_service(service, request.user)
         except RunInProgress as exc:
             messages.warning(request, sentence(exc))
             return redirect("provisioning:run_detail", pk=exc.run.pk)
         except PermanentError as exc:
             messages.error(request, f"{service.name} was not deleted: {sentence(exc)}")
             return redirect("catalog:service_detail", name=name)
+        for other in changed:
+            follow_up = apply_without_removed_routes(other, request.user)
+            if follow_up is not None:
+                messages.info(request, f"Run #{follow_up.pk} applies {other.name} without its routes to {name}.")
+            else:
+                messages.info(
+                    request, f"{other.name}'s routes to {name} are removed; its team's next apply applies it."
+                )
         messages.success(
             request,
             f"Run #{run.pk} deletes everything {name} owns, then the service itself (kept, marked, if it fails).",
         )
         return redirect("provisioning:run_detail", pk=run.pk)
     resources = ManagedResource.objects.filter(scope=service_key(name))
-    return render(request, "catalog/service_confirm_delete.html", {"service": service, "resources": resources})
+    return render(
+        request,
+        "catalog/service_confirm_delete.html",
+        {"service": service, "resources": resources, "routes": routes},
+    )
 
 
 # --- services: the form in steps ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from ..resources import Resource, sort_resources
 from ..spec import PlatformSpec, ServiceSpec
 from .alerting import build_alerting
 from .aws import build_aws
+from .egress import build_egress
 from .istio import build_mesh
 from .kubernetes import build_core
 from .prometheus import build_monitoring
@@ -21,6 +22,7 @@ SERVICE_KINDS: list[tuple[str, str]] = [
     ("cert-manager.io/v1", "Certificate"),
     ("networking.istio.io/v1", "DestinationRule"),
     ("networking.istio.io/v1", "VirtualService"),
+    ("networking.istio.io/v1", "ServiceEntry"),
     ("security.istio.io/v1", "PeerAuthentication"),
     ("security.istio.io/v1", "AuthorizationPolicy"),
     ("telemetry.istio.io/v1", "Telemetry"),
@@ -35,5 +37,6 @@ def render_service(svc: ServiceSpec, platform: PlatformSpec) -> list[Resource]:
     resources = [*build_core(svc, platform), *build_monitoring(svc, platform), *build_alerting(svc, platform)]
     if svc.mesh:
         resources.extend(build_mesh(svc, platform))
+        resources.extend(build_egress(svc))
     resources.extend(build_aws(svc, platform))
     return sort_resources(resources)

@@ -32,7 +32,14 @@ RBAC_FILE = ROOT / "deploy" / "base" / "rbac.yaml"
 
 # Services of several shapes: every kind a service can own is written, read and deleted at least once.
 SHAPES = {
-    "billing": {"protocol": "grpc"},
+    "billing": {
+        "protocol": "grpc",
+        "traffic": {
+            "external_dependencies": [
+                {"name": "db", "host": "db.example.net", "port": 5432, "protocol": "postgresql", "tls": "application"}
+            ]
+        },
+    },
     "ledger": {
         "exposure": {"level": "internal", "hostnames": ["ledger.internal.example.com"]},
         "traffic": {"allowed_callers": ["billing"]},

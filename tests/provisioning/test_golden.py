@@ -18,6 +18,7 @@ from provisioning.spec import (
     Canary,
     ConnectionPool,
     Exposure,
+    ExternalDependency,
     OnCallPair,
     OutlierDetection,
     PlatformSpec,
@@ -117,6 +118,28 @@ SHAPES: dict[str, ServiceSpec] = {
         oncall=ONCALL,
         receivers=RECEIVERS,
     ),
+    # Upstreams outside the cluster: Aurora MySQL through the sidecar at L4 (the client does TLS with the RDS CA),
+    # and a partner's HTTPS API whose TLS the sidecar originates, verified with a CA bundle Secret.
+    "external-dependencies": ServiceSpec(
+        name="orders",
+        team=PAYMENTS,
+        traffic=Traffic(
+            external_dependencies=(
+                ExternalDependency(
+                    name="orders-db",
+                    host="orders.cluster-c1a2b3.ap-northeast-1.rds.amazonaws.com",
+                    port=3306,
+                    protocol="mysql",
+                    tls="application",
+                ),
+                ExternalDependency(
+                    name="card-api", host="api.cards.example.net", port=443, protocol="http", ca_secret="cards-ca"
+                ),
+            )
+        ),
+        oncall=ONCALL,
+        receivers=RECEIVERS,
+    ),
     # Only named callers may reach it.
     "allowed-callers": ServiceSpec(
         name="vault-proxy",
@@ -172,3 +195,4 @@ def test_the_shapes_cover_what_the_catalog_offers():
     assert "VirtualService" not in kinds["tool-oauth2-proxy"]
     assert {"PrometheusRule", "ConfigMap"} <= kinds["slo-dashboard"]
     assert "AuthorizationPolicy" in kinds["allowed-callers"]
+    assert "ServiceEntry" in kinds["external-dependencies"]

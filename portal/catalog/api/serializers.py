@@ -22,6 +22,8 @@ from ..groups import sso_group_problem
 from ..models import Membership, PlatformSettings, Service, Team
 from ..validators import (
     normalize_hostname,
+    validate_dns1123_label,
+    validate_external_host,
     validate_hash_on,
     validate_header_name,
     validate_hostname,
@@ -361,6 +363,57 @@ class ConnectionPoolSerializer(serializers.Serializer):
         return attrs
 
 
+class ExternalDependencySerializer(serializers.Serializer):
+    """``{"name": "orders-db", "host": "orders.cluster-x.ap-northeast-1.rds.amazonaws.com", "port": 3306,
+    "protocol": "mysql", "tls": "application"}``: an upstream outside the cluster, reached through the sidecar."""
+
+    name = serializers.CharField(
+        max_length=50,
+        validators=[_django_validator(validate_dns1123_label)],
+        help_text="Names the objects rendered for it (external-<name>); unique in the service.",
+    )
+    host = serializers.CharField(max_length=253, validators=[_django_validator(validate_external_host)])
+    port = serializers.IntegerField(min_value=1, max_value=65535)
+    protocol = serializers.ChoiceField(
+        choices=spec.DEPENDENCY_PROTOCOLS,
+        default=spec.ExternalDependency.protocol,
+        help_text="What the application speaks to it: http, tcp (anything else), mysql or postgresql.",
+    )
+    tls = serializers.ChoiceField(
+        choices=spec.DEPENDENCY_TLS,
+        default=spec.ExternalDependency.tls,
+        help_text="sidecar: the application speaks plain text and the sidecar originates TLS; application: the "
+        "application does TLS itself (always for mysql and postgresql, whose TLS starts inside the protocol).",
+    )
+    ca_secret = serializers.CharField(
+        max_length=63,
+        required=False,
+        allow_blank=True,
+        default=spec.ExternalDependency.ca_secret,
+        validators=[_django_validator(validate_dns1123_label)],
+        help_text="A Secret in the service's namespace with the CA bundle (key 'cacert' or 'ca.crt') the sidecar "
+        "verifies the upstream with; empty: the sidecar's system CAs. Only with tls 'sidecar'.",
+    )
+
+    def validate_host(self, value: str) -> str:
+        return normalize_hostname(value)
+
+    def validate(self, attrs):
+        errors = {}
+        if attrs["protocol"] in spec.INNER_TLS_PROTOCOLS and attrs["tls"] != spec.TLS_BY_APPLICATION:
+            errors["tls"] = [
+                f"{attrs['protocol']} negotiates TLS inside its own protocol, which a sidecar cannot originate; "
+                "use 'application' (the client connects with TLS and verifies the server's CA itself)."
+            ]
+        if attrs.get("ca_secret") and attrs["tls"] != spec.TLS_BY_SIDECAR:
+            errors["ca_secret"] = [
+                "The application verifies the upstream itself; give the CA bundle to its pods, not to the sidecar."
+            ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
 class TrafficSerializer(serializers.Serializer):
     load_balancer = serializers.ChoiceField(
         choices=LoadBalancer.choices,
@@ -402,6 +455,18 @@ class TrafficSerializer(serializers.Serializer):
         max_length=limits.MAX_ALLOWED_CALLERS,
         error_messages=limits.at_most(limits.MAX_ALLOWED_CALLERS, "allowed callers"),
     )
+    external_dependencies = ExternalDependencySerializer(
+        many=True,
+        default=lambda: list(spec.Traffic.external_dependencies),
+        max_length=limits.MAX_EXTERNAL_DEPENDENCIES,
+        error_messages=limits.at_most(limits.MAX_EXTERNAL_DEPENDENCIES, "external dependencies"),
+    )
+
+    def validate_external_dependencies(self, values: list[dict]) -> list[dict]:
+        names = [value["name"] for value in values]
+        if twice := sorted({name for name in names if names.count(name) > 1}):
+            raise serializers.ValidationError(f"Each dependency needs its own name; {', '.join(twice)} is used twice.")
+        return values
 
     def validate(self, attrs):
         errors = {}
@@ -554,6 +619,10 @@ class ServiceSerializer(serializers.ModelSerializer):
             for field in ("canary", "retries", "outlier_detection", "connection_pool", "timeout_seconds"):
                 if traffic.get(field) is not None:
                     errors["traffic"][field] = [f"{field} {MESH_ONLY}."]
+            if traffic.get("external_dependencies"):
+                errors["traffic"]["external_dependencies"] = [
+                    f"External dependencies are reached through the sidecar: they {MESH_ONLY}."
+                ]
             if callers:
                 errors["traffic"]["allowed_callers"] = [f"allowed_callers {MESH_ONLY}."]
             if traffic["load_balancer"] != LoadBalancer.ROUND_ROBIN:

@@ -14,7 +14,13 @@ from rest_framework.response import Response
 from portal.core.api import DocumentsJSONRenderer, PlainDocuments
 from provisioning.errors import PermanentError, RunInProgress, TemporaryError
 from provisioning.models import Plan
-from provisioning.operations import apply_service, destroy_service, drift_check_service, plan_service
+from provisioning.operations import (
+    apply_service,
+    apply_without_removed_routes,
+    destroy_service,
+    drift_check_service,
+    plan_service,
+)
 from provisioning.queries import rendered_yaml, run_queryset
 from provisioning.scopes import service_key
 
@@ -193,15 +199,38 @@ class ServiceViewSet(viewsets.ModelViewSet):
 
     @extend_schema(request=None, responses={202: RunSerializer})
     def destroy(self, request, *args, **kwargs):
-        """Delete everything the service owns, then the service (kept, marked, if that fails)."""
+        """Delete everything the service owns, then the service (kept, marked, if that fails).
+
+        Other services' header routes to it are listed in a 409 unless ``?confirm=routes``: then they are removed
+        from those services in the same commit (each an audited edit of its service), and a routing service
+        whose last apply differs only by them is applied again at once (``routes_applied``)."""
         service = self.get_object()
-        try:
-            run = destroy_service(service, request.user)
-        except RunInProgress as exc:
-            return conflict(str(exc), run=exc.run.pk)
-        except PermanentError as exc:
-            return conflict(str(exc))
-        return Response(RunSerializer(run_queryset().get(pk=run.pk)).data, status=status.HTTP_202_ACCEPTED)
+        with transaction.atomic():
+            routes = services.routes_to(service)
+            if routes and request.query_params.get("confirm") != "routes":
+                return conflict(
+                    f"{len(routes)} route(s) of other services send requests to {service.name}; deleting it "
+                    "removes them from those services. Repeat with ?confirm=routes to go ahead.",
+                    routes=routes,
+                )
+            changed = services.remove_routes_to(service, actor=request.user, request=request) if routes else []
+            try:
+                run = destroy_service(service, request.user)
+            except RunInProgress as exc:
+                transaction.set_rollback(True)
+                return conflict(str(exc), run=exc.run.pk)
+            except PermanentError as exc:
+                transaction.set_rollback(True)
+                return conflict(str(exc))
+        body = RunSerializer(run_queryset().get(pk=run.pk)).data
+        if routes:
+            applied = {}
+            for other in changed:
+                follow_up = apply_without_removed_routes(other, request.user)
+                if follow_up is not None:
+                    applied[other.name] = follow_up.pk
+            body = {**body, "routes_removed": routes, "routes_applied": applied}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={200: PlanSerializer})
     @action(detail=True, methods=["post"])

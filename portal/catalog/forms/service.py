@@ -194,6 +194,12 @@ class TrafficForm(StepForm):
         label="Allowed callers",
         help_text="Services that may call this one, separated by commas. Empty: any service in the mesh.",
     )
+    external_dependencies = _lines(
+        label="External dependencies",
+        help_text="Upstreams outside the cluster, one per line: NAME HOST:PORT [PROTOCOL] [tls=sidecar|application] "
+        "[ca=SECRET], e.g. 'orders-db orders.cluster-x.ap-northeast-1.rds.amazonaws.com:3306 mysql "
+        "tls=application'. PROTOCOL is http, tcp (default), mysql or postgresql.",
+    )
 
     doc_paths = {
         "load_balancer": "traffic.load_balancer",
@@ -214,6 +220,7 @@ class TrafficForm(StepForm):
         "pool_http2_max_requests": "traffic.connection_pool.http2_max_requests",
         "mtls": "traffic.mtls",
         "allowed_callers": "traffic.allowed_callers",
+        "external_dependencies": "traffic.external_dependencies",
     }
     blank_nulls = ("hash_on", "timeout_seconds")
     # Groups: all fields empty = the group is off (null); otherwise the filled fields are sent.
@@ -235,6 +242,7 @@ class TrafficForm(StepForm):
         ("Outlier detection", groups["outlier_detection"]),
         ("Connection pool", groups["connection_pool"]),
         ("Security", ("mtls", "allowed_callers")),
+        ("Outside the cluster", ("external_dependencies",)),
     )
 
 
@@ -278,6 +286,35 @@ STEP_FORMS: dict[str, type[StepForm]] = {
 
 # --- document <-> flat form values ------------------------------------------------------------------
 
+DEPENDENCY_OPTIONS = {"tls": "tls", "ca": "ca_secret"}
+
+
+def dependency_line(dependency: dict) -> str:
+    """One external dependency as a line of the form's text area."""
+    words = [dependency.get("name", ""), f"{dependency.get('host', '')}:{dependency.get('port', '')}"]
+    words.append(dependency.get("protocol") or spec.ExternalDependency.protocol)
+    words.append(f"tls={dependency.get('tls') or spec.ExternalDependency.tls}")
+    if dependency.get("ca_secret"):
+        words.append(f"ca={dependency['ca_secret']}")
+    return " ".join(words)
+
+
+def dependency_from_line(line: str) -> dict:
+    """A line of the text area as the document's dependency; what does not parse is passed on as written, for the
+    serializer to name (a port that is no number, an unknown option)."""
+    words = line.split()
+    dependency: dict = {"name": words[0] if words else ""}
+    if len(words) > 1:
+        host, colon, port = words[1].rpartition(":")
+        dependency |= {"host": host, "port": port} if colon else {"host": words[1], "port": ""}
+    for word in words[2:]:
+        key, equals, value = word.partition("=")
+        if equals and key in DEPENDENCY_OPTIONS:
+            dependency[DEPENDENCY_OPTIONS[key]] = value
+        else:
+            dependency["protocol"] = word
+    return dependency
+
 
 def _flat_value(value) -> str:
     if value is None:
@@ -295,6 +332,8 @@ def flat_from_document(document: dict) -> dict[str, str]:
             value = _lookup(document, path)
             flat[name] = "\n".join(map(str, value)) if isinstance(value, list) else _flat_value(value)
     flat["allowed_callers"] = ", ".join((document.get("traffic") or {}).get("allowed_callers") or [])
+    dependencies = (document.get("traffic") or {}).get("external_dependencies") or []
+    flat["external_dependencies"] = "\n".join(dependency_line(d) for d in dependencies)
     routes = (document.get("exposure") or {}).get("routes") or []
     for i, route in enumerate(routes):
         match = next((m for m in MatchType.values if m in route), MatchType.EXACT)
@@ -381,6 +420,8 @@ def document_from_flat(flat: dict[str, str]) -> dict:
     for key, names in TrafficForm.groups.items():
         traffic[key] = group(TrafficForm, names)
     traffic["allowed_callers"] = _items(flat.get("allowed_callers", ""))
+    lines = (flat.get("external_dependencies") or "").splitlines()
+    traffic["external_dependencies"] = [dependency_from_line(line) for line in lines if line.strip()]
     telemetry = section(TelemetryForm, "telemetry")
     telemetry["slo"] = group(TelemetryForm, ("slo_availability", "slo_latency_p99_ms"))
     return {
@@ -414,6 +455,13 @@ def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
     elif errors:
         out.setdefault(prefix, []).append(str(errors))
     return out
+
+
+def _dependency_message(path: str, message: str) -> str:
+    """An error of one dependency's field, said with the line and field it concerns (the text area is one field)."""
+    if found := re.match(r"^traffic\.external_dependencies\.(\d+)\.(\w+)$", path):
+        return f"Line {int(found.group(1)) + 1}, {found.group(2)}: {message}"
+    return message
 
 
 def _route_path(path: str) -> str:
@@ -475,7 +523,7 @@ class ServiceWizard:
             path = _route_path(path)
             name = self._field_for(path, by_path)
             if name:
-                fields.setdefault(name, []).extend(messages)
+                fields.setdefault(name, []).extend(_dependency_message(path, m) for m in messages)
                 continue
             step = STEP_OF_KEY.get(path.split(".")[0], "review")
             group = next((label for p, label in GROUP_LABELS.items() if path.startswith(p)), "")

@@ -108,9 +108,9 @@ class Route(models.Model):
 
 
 class Traffic(models.Model):
-    """Load balancing and resilience inside the mesh (seed §15).
+    """Load balancing and resilience inside the mesh (seed §15), and the upstreams outside the cluster (§17).
 
-    The nested settings (canary, retries, outlier detection, connection pool) are stored as the
+    The nested settings (canary, retries, outlier detection, connection pool, external dependencies) are stored as the
     documents the API accepts; ``portal.catalog.api.serializers`` validates them.
     """
 
@@ -130,6 +130,9 @@ class Traffic(models.Model):
     connection_pool = models.JSONField(null=True, blank=True)
     mtls = models.CharField(max_length=10, choices=MtlsMode.choices, default=spec.Traffic.mtls)
     allowed_callers = models.ManyToManyField(Service, blank=True, related_name="callable_by")
+    external_dependencies = models.JSONField(
+        default=list, blank=True, help_text="Upstreams outside the cluster the service calls (a list of documents)."
+    )
 
     def __str__(self) -> str:
         return f"{self.service_id}: {self.load_balancer}"
