@@ -1,5 +1,7 @@
-"""Pure: (desired, observed) -> plan. Only fields the portal declares are compared, so values
-a server fills in (defaults, status, resourceVersion) never look like a change."""
+"""Pure: (desired, observed, last applied) -> plan. Only fields the portal declares are compared, so values
+a server fills in (defaults, status, resourceVersion) never look like a change; and fields the portal declared
+when it last applied (the inventory's body) but declares no longer are compared too, so an edit that only
+removes something (a route's prefix match, the retries) is an update that takes them away, not "unchanged"."""
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,7 +51,11 @@ REDACTED = "(sensitive value hidden)"
 def _redact(change: FieldChange, sensitive: bool) -> dict[str, Any]:
     """Secret values never reach a stored plan, a page or a log line."""
     if sensitive and change.path.startswith(("data", "stringData")):
-        return {"path": change.path, "old": REDACTED if change.old is not None else None, "new": REDACTED}
+        return {
+            "path": change.path,
+            "old": REDACTED if change.old is not None else None,
+            "new": REDACTED if change.new is not None else None,
+        }
     return change.as_dict()
 
 
@@ -65,21 +71,29 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def declared_diff(desired: Any, observed: Any, path: str = "") -> list[FieldChange]:
-    """Differences at every path the desired document declares."""
+def declared_diff(desired: Any, observed: Any, path: str = "", applied: Any = MISSING) -> list[FieldChange]:
+    """Differences at every path the desired document declares, and removals: paths the last ``applied``
+    document declared that the desired one no longer does, while they still exist."""
     if isinstance(desired, dict):
         if not isinstance(observed, dict):
             return [FieldChange(path, None if observed is MISSING else observed, desired)]
+        before = applied if isinstance(applied, dict) else {}
         changes: list[FieldChange] = []
         for key in desired:
-            changes.extend(declared_diff(desired[key], observed.get(key, MISSING), _join(path, key)))
+            changes.extend(
+                declared_diff(desired[key], observed.get(key, MISSING), _join(path, key), before.get(key, MISSING))
+            )
+        for key in before:
+            if key not in desired and key in observed:
+                changes.append(FieldChange(_join(path, key), observed[key], None))
         return changes
     if isinstance(desired, list):
         if not isinstance(observed, list) or len(observed) != len(desired):
             return [FieldChange(path, None if observed is MISSING else observed, desired)]
+        before = applied if isinstance(applied, list) and len(applied) == len(desired) else [MISSING] * len(desired)
         changes = []
-        for index, (d, o) in enumerate(zip(desired, observed, strict=True)):
-            changes.extend(declared_diff(d, o, f"{path}[{index}]"))
+        for index, (d, o, a) in enumerate(zip(desired, observed, before, strict=True)):
+            changes.extend(declared_diff(d, o, f"{path}[{index}]", a))
         return changes
     if observed is MISSING:
         return [FieldChange(path, None, desired)]
@@ -96,11 +110,12 @@ def _leaves(value: Any, path: str = "") -> list[FieldChange]:
     return [FieldChange(path, None, value)]
 
 
-def diff_resource(resource: Resource, observed: dict[str, Any] | None) -> Change:
-    """Create when nothing is there, update when a declared field differs, else unchanged."""
+def diff_resource(resource: Resource, observed: dict[str, Any] | None, applied: dict[str, Any] | None = None) -> Change:
+    """Create when nothing is there, update when a declared field differs or a field last applied is no longer
+    declared but still there, else unchanged."""
     if observed is None:
         return Change("create", resource, tuple(_leaves(resource.body)), None)
-    changes = declared_diff(resource.body, observed)
+    changes = declared_diff(resource.body, observed, applied=MISSING if applied is None else applied)
     return Change("update" if changes else "unchanged", resource, tuple(changes), observed)
 
 
@@ -108,14 +123,18 @@ def plan_changes(
     desired: list[Resource],
     observed: dict[str, dict[str, Any] | None],
     existing: list[Resource],
+    applied: dict[str, dict[str, Any]] | None = None,
 ) -> list[Change]:
     """Desired resources against what exists; anything existing and no longer desired is deleted.
 
     ``observed`` maps a desired resource's key to its observed body (None when absent);
-    ``existing`` lists everything the portal owns in this scope (found by labels, tags or the inventory).
+    ``existing`` lists everything the portal owns in this scope (found by labels, tags or the inventory);
+    ``applied`` maps a key to the body last applied (the inventory's), whose fields the desired body dropped
+    are removals.
     """
     wanted = {r.key for r in desired}
-    changes = [diff_resource(r, observed.get(r.key)) for r in desired]
+    applied = applied or {}
+    changes = [diff_resource(r, observed.get(r.key), applied.get(r.key)) for r in desired]
     seen: set[str] = set()
     for resource in existing:
         if resource.key not in wanted and resource.key not in seen:

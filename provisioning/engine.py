@@ -171,7 +171,9 @@ class Engine:
             desired = [r for r in scope.desired if r.provider == provider]
             recorded = [r for r in records if r.provider == provider]
             observed, existing = backend.observe(scope.kinds, scope.labels, desired, recorded)
-            changes[provider] = plan_changes(desired, observed, existing)
+            # What was last applied: a field it declared that the desired state dropped is a removal to apply.
+            applied = {r.key: r.body for r in recorded}
+            changes[provider] = plan_changes(desired, observed, existing, applied)
         return [change for provider in (KUBERNETES, AWS) for change in changes.get(provider, [])]
 
     def _render_with_observed_outputs(self, scope: Scope) -> None:

@@ -143,6 +143,56 @@ def test_an_observed_document_with_more_fields_than_declared_is_no_change(desire
     assert declared_diff(desired, {**extra, **desired}) == []
 
 
+# --- removals: what was last applied and is no longer declared -----------------------------------------------------
+
+
+def test_a_field_last_applied_and_no_longer_declared_is_removed() -> None:
+    applied = {"spec": {"http": [{"name": "default", "match": [{"uri": {"prefix": "/api"}}], "route": "r"}]}}
+    desired = {"spec": {"http": [{"name": "default", "route": "r"}]}}
+    observed = {"spec": {"http": [{"name": "default", "match": [{"uri": {"prefix": "/api"}}], "route": "r"}]}}
+    assert declared_diff(desired, observed) == [], "without the last applied body nothing says it goes"
+    assert paths(declared_diff(desired, observed, applied=applied)) == [
+        ("spec.http[0].match", [{"uri": {"prefix": "/api"}}], None)
+    ]
+
+
+def test_a_removal_already_made_and_fields_nobody_declared_are_no_change() -> None:
+    applied = {"spec": {"timeout": "5s", "hosts": ["a"]}}
+    desired = {"spec": {"hosts": ["a"]}}
+    assert declared_diff(desired, {"spec": {"hosts": ["a"]}}, applied=applied) == []
+    # A field a server filled in (never in the applied body) stays out of the plan.
+    assert declared_diff(desired, {"spec": {"hosts": ["a"], "status": "x"}}, applied=applied) == []
+
+
+def test_a_removed_list_item_and_a_field_removed_inside_one_are_changes() -> None:
+    applied = {"rules": [{"port": 80, "tls": True}, {"port": 443}]}
+    assert paths(declared_diff({"rules": [{"port": 80}]}, applied, applied=applied)) == [
+        ("rules", applied["rules"], [{"port": 80}])
+    ]
+    desired = {"rules": [{"port": 80}, {"port": 443}]}
+    assert paths(declared_diff(desired, applied, applied=applied)) == [("rules[0].tls", True, None)]
+
+
+def test_a_plan_updates_a_resource_whose_only_edit_removes_a_field() -> None:
+    before = Resource(AWS, "logs.LogGroup", "/eks/x", body={"retention_days": 30, "kms_key": "k", "tags": {"a": "1"}})
+    after = Resource(AWS, "logs.LogGroup", "/eks/x", body={"retention_days": 30, "tags": {"a": "1"}})
+    (unchanged,) = plan_changes([after], {after.key: before.body}, [before])
+    assert unchanged.action == "unchanged"
+    (change,) = plan_changes([after], {after.key: before.body}, [before], {before.key: before.body})
+    assert change.action == "update"
+    assert change.as_dict()["diff"] == [{"path": "kms_key", "old": "k", "new": None}]
+
+
+def test_a_removed_secret_value_is_redacted() -> None:
+    applied = secret("webhook", {"url": "sha256:abc", "token": "sha256:def"})
+    desired = Resource(
+        applied.provider, "Secret", "webhook", "payments", "v1", {**applied.body, "data": {"url": "bmV3"}}, True
+    )
+    observed = {**applied.body, "data": {"url": "bmV3", "token": "c2VjcmV0"}}
+    diff = diff_resource(desired, observed, applied.body).as_dict()["diff"]
+    assert diff == [{"path": "data.token", "old": REDACTED, "new": None}]
+
+
 # --- diff_resource, plan_changes, summarize -------------------------------------------------------------------------
 
 

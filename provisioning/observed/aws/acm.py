@@ -21,12 +21,19 @@ def service_identity(service: str) -> dict[str, str]:
 
 
 def list_listener_certificates(ctx: AwsContext, listener_arn: str) -> set[str]:
-    """The SNI certificates of a listener (its default certificate is not among them)."""
+    """The SNI certificates of a listener (its default certificate is not among them); none on a listener that is
+    gone (its ALB deleted, or a sandbox started again): the certificate is then attached to the listener the
+    platform has now."""
     elbv2 = ctx.client("elbv2")
     found: set[str] = set()
     kwargs: dict[str, Any] = {"ListenerArn": listener_arn}
     while True:
-        page = elbv2.describe_listener_certificates(**kwargs)
+        try:
+            page = elbv2.describe_listener_certificates(**kwargs)
+        except ClientError as exc:
+            if is_code(exc, "ListenerNotFound", "LoadBalancerNotFound"):
+                return found
+            raise
         found |= {c["CertificateArn"] for c in page.get("Certificates", []) if not c.get("IsDefault")}
         if not page.get("NextMarker"):
             return found

@@ -42,7 +42,12 @@ def find_listeners(ctx: AwsContext, alb_arn: str) -> list[dict[str, Any]]:
     elbv2, found = ctx.client("elbv2"), []
     kwargs: dict[str, Any] = {"LoadBalancerArn": alb_arn}
     while True:
-        page = elbv2.describe_listeners(**kwargs)
+        try:
+            page = elbv2.describe_listeners(**kwargs)
+        except ClientError as exc:
+            if is_code(exc, "LoadBalancerNotFound"):
+                return found  # the ALB is gone, and its listeners with it
+            raise
         found.extend(page.get("Listeners", []))
         if not page.get("NextMarker"):
             return found

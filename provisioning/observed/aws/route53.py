@@ -8,7 +8,10 @@ never overwritten.
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from ...aws.context import AwsContext
+from ...aws.errors import is_code
 from ...aws.kinds import HOSTED_ZONE, RECORD
 from ...names import TAG_SERVICE, record_owner_name
 from ...resources import Resource, aws
@@ -24,14 +27,24 @@ def zone_id_of(zone: dict[str, Any]) -> str:
     return zone["Id"].rsplit("/", 1)[-1]
 
 
+# A zone the inventory names that is gone (deleted by hand, or a sandbox started again empty).
+NO_ZONE = "NoSuchHostedZone"
+
+
 def list_zone(ctx: AwsContext, zone_id: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every record set of a zone by (name, type): one paginated ListResourceRecordSets."""
+    """Every record set of a zone by (name, type): one paginated ListResourceRecordSets. A zone that is gone has
+    none: its records are missing (drift to repair in the zone the platform has now), not an error."""
     paginator = ctx.client("route53").get_paginator("list_resource_record_sets")
     found: dict[tuple[str, str], dict[str, Any]] = {}
-    for page in paginator.paginate(HostedZoneId=zone_id):
-        for rrset in page.get("ResourceRecordSets", []):
-            if "SetIdentifier" not in rrset:
-                found[(norm(rrset["Name"]), rrset["Type"])] = rrset
+    try:
+        for page in paginator.paginate(HostedZoneId=zone_id):
+            for rrset in page.get("ResourceRecordSets", []):
+                if "SetIdentifier" not in rrset:
+                    found[(norm(rrset["Name"]), rrset["Type"])] = rrset
+    except ClientError as exc:
+        if not is_code(exc, NO_ZONE):
+            raise
+        return {}
     return found
 
 
@@ -41,10 +54,16 @@ def zone_records(obs: Observation, zone_id: str) -> dict[tuple[str, str], dict[s
 
 
 def get_rrset(ctx: AwsContext, zone_id: str, name: str, rtype: str) -> dict[str, Any] | None:
-    """One record set, read fresh (records sort by name then type, so the first one at the start is it)."""
-    page = ctx.client("route53").list_resource_record_sets(
-        HostedZoneId=zone_id, StartRecordName=name, StartRecordType=rtype, MaxItems="1"
-    )
+    """One record set, read fresh (records sort by name then type, so the first one at the start is it); None in
+    a zone that is gone."""
+    try:
+        page = ctx.client("route53").list_resource_record_sets(
+            HostedZoneId=zone_id, StartRecordName=name, StartRecordType=rtype, MaxItems="1"
+        )
+    except ClientError as exc:
+        if not is_code(exc, NO_ZONE):
+            raise
+        return None
     for rrset in page.get("ResourceRecordSets", []):
         if norm(rrset["Name"]) == norm(name) and rrset["Type"] == rtype and "SetIdentifier" not in rrset:
             return rrset
