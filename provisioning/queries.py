@@ -16,6 +16,7 @@ from .models import ManagedResource, ProvisioningRun, RunStep
 from .resources import AWS, KUBERNETES, Resource, to_yaml, to_yaml_documents
 from .scopes import service_key, service_of
 from .snapshot import load_service, platform_snapshot
+from .spec import reserved_hostnames
 
 # --- runs and plans ------------------------------------------------------------------------------------
 
@@ -59,6 +60,12 @@ def hostname_holders(hostnames: list[str], service: str | None) -> dict[str, str
     if service:
         rows = rows.exclude(scope=service_key(service))
     return {name: service_of(scope) for name, scope in rows.values_list("name", "scope")}
+
+
+def platform_reserved_hostnames(settings_row=None) -> dict[str, str]:
+    """The hostnames only SREs may give a service under these platform settings, each with why
+    (``spec.reserved_hostnames``)."""
+    return reserved_hostnames(platform_snapshot(settings_row, outputs=False))
 
 
 def _is_secret(resource: ManagedResource) -> bool:

@@ -32,12 +32,16 @@ def service_queryset() -> QuerySet[Service]:
     )
 
 
-def platform_snapshot(settings_row: PlatformSettings | None = None) -> spec.PlatformSpec:
+def platform_snapshot(settings_row: PlatformSettings | None = None, *, outputs: bool = True) -> spec.PlatformSpec:
+    """The platform's settings as the builders read them, with what its AWS pieces reported (unless ``outputs`` is
+    false: then the settings alone, without reading the inventory)."""
     row = settings_row or PlatformSettings.load()
     values = {f: getattr(row, f) for f in spec.PlatformSpec.__dataclass_fields__ if hasattr(row, f)}
-    values |= platform_outputs(row)
+    if outputs:
+        values |= platform_outputs(row)
     values["corp_cidrs"] = tuple(row.corp_cidrs)
     values["subnet_ids"] = tuple(row.subnet_ids)
+    values["reserved_hostnames"] = tuple(row.reserved_hostnames)
     values["portal_url"] = settings.PORTAL_PUBLIC_URL
     values["oidc_issuer"] = settings.OIDC_ISSUER
     values["oidc_groups_claim"] = settings.OIDC_GROUPS_CLAIM

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 
 from portal.audit.context import current_request
 from portal.audit.log import record
-from provisioning.queries import hostname_holders
+from provisioning.queries import hostname_holders, platform_reserved_hostnames
 from provisioning.spec import jsonable
 
 from .choices import MatchType, MembershipRole, MembershipSource
@@ -148,13 +148,22 @@ def _write_sections(service: Service, data: dict[str, Any], *, created: bool) ->
     Telemetry.objects.update_or_create(service=service, defaults=telemetry)
 
 
-def hostname_errors(hostnames: list[str], level: str, service: str | None, platform: PlatformSettings) -> list[str]:
-    """Why ``service`` may not use these hostnames at ``level``: outside the level's zone, another service's in the
-    catalog, or still served in AWS for another service (its record or certificate not yet removed)."""
+def hostname_errors(
+    hostnames: list[str], level: str, service: str | None, platform: PlatformSettings, *, may_reserve: bool = False
+) -> list[str]:
+    """Why ``service`` may not use these hostnames at ``level``: outside the level's zone, reserved for the platform
+    (unless ``may_reserve``: an SRE; a name the service already holds stays), another service's in the catalog, or
+    still served in AWS for another service (its record or certificate not yet removed)."""
     zone = platform.zones[level]
     if not hostnames:
         return [f"An '{level}' service needs at least one hostname under {zone}."]
     errors = []
+    if not may_reserve:
+        held = set(Hostname.objects.filter(exposure__service__name=service).values_list("fqdn", flat=True))
+        reserved = platform_reserved_hostnames(platform)
+        for host in hostnames:
+            if host in reserved and host not in held:
+                errors.append(f"{host!r} is reserved for the platform: {reserved[host]}. Only SREs may use it.")
     zones = [platform.internal_zone, platform.external_zone]
     for host in hostnames:
         found = zone_for(host, zones)

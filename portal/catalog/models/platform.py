@@ -113,6 +113,12 @@ class PlatformSettings(models.Model):
         default=PlatformSpec.platform_log_retention_days,
         help_text="Retention of the platform components' log groups (/eks/<cluster>/platform/<namespace>).",
     )
+    reserved_hostnames = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Hostnames only SREs may give a service, besides the zones' apexes and the hosts the platform "
+        "serves itself (OAuth2 Proxy, Grafana, the consoles), which are always reserved: e.g. the portal's own.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -141,6 +147,14 @@ class PlatformSettings(models.Model):
                     errors.setdefault("corp_cidrs", []).append(
                         f"{cidr!r} is IPv6: the WAF IP set of the corp networks holds IPv4 blocks only."
                     )
+        if not isinstance(self.reserved_hostnames, list):
+            errors["reserved_hostnames"] = ["A list of hostnames."]
+        else:
+            for name in self.reserved_hostnames:
+                try:
+                    validate_hostname(str(name))
+                except ValidationError as exc:
+                    errors.setdefault("reserved_hostnames", []).extend(exc.messages)
         if self.sre_team and not Team.objects.filter(slug=self.sre_team).exists():
             errors["sre_team"] = [f"No team {self.sre_team!r}: name the slug of the team that runs the platform."]
         if self.internal_zone == self.external_zone:
