@@ -93,7 +93,7 @@ def token(team, platform):
 
 @fuzzed.parametrize()
 @settings(
-    max_examples=int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "6")),
+    max_examples=int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "50")),
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
