@@ -10,7 +10,7 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint format debian-tools node-tools clean
+.PHONY: run test fuzz bench lint format debian-tools node-tools clean
 
 $(PY):
 	$(PYTHON) -m venv --without-pip $(VENV) || python3 -m venv --without-pip $(VENV)
@@ -56,6 +56,11 @@ run: $(RUN_STAMP)
 test: $(TEST_STAMP) debian-tools node-tools
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc = 5 ]; then echo "pytest collected no tests: the suite is missing" >&2; exit 1; fi; exit $$rc
+
+# A longer fuzzing campaign of every API operation than the suite's (PORTAL_FUZZ_EXAMPLES per operation).
+FUZZ_EXAMPLES ?= 200
+fuzz: $(TEST_STAMP)
+	PORTAL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/api/test_openapi.py -k no_request_causes
 
 bench: $(TEST_STAMP)
 	$(PY) -m bench

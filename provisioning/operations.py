@@ -22,7 +22,7 @@ from .runs.dispatch import enqueue
 from .runs.lifecycle import request_run
 from .scopes import PLATFORM_KEY, service_key
 from .signals import run_approved, run_cancelled, run_rejected
-from .snapshot import is_active, load_service, platform_snapshot, routed_from
+from .snapshot import is_active, load_service, platform_snapshot, routed_from, service_editor_ids
 from .targets import AwsBackend
 
 
@@ -85,10 +85,36 @@ def drift_check_service(service, user=None) -> ProvisioningRun:
     return request_run(service_key(service.name), RunAction.DRIFT_CHECK, service_id=service.pk, user=user)
 
 
+SELF_APPROVAL = "self_approval"
+
+
+def applied_revision(service_id: int) -> int:
+    """The catalog revision of the service's last successful apply (0: never applied)."""
+    run = (
+        ProvisioningRun.objects.filter(service_id=service_id, action=RunAction.APPLY, status=RunStatus.SUCCEEDED)
+        .exclude(plan=None)
+        .select_related("plan")
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+    return int(run.plan.snapshot.get("revision") or 0) if run else 0
+
+
 def approve_run(run: ProvisioningRun, user) -> ProvisioningRun:
-    """An SRE lets a waiting run go ahead; the worker plans again and applies if nothing changed."""
+    """An SRE lets a waiting run go ahead; the worker plans again and applies if nothing changed.
+
+    Four eyes: neither the requester nor anyone who changed the service since its last apply (whose change this
+    run would carry out, an edit made while the run waited included) may approve it."""
     if run.requested_by_id is not None and run.requested_by_id == user.pk:
-        raise PermanentError("the requester cannot approve their own change; ask another SRE")
+        raise PermanentError("the requester cannot approve their own change; ask another SRE", code=SELF_APPROVAL)
+    if run.service_id is not None:
+        since = applied_revision(run.service_id)
+        if user.pk in service_editor_ids(run.service_id, since):
+            raise PermanentError(
+                f"you changed {run.service.name} since its last apply (revision {since}), so this run would apply "
+                "your own change; ask another SRE to approve it",
+                code=SELF_APPROVAL,
+            )
     with transaction.atomic():
         updated = ProvisioningRun.objects.filter(pk=run.pk, status=RunStatus.AWAITING_APPROVAL).update(
             status=RunStatus.QUEUED, approved_by=user, approved_at=timezone.now()

@@ -17,6 +17,7 @@ from .names import platform_hosts
 from .resources import AWS, KUBERNETES, Resource, to_yaml, to_yaml_documents
 from .scopes import service_key, service_of
 from .snapshot import load_service, platform_snapshot
+from .spec import reserved_hostnames
 
 # --- runs and plans ------------------------------------------------------------------------------------
 
@@ -65,6 +66,12 @@ def hostname_holders(hostnames: list[str], service: str | None) -> dict[str, str
 def platform_hostnames(settings_row=None) -> set[str]:
     """The hostnames the platform itself serves (OAuth2 Proxy's sign-in host, its UIs): no service may take one."""
     return {host for hosts in platform_hosts(platform_snapshot(settings_row)).values() for host in hosts}
+
+
+def platform_reserved_hostnames(settings_row=None) -> dict[str, str]:
+    """The hostnames only SREs may give a service under these platform settings, each with why
+    (``spec.reserved_hostnames``)."""
+    return reserved_hostnames(platform_snapshot(settings_row, outputs=False))
 
 
 def _is_secret(resource: ManagedResource) -> bool:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from portal.audit.models import AuditEvent
 from portal.catalog.choices import ServiceState
 from portal.catalog.models import PlatformSettings, Service
 from portal.core.crypto import fingerprint
@@ -35,13 +36,17 @@ def service_queryset() -> QuerySet[Service]:
     )
 
 
-def platform_snapshot(settings_row: PlatformSettings | None = None) -> spec.PlatformSpec:
+def platform_snapshot(settings_row: PlatformSettings | None = None, *, outputs: bool = True) -> spec.PlatformSpec:
+    """The platform's settings as the builders read them, with what its AWS pieces reported (unless ``outputs`` is
+    false: then the settings alone, without reading the inventory)."""
     row = settings_row or PlatformSettings.load()
     values = {f: getattr(row, f) for f in spec.PlatformSpec.__dataclass_fields__ if hasattr(row, f)}
-    values |= platform_outputs(row)
+    if outputs:
+        values |= platform_outputs(row)
     values["corp_cidrs"] = tuple(row.corp_cidrs)
     values["nat_egress_cidrs"] = tuple(row.nat_egress_cidrs)
     values["subnet_ids"] = tuple(row.subnet_ids)
+    values["reserved_hostnames"] = tuple(row.reserved_hostnames)
     values["portal_url"] = settings.PORTAL_PUBLIC_URL
     values["oidc_issuer"] = settings.OIDC_ISSUER
     values["oidc_groups_claim"] = settings.OIDC_GROUPS_CLAIM
@@ -243,3 +248,17 @@ def team_has_other_active_services(team: str, name: str) -> bool:
 def routed_from(service: Service) -> list[str]:
     """The services whose routes send requests to ``service``, by name."""
     return sorted(service.routed_from.values_list("exposure__service__name", flat=True))
+
+
+def service_editor_ids(service_id: int, since_revision: int) -> set[int]:
+    """Who registered or changed the service after ``since_revision`` (from the audit log, this service's records
+    only, not an earlier one of the same name): the authors of what is not applied yet."""
+    service = Service.objects.only("name", "created_at").get(pk=service_id)
+    events = AuditEvent.objects.filter(
+        object_type="service",
+        object_key=service.name,
+        action__in=["service.create", "service.update"],
+        at__gte=service.created_at,
+        actor__isnull=False,
+    ).values_list("actor_id", "after")
+    return {actor for actor, after in events if int((after or {}).get("revision") or 0) > since_revision}

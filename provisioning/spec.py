@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field, fields, is_dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 # Exposure levels (seed §15, §16): cluster-internal, behind the internal ALB, behind the internet-facing ALB.
 MESH = "mesh"
@@ -302,6 +303,8 @@ class PlatformSpec:
     sre_group: str = "platform-sre"
     # The slug of the team that runs the platform: its incident topic receives the platform's own alarms.
     sre_team: str = ""
+    # Hostnames only SREs may give a service, besides those the platform serves itself (``reserved_hostnames``).
+    reserved_hostnames: tuple[str, ...] = ()
 
     @property
     def allowed_cidrs(self) -> tuple[str, ...]:
@@ -325,6 +328,34 @@ class PlatformSpec:
 
     def target_group_arn(self, level: str) -> str:
         return {INTERNAL: self.internal_target_group_arn, EXTERNAL: self.external_target_group_arn}[level]
+
+
+# The consoles the platform layer serves under the internal zone, for SREs: OAuth2 Proxy's sign-in, and the
+# monitoring tools behind it or behind their own sign-in.
+PLATFORM_CONSOLES: tuple[str, ...] = ("oauth2-proxy", "prometheus", "alertmanager", "grafana", "kiali")
+
+
+def _url_host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        return ""
+
+
+def reserved_hostnames(platform: PlatformSpec) -> dict[str, str]:
+    """The hostnames only SREs may give a service, each with why: both zones' apexes, every host the platform
+    layer serves (OAuth2 Proxy's sign-in, Grafana, the consoles under the internal zone) and the platform's own
+    list. A team holding one of these would get its DNS record and certificate, and the platform's traffic."""
+    reserved = dict.fromkeys(platform.reserved_hostnames, "it is on the platform's list of reserved hostnames")
+    for console in PLATFORM_CONSOLES:
+        reserved[f"{console}.{platform.internal_zone}"] = f"the platform serves its {console} console there"
+    if grafana := _url_host(platform.grafana_url):
+        reserved[grafana] = "it is Grafana's address (the platform's grafana_url)"
+    if proxy := _url_host(platform.oauth2_proxy_url):
+        reserved[proxy] = "it is OAuth2 Proxy's sign-in address (the platform's oauth2_proxy_url)"
+    for level in EXPOSED_LEVELS:
+        reserved[platform.zone(level)] = f"it is the apex of the platform's {level} zone"
+    return {name.lower().rstrip("."): why for name, why in reserved.items() if name}
 
 
 # --- as JSON ---------------------------------------------------------------------------------------------------

@@ -58,6 +58,11 @@ def can_change_platform(user) -> bool:
     return is_sre(user)
 
 
+def can_use_reserved_hostnames(user) -> bool:
+    """Give a service a hostname the platform reserves (its zones' apexes, its own consoles, its list)."""
+    return is_sre(user)
+
+
 def can_force_conflicts(user) -> bool:
     """Take over fields another field manager owns when applying."""
     return is_sre(user)

@@ -8,11 +8,11 @@ data; these functions hold no HTTP or form concerns.
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from portal.audit.context import current_request
 from portal.audit.log import record
-from provisioning.queries import hostname_holders, platform_hostnames
+from provisioning.queries import hostname_holders, platform_hostnames, platform_reserved_hostnames
 from provisioning.spec import jsonable
 
 from .choices import MatchType, MembershipRole, MembershipSource
@@ -27,12 +27,37 @@ class ChangeRefused(Exception):
     """A change the catalog's rules refuse as things stand (the team's last owner, a membership from the IdP)."""
 
 
+class Taken(Exception):
+    """A name that another request took between this one's validation and its write (two at once); nothing of
+    this write was saved. ``errors`` names the fields as the serializers do."""
+
+    def __init__(self, errors: dict):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _race_lost(errors: dict) -> Taken:
+    # Found nothing taken: the other write was not about a name after all.
+    return Taken(errors or {"non_field_errors": ["Another change conflicted with this one; try again."]})
+
+
 # --- services ------------------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def create_service(data: dict[str, Any], *, actor=None, request=None) -> Service:
-    """Register a service from validated data (its sections' defaults filled in by validation)."""
+    """Register a service from validated data (its sections' defaults filled in by validation); ``Taken`` when
+    another request took its name or a hostname meanwhile."""
+    try:
+        with transaction.atomic():
+            return _create_service(data, actor=actor, request=request)
+    except IntegrityError:
+        errors = _hostnames_taken(data, data["name"])
+        if Service.objects.filter(name=data["name"]).exists():
+            errors["name"] = [f"A service named {data['name']!r} was registered meanwhile; choose another name."]
+        raise _race_lost(errors) from None
+
+
+def _create_service(data: dict[str, Any], *, actor, request) -> Service:
     columns = {k: v for k, v in data.items() if k not in SECTION_KEYS}
     service = Service.objects.create(**columns, created_by=actor)
     _write_sections(service, data, created=True)
@@ -41,9 +66,25 @@ def create_service(data: dict[str, Any], *, actor=None, request=None) -> Service
     return service
 
 
-@transaction.atomic
 def update_service(service: Service, data: dict[str, Any], *, actor=None, request=None) -> Service:
-    """Change a service to validated data (a whole document; the caller merges a partial one); the revision moves."""
+    """Change a service to validated data (a whole document; the caller merges a partial one); the revision moves.
+    ``Taken`` when another request took one of its new hostnames meanwhile."""
+    try:
+        with transaction.atomic():
+            return _update_service(service, data, actor=actor, request=request)
+    except IntegrityError:
+        raise _race_lost(_hostnames_taken(data, service.name)) from None
+
+
+def _hostnames_taken(data: dict[str, Any], service: str) -> dict:
+    hostnames = data.get("exposure", {}).get("hostnames") or []
+    taken = Hostname.objects.filter(fqdn__in=hostnames).exclude(exposure__service__name=service)
+    owners = taken.select_related("exposure__service").order_by("fqdn")
+    messages = [f"{h.fqdn!r} was taken meanwhile by service {h.exposure.service.name!r}." for h in owners]
+    return {"exposure": {"hostnames": messages}} if messages else {}
+
+
+def _update_service(service: Service, data: dict[str, Any], *, actor, request) -> Service:
     before = current_document(service)
     for column, value in data.items():
         if column not in SECTION_KEYS:
@@ -152,13 +193,22 @@ def _write_sections(service: Service, data: dict[str, Any], *, created: bool) ->
     Telemetry.objects.update_or_create(service=service, defaults=telemetry)
 
 
-def hostname_errors(hostnames: list[str], level: str, service: str | None, platform: PlatformSettings) -> list[str]:
-    """Why ``service`` may not use these hostnames at ``level``: outside the level's zone, another service's in the
-    catalog, or still served in AWS for another service (its record or certificate not yet removed)."""
+def hostname_errors(
+    hostnames: list[str], level: str, service: str | None, platform: PlatformSettings, *, may_reserve: bool = False
+) -> list[str]:
+    """Why ``service`` may not use these hostnames at ``level``: outside the level's zone, reserved for the platform
+    (unless ``may_reserve``: an SRE; a name the service already holds stays), another service's in the catalog, or
+    still served in AWS for another service (its record or certificate not yet removed)."""
     zone = platform.zones[level]
     if not hostnames:
         return [f"An '{level}' service needs at least one hostname under {zone}."]
     errors = []
+    if not may_reserve:
+        held = set(Hostname.objects.filter(exposure__service__name=service).values_list("fqdn", flat=True))
+        reserved = platform_reserved_hostnames(platform)
+        for host in hostnames:
+            if host in reserved and host not in held:
+                errors.append(f"{host!r} is reserved for the platform: {reserved[host]}. Only SREs may use it.")
     zones = [platform.internal_zone, platform.external_zone]
     for host in hostnames:
         found = zone_for(host, zones)
@@ -185,12 +235,18 @@ def hostname_errors(hostnames: list[str], level: str, service: str | None, platf
 # fire inside these transactions (and also cover the admin, the IdP sync and create_api_token).
 
 
-@transaction.atomic
 def create_team(data: dict[str, Any], *, owner) -> Team:
-    """A new team, owned by whoever creates it."""
-    team = Team.objects.create(**data)
-    Membership.objects.create(team=team, user=owner, role=MembershipRole.OWNER)
-    return team
+    """A new team, owned by whoever creates it; ``Taken`` when another request took its slug meanwhile."""
+    try:
+        with transaction.atomic():
+            team = Team.objects.create(**data)
+            Membership.objects.create(team=team, user=owner, role=MembershipRole.OWNER)
+            return team
+    except IntegrityError:
+        errors = {}
+        if Team.objects.filter(slug=data["slug"]).exists():
+            errors["slug"] = [f"A team {data['slug']!r} was created meanwhile; choose another slug."]
+        raise _race_lost(errors) from None
 
 
 @transaction.atomic

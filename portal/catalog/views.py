@@ -332,8 +332,10 @@ def _save(request, wizard: ServiceWizard, instance: Service | None):
     if errors:
         return _render_step(request, wizard, "review", errors)
     if instance is None:
-        with transaction.atomic():
+        try:
             service = services.create_service(wizard.serializer.validated_data, actor=request.user)
+        except services.Taken as exc:
+            return _render_step(request, wizard, "review", _taken(exc))
         messages.success(
             request, f"Service {service.name} is registered. Nothing is provisioned yet: plan it to see what changes."
         )
@@ -346,9 +348,18 @@ def _save(request, wizard: ServiceWizard, instance: Service | None):
         wizard = ServiceWizard(wizard.flat, instance=current, teams=wizard.teams)  # validated against the locked row
         if not wizard.serializer.is_valid():
             return _render_step(request, wizard, "review", wizard.errors())
-        service = services.update_service(current, wizard.serializer.validated_data, actor=request.user)
+        try:
+            service = services.update_service(current, wizard.serializer.validated_data, actor=request.user)
+        except services.Taken as exc:
+            return _render_step(request, wizard, "review", _taken(exc))
     messages.success(request, f"Service {service.name} is saved (revision {service.revision}). Plan it to apply.")
     return _saved(request, service)
+
+
+def _taken(exc: services.Taken) -> Errors:
+    """A name another request took while this one was being saved, at the top of the review step."""
+    found = flatten_errors(exc.errors).items()
+    return Errors({}, {"review": [f"{path}: {message}" for path, messages in found for message in messages]})
 
 
 def _saved(request, service: Service) -> HttpResponse:

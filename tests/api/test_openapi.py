@@ -93,13 +93,20 @@ def token(team, platform):
 
 @fuzzed.parametrize()
 @settings(
-    max_examples=int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "6")),
+    max_examples=int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "50")),
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_no_request_causes_a_server_error(case, in_test_transaction, token, settings_override_for_fuzzing):
+def test_no_request_causes_a_server_error(case, in_test_transaction, token, settings_override_for_fuzzing, healthy):
     response = case.call(headers={"Authorization": f"Token {token}"})
     case.validate_response(response, checks=[not_a_server_error])
+
+
+@pytest.fixture
+def healthy(client):
+    """The portal answers its health check after each operation's examples."""
+    yield
+    assert client.get("/healthz").status_code == 200
 
 
 @pytest.fixture

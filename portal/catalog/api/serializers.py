@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.audit.context import current_request
 from provisioning import spec
 
 from .. import limits, services
@@ -20,6 +21,7 @@ from ..choices import ExposureLevel, LoadBalancer, LogRetention, MatchType, Memb
 from ..documents import current_document, service_documents
 from ..groups import sso_group_problem
 from ..models import Membership, PlatformSettings, Service, Team
+from ..permissions import can_use_reserved_hostnames
 from ..validators import (
     normalize_hostname,
     validate_dns1123_label,
@@ -199,6 +201,12 @@ class PlatformSettingsSerializer(serializers.ModelSerializer):
     corp_cidrs = serializers.ListField(child=serializers.CharField(max_length=49), min_length=1, max_length=100)
     nat_egress_cidrs = serializers.ListField(child=serializers.CharField(max_length=49), required=False, max_length=100)
     subnet_ids = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=20)
+    reserved_hostnames = serializers.ListField(
+        child=serializers.CharField(max_length=253),
+        required=False,
+        max_length=200,
+        help_text=PlatformSettings._meta.get_field("reserved_hostnames").help_text,
+    )
     outputs = serializers.SerializerMethodField(
         help_text="What AWS assigned to the platform's shared pieces (zone ids, ALB ARNs and DNS names, listener, "
         "target group, web ACL and IP set ARNs, the account), as the last platform apply or check found them. "
@@ -209,6 +217,9 @@ class PlatformSettingsSerializer(serializers.ModelSerializer):
         model = PlatformSettings
         exclude = ["id"]
         read_only_fields = ["updated_at"]
+
+    def validate_reserved_hostnames(self, values: list[str]) -> list[str]:
+        return sorted({normalize_hostname(v) for v in values})
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
     def get_outputs(self, row) -> dict[str, str]:
@@ -593,7 +604,9 @@ class ServiceSerializer(serializers.ModelSerializer):
         if level == ExposureLevel.MESH and hostnames:
             errors["exposure"]["hostnames"] = ["A mesh-only service has no hostnames; choose 'internal' or 'external'."]
         elif level != ExposureLevel.MESH:
-            host_errors = services.hostname_errors(hostnames, level, name, platform)
+            request = self.context.get("request") or current_request()
+            may_reserve = can_use_reserved_hostnames(getattr(request, "user", None))
+            host_errors = services.hostname_errors(hostnames, level, name, platform, may_reserve=may_reserve)
             if host_errors:
                 errors["exposure"]["hostnames"] = host_errors
 

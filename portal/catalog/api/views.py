@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 
@@ -60,7 +60,10 @@ class TeamViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def perform_create(self, serializer):
-        serializer.instance = services.create_team(serializer.validated_data, owner=self.request.user)
+        try:
+            serializer.instance = services.create_team(serializer.validated_data, owner=self.request.user)
+        except services.Taken as exc:
+            raise ValidationError(exc.errors) from None
 
     def retrieve(self, request, *args, **kwargs):
         response = super().retrieve(request, *args, **kwargs)
@@ -168,9 +171,12 @@ class ServiceViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         self._require_team(serializer.validated_data["team"])
-        serializer.instance = services.create_service(
-            serializer.validated_data, actor=self.request.user, request=self.request
-        )
+        try:
+            serializer.instance = services.create_service(
+                serializer.validated_data, actor=self.request.user, request=self.request
+            )
+        except services.Taken as exc:
+            raise ValidationError(exc.errors) from None
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -194,7 +200,12 @@ class ServiceViewSet(viewsets.ModelViewSet):
             serializer.is_valid(raise_exception=True)
             if serializer.validated_data["team"] != service.team:
                 self._require_team(serializer.validated_data["team"])
-            service = services.update_service(service, serializer.validated_data, actor=request.user, request=request)
+            try:
+                service = services.update_service(
+                    service, serializer.validated_data, actor=request.user, request=request
+                )
+            except services.Taken as exc:
+                raise ValidationError(exc.errors) from None
         return Response(current_document(service), headers={"ETag": etag(service.revision)})
 
     @extend_schema(request=None, responses={202: RunSerializer})

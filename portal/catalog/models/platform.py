@@ -135,6 +135,12 @@ class PlatformSettings(models.Model):
         default=PlatformSpec.platform_log_retention_days,
         help_text="Retention of the platform components' log groups (/eks/<cluster>/platform/<namespace>).",
     )
+    reserved_hostnames = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Hostnames only SREs may give a service, besides the zones' apexes and the hosts the platform "
+        "serves itself (OAuth2 Proxy, Grafana, the consoles), which are always reserved: e.g. the portal's own.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -158,6 +164,14 @@ class PlatformSettings(models.Model):
             errors["nat_egress_cidrs"] = ['Give a list of CIDR blocks (e.g. ["198.51.100.7/32"]).']
         elif problems := _ipv4_cidr_problems(self.nat_egress_cidrs):
             errors["nat_egress_cidrs"] = problems
+        if not isinstance(self.reserved_hostnames, list):
+            errors["reserved_hostnames"] = ["A list of hostnames."]
+        else:
+            for name in self.reserved_hostnames:
+                try:
+                    validate_hostname(str(name))
+                except ValidationError as exc:
+                    errors.setdefault("reserved_hostnames", []).extend(exc.messages)
         if self.sre_team and not Team.objects.filter(slug=self.sre_team).exists():
             errors["sre_team"] = [f"No team {self.sre_team!r}: name the slug of the team that runs the platform."]
         if self.internal_zone == self.external_zone:

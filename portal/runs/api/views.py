@@ -10,7 +10,7 @@ from portal.catalog.api.runs import RunSerializer
 from provisioning.choices import RunAction, RunStatus
 from provisioning.errors import PermanentError
 from provisioning.models import ProvisioningRun
-from provisioning.operations import approve_run, cancel_run, reject_run
+from provisioning.operations import SELF_APPROVAL, approve_run, cancel_run, reject_run
 from provisioning.queries import run_queryset
 from provisioning.scopes import service_key
 
@@ -71,7 +71,7 @@ class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         try:
             run = approve_run(run, request.user)
         except PermanentError as exc:
-            code = status.HTTP_403_FORBIDDEN if "requester" in str(exc) else status.HTTP_409_CONFLICT
+            code = status.HTTP_403_FORBIDDEN if exc.code == SELF_APPROVAL else status.HTTP_409_CONFLICT
             return Response({"detail": str(exc)}, status=code)
         return Response(RunSerializer(run_queryset().get(pk=run.pk)).data, status=status.HTTP_202_ACCEPTED)
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0012_platform_log_retention'),
+        ('catalog', '0013_platform_exposure_hosts'),
     ]
 
     operations = [
