@@ -15,6 +15,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from .analysis import scope_findings
+from .analyze import ERROR
 from .approvals import approval_reasons
 from .choices import ChangeAction, ResourceStatus, RunAction, RunStatus, StepStatus
 from .desired import SERVICE_KINDS, render_service
@@ -203,8 +205,9 @@ class Engine:
         return changes
 
     def plan(self, scope: Scope, *, action: str, user=None, last_applied: dict | None = None) -> tuple[Plan, list]:
-        """Observe and diff; store the plan. Nothing is changed."""
+        """Observe and diff, and check the desired state's wiring; store the plan. Nothing is changed."""
         changes = self.drift(scope) if action == RunAction.DRIFT_CHECK else self.changes(scope)
+        findings = scope_findings(scope.key, scope.desired, self.platform) if action == RunAction.APPLY else []
         reasons = []
         if action == RunAction.APPLY:
             reasons = approval_reasons(scope.snapshot, last_applied) if scope.key != PLATFORM_KEY else []
@@ -221,6 +224,7 @@ class Engine:
             changes=[c.as_dict() for c in changes],
             requires_approval=bool(reasons),
             approval_reasons=reasons,
+            findings=[f.as_dict() for f in findings],
             created_by=user if getattr(user, "pk", None) else None,
         )
         return plan, changes
@@ -249,10 +253,33 @@ class Engine:
                 code="PreflightFailed",
             )
 
+    def check_wiring(self, run: ProvisioningRun, scope: Scope) -> None:
+        """Before any write: the wiring checks (``analyze``) find no error in the scope's desired state, analyzed
+        with the platform layer and the services it routes to and from. Warnings are logged and let it go on."""
+        findings = scope_findings(scope.key, scope.desired, self.platform)
+        errors = [f for f in findings if f.severity == ERROR]
+        warnings = [f for f in findings if f.severity != ERROR]
+        if warnings:
+            log(
+                run,
+                "provisioning.analysis.warnings",
+                "\n".join(f"{f.code} {f.object} {f.path}: {f.message}" for f in warnings),
+                level="warning",
+                codes=sorted({f.code for f in warnings}),
+            )
+        if errors:
+            raise PermanentError(
+                "analysis: the desired state is not wired together:\n"
+                + "\n".join(f"{f.code} {f.object} {f.path}: {f.message}" for f in errors),
+                code="AnalysisFailed",
+            )
+
     def apply(self, run: ProvisioningRun, scope: Scope, changes: list[Change]) -> None:
         """Apply the changes resource by resource, recording each step; raise on the first failure."""
         work = ordered(changes)
         self.preflight(run, [c.resource for c in work if c.action != ChangeAction.DELETE])
+        if run.action == RunAction.APPLY:
+            self.check_wiring(run, scope)
         RunStep.objects.filter(run=run).delete()
         steps = RunStep.objects.bulk_create(
             RunStep(

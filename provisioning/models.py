@@ -29,6 +29,11 @@ class Plan(models.Model):
     changes = models.JSONField(default=list)
     requires_approval = models.BooleanField(default=False)
     approval_reasons = models.JSONField(default=list, blank=True)
+    findings = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The wiring checks' findings on the desired state (code, severity, object, path, message).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -39,6 +44,14 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return f"plan #{self.pk} for {self.scope}"
+
+    @property
+    def warnings(self) -> list[dict]:
+        return [f for f in self.findings if f.get("severity") == "warning"]
+
+    @property
+    def errors(self) -> list[dict]:
+        return [f for f in self.findings if f.get("severity") == "error"]
 
     @property
     def has_changes(self) -> bool:

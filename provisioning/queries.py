@@ -6,6 +6,7 @@ import base64
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from . import snapshot
+from .analysis import portal_findings, scope_findings
 from .aws.kinds import CERTIFICATE, RECORD
 from .choices import ACTIVE_STATUSES, RunStatus
 from .desired import render_service
@@ -153,3 +154,19 @@ def resource_graph(service_name: str) -> tuple[Graph, str]:
     """The picture of a service's resources down to its on-call pair, and its SVG (``GraphError`` when it
     cannot be drawn)."""
     return service_graph(service_name)
+
+
+# --- the wiring checks ---------------------------------------------------------------------------------------
+
+
+def service_analysis(name: str) -> list[dict]:
+    """The wiring checks' findings on a service's desired state (with the platform layer and the services it
+    routes to and from), as ``{code, severity, object, path, message}``."""
+    platform = platform_snapshot()
+    desired = render_service(load_service(name), platform)
+    return [f.as_dict() for f in scope_findings(service_key(name), desired, platform)]
+
+
+def portal_analysis() -> list[dict]:
+    """Every finding of the portal's whole desired state: the platform layer and every active service."""
+    return [f.as_dict() for f in portal_findings()]

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from portal.audit.models import AuditEvent
 from portal.catalog.choices import ServiceState
-from portal.catalog.models import PlatformSettings, Service
+from portal.catalog.models import PlatformSettings, Route, Service
 from portal.core.crypto import fingerprint
 from portal.oncall.current import oncall_pair
 from portal.users.models import User
@@ -243,6 +243,21 @@ def active_services() -> list[tuple[int, str]]:
 def team_has_other_active_services(team: str, name: str) -> bool:
     """Whether team ``team`` has an active service besides ``name`` (its shared resources are still needed)."""
     return Service.objects.filter(team__slug=team, state=ServiceState.ACTIVE).exclude(name=name).exists()
+
+
+def route_neighbours(name: str) -> list[str]:
+    """The active services that ``name`` routes requests to, and those whose routes send requests to it."""
+    targets = Route.objects.filter(exposure__service__name=name).values_list("target__name", flat=True)
+    sources = Route.objects.filter(target__name=name).values_list("exposure__service__name", flat=True)
+    others = {*targets, *sources} - {name}
+    rows = Service.objects.filter(name__in=others, state=ServiceState.ACTIVE).order_by("name")
+    return list(rows.values_list("name", flat=True))
+
+
+def recorded_aws_outputs() -> dict[tuple[str, str], dict]:
+    """What AWS reported for every recorded AWS resource (ARNs, DNS names), by kind and name."""
+    rows = ManagedResource.objects.filter(provider=AWS).exclude(outputs={}).values_list("kind", "name", "outputs")
+    return {(kind, name): outputs for kind, name, outputs in rows}
 
 
 def routed_from(service: Service) -> list[str]:

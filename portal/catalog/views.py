@@ -22,7 +22,7 @@ from portal.core.text import sentence
 from provisioning.errors import PermanentError, RunInProgress
 from provisioning.models import ManagedResource, ProvisioningRun
 from provisioning.operations import apply_without_removed_routes, destroy_service
-from provisioning.queries import active_run, with_last_run
+from provisioning.queries import active_run, service_analysis, with_last_run
 from provisioning.scopes import service_key
 from provisioning.spec import default_document
 
@@ -214,6 +214,7 @@ def service_detail(request, name: str):
             "runs": runs,
             "active": active_run(service_key(name)),
             "resources": ManagedResource.objects.filter(scope=service_key(name)),
+            "findings": service_analysis(name),
             "can_edit": can_edit_team_content(request.user, service.team),
         },
     )

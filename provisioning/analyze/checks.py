@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Iterable, Iterator
 
+from .aws import check_certificates, check_records, check_security_groups, check_web_acls
 from .certificates import check_issuers
 from .graph import Graph
 from .ingress import check_ingress_backends
@@ -21,7 +22,7 @@ from .security import check_gateway_admission, check_plaintext_to_strict
 Check = Callable[[Graph], Iterable[Finding]]
 
 # The AWS checks (records to the ALB, listener certificates, security-group rules, WAF associations) read
-# `Inventory.aws` and join this list.
+# `Inventory.aws`: they report nothing on Kubernetes manifests alone.
 CHECKS: tuple[Check, ...] = (
     check_gateways_exist,
     check_gateway_hosts,
@@ -36,6 +37,10 @@ CHECKS: tuple[Check, ...] = (
     check_host_conflicts,
     check_alert_routing,
     check_unexpanded_hosts,
+    check_records,
+    check_certificates,
+    check_security_groups,
+    check_web_acls,
 )
 
 

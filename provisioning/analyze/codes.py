@@ -41,5 +41,22 @@ CODES: dict[str, Code] = {
             ERROR,
             "a destination or DestinationRule host in the `name.namespace[.svc]` form, which Istio does not expand",
         ),
+        Code(
+            "PA101",
+            ERROR,
+            "a hostname a VirtualService or Ingress serves on an ALB has no Route53 record to that ALB (portal state)",
+        ),
+        Code(
+            "PA102",
+            ERROR,
+            "a hostname served on an ALB has no certificate (exact or wildcard) on that ALB's HTTPS listener "
+            "(portal state)",
+        ),
+        Code(
+            "PA103",
+            ERROR,
+            "an ALB's security groups admit its intended sources on no rule for 443 (portal state)",
+        ),
+        Code("PA104", ERROR, "an ALB has no WAF web ACL associated (portal state)"),
     )
 }

@@ -60,12 +60,13 @@ class Resolution:
 
 
 class Graph:
-    """The inventory's Kubernetes objects with the lookups every check shares."""
+    """The inventory's Kubernetes objects with the lookups every check shares, and its AWS resources."""
 
     def __init__(self, inventory: Inventory, settings: Settings) -> None:
         self.settings = settings
         self.domain = settings.cluster_domain
         self.objects = sorted(inventory.objects, key=lambda o: (o.ident, o.api_version))
+        self.aws = inventory.aws
         self._by_kind: dict[tuple[str, str], list[KubeObject]] = defaultdict(list)
         self._by_namespace: dict[tuple[str, str, str], list[KubeObject]] = defaultdict(list)
         self._by_name: dict[tuple[str, str, str, str], KubeObject] = {}

@@ -93,12 +93,36 @@ class KubeObject:
 
 @dataclass(frozen=True)
 class AwsResource:
-    """An AWS resource of the desired state (a record, a certificate, a listener, a WAF association)."""
+    """An AWS resource of the desired state (a record, a certificate, a listener, a WAF association). ``scope`` is
+    the portal's namespace of the resource (the exposure level, a zone id, a group); ``outputs`` what AWS reported
+    for it when it was last applied (ARNs, DNS names), by which other resources may refer to it."""
 
     kind: str
     name: str
     spec: Mapping[str, Any] = field(compare=False, hash=False, repr=False)
     scope: str = ""
+    outputs: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def ident(self) -> str:
+        """``kind/scope/name``, or ``kind/name`` without a scope, as the findings name it."""
+        return f"{self.kind}/{self.scope}/{self.name}" if self.scope else f"{self.kind}/{self.name}"
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> "AwsResource":
+        """A resource written as the portal renders it: ``{provider: aws, kind, name, namespace, body, outputs}``."""
+        kind, name = document.get("kind"), document.get("name")
+        if not isinstance(kind, str) or not kind:
+            raise ManifestError("aws resource: kind is missing or not a string")
+        if not isinstance(name, str) or not name:
+            raise ManifestError(f"{kind}: name is missing or not a string")
+        for key in ("body", "outputs"):
+            if not isinstance(document.get(key, {}), Mapping):
+                raise ManifestError(f"{kind}/{name}: {key} is not a mapping")
+        scope = document.get("namespace") or ""
+        if not isinstance(scope, str):
+            raise ManifestError(f"{kind}/{name}: namespace is not a string")
+        return cls(kind, name, document.get("body") or {}, scope, document.get("outputs") or {})
 
 
 class RenderedResource(Protocol):
@@ -123,14 +147,32 @@ class Inventory:
         return cls(tuple(KubeObject.from_manifest(m) for m in manifests))
 
     @classmethod
-    def from_resources(cls, resources: Iterable[RenderedResource]) -> "Inventory":
-        """The portal's own desired state: Kubernetes manifests and AWS resource specs."""
+    def from_resources(
+        cls,
+        resources: Iterable[RenderedResource],
+        outputs: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+    ) -> "Inventory":
+        """The portal's own desired state: Kubernetes manifests and AWS resource specs, with what the AWS ones
+        reported when last applied (``outputs`` by kind and name)."""
         objects, aws = [], []
+        outputs = outputs or {}
         for resource in resources:
             if resource.provider == "kubernetes":
                 objects.append(KubeObject.from_manifest(resource.body))
             else:
-                aws.append(AwsResource(resource.kind, resource.name, resource.body, resource.namespace))
+                found = outputs.get((resource.kind, resource.name)) or {}
+                aws.append(AwsResource(resource.kind, resource.name, resource.body, resource.namespace, found))
+        return cls(tuple(objects), tuple(aws))
+
+    @classmethod
+    def from_documents(cls, documents: Iterable[Mapping[str, Any]]) -> "Inventory":
+        """Kubernetes manifests and AWS resources (documents with ``provider: aws``) read from YAML."""
+        objects, aws = [], []
+        for document in documents:
+            if document.get("provider") == "aws":
+                aws.append(AwsResource.from_document(document))
+            else:
+                objects.append(KubeObject.from_manifest(document))
         return cls(tuple(objects), tuple(aws))
 
 
@@ -141,6 +183,8 @@ class Settings:
     cluster_domain: str = CLUSTER_DOMAIN
     # Istio's default root namespace: its PeerAuthentication and AuthorizationPolicies apply mesh-wide.
     root_namespace: str = "istio-system"
+    # The networks an internal ALB is meant for (the corp CIDRs); an internet-facing one is meant for anyone.
+    internal_sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,8 @@ def test_directories_json_forms_and_stdin_read_the_same_objects_as_one_yaml_file
 
 def test_findings_are_sorted_and_independent_of_input_order(tmp_path):
     documents = []
-    for code in sorted(os.listdir(FIXTURES)):
+    # The AWS checks' fixtures hold AWS resources, which ``-f`` does not read.
+    for code in sorted(c for c in os.listdir(FIXTURES) if c < "PA100"):
         for document in yaml.safe_load_all((FIXTURES / code / "fail.yaml").read_text()):
             # The fixtures reuse names; each object keeps its own here.
             document["metadata"]["name"] = f"{document['metadata']['name']}-{code.lower()}"

@@ -31,6 +31,8 @@ DESIGN_PATHS = {
     ("/api/v1/services/{name}/plan/", "post"),
     ("/api/v1/services/{name}/apply/", "post"),
     ("/api/v1/services/{name}/manifests/", "get"),
+    ("/api/v1/services/{name}/analysis/", "get"),
+    ("/api/v1/analysis/", "get"),
     ("/api/v1/runs/", "get"),
     ("/api/v1/runs/{id}/", "get"),
     ("/api/v1/teams/{slug}/oncall/", "get"),

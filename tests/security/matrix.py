@@ -168,6 +168,7 @@ MATRIX: list[Entry] = [
         body={"team": "{team_b}"}),
     row("DELETE", f"{A}/services/{{service}}/",                   401,      202,      202,      403,      202),
     row("GET",    f"{A}/services/{{service}}/manifests/",         401,      200,      200,      200,      200),
+    row("GET",    f"{A}/services/{{service}}/analysis/",          401,      200,      200,      200,      200),
     row("POST",   f"{A}/services/{{service}}/plan/",              401,      200,      200,      403,      200),
     row("POST",   f"{A}/services/{{service}}/apply/",             401,      202,      202,      403,      202,
         body={}),
@@ -193,6 +194,7 @@ MATRIX: list[Entry] = [
     row("PATCH",  f"{A}/platform/settings/",                      401,      403,      403,      403,      200,
         body={"waf_rate_limit": 3000}),
     row("GET",    f"{A}/platform/manifests/",                     401,      403,      403,      403,      200),
+    row("GET",    f"{A}/analysis/",                               401,      403,      403,      403,      200),
     row("POST",   f"{A}/platform/plan/",                          401,      403,      403,      403,      200),
     row("POST",   f"{A}/platform/apply/",                         401,      403,      403,      403,      202),
 

@@ -39,7 +39,7 @@ class ServiceAccess(SignedIn):
     """Anyone signed in reads services; the owning team's members and SREs change, plan and apply them."""
 
     message = "Only members of the service's team and SREs may do this."
-    READ_ACTIONS = ("retrieve", "list", "manifests", "graph")
+    READ_ACTIONS = ("retrieve", "list", "manifests", "graph", "analysis")
 
     def has_object_permission(self, request, view, service) -> bool:
         if request.method in SAFE_METHODS and view.action in self.READ_ACTIONS:

@@ -11,7 +11,23 @@ def _scope_name(scope: str) -> str:
     return service_of(scope) or scope
 
 
+class FindingSerializer(serializers.Serializer):
+    """One defect the wiring checks found (``provisioning.analyze``; the codes are listed in the README)."""
+
+    code = serializers.CharField(help_text="PA001..., a code keeps its meaning")
+    severity = serializers.ChoiceField(choices=["error", "warning"])
+    object = serializers.CharField(help_text="Kind/namespace/name (or kind/scope/name of an AWS resource)")
+    path = serializers.CharField(help_text="The field of the object")
+    message = serializers.CharField()
+
+
+class AnalysisSerializer(serializers.Serializer):
+    findings = FindingSerializer(many=True)
+
+
 class PlanSerializer(serializers.ModelSerializer):
+    findings = FindingSerializer(many=True, read_only=True, help_text="Errors block the apply; warnings do not.")
+
     service = serializers.SerializerMethodField()
 
     class Meta:
@@ -26,6 +42,7 @@ class PlanSerializer(serializers.ModelSerializer):
             "changes",
             "requires_approval",
             "approval_reasons",
+            "findings",
         ]
 
     def get_service(self, plan: Plan) -> str:

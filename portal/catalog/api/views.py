@@ -21,7 +21,7 @@ from provisioning.operations import (
     drift_check_service,
     plan_service,
 )
-from provisioning.queries import rendered_yaml, run_queryset
+from provisioning.queries import rendered_yaml, run_queryset, service_analysis
 from provisioning.scopes import service_key
 
 from .. import services
@@ -30,7 +30,7 @@ from ..filtersets import ServiceFilterSet, TeamFilterSet
 from ..models import Membership, Service, Team
 from ..permissions import can_edit_team_content, can_force_conflicts
 from .permissions import MembershipAccess, ServiceAccess, TeamAccess
-from .runs import ApplyRequestSerializer, PlanSerializer, RunSerializer
+from .runs import AnalysisSerializer, ApplyRequestSerializer, PlanSerializer, RunSerializer
 from .serializers import MembershipSerializer, ServiceSerializer, TeamSerializer
 
 
@@ -290,6 +290,14 @@ class ServiceViewSet(viewsets.ModelViewSet):
         except RunInProgress as exc:
             return conflict(str(exc), run=exc.run.pk)
         return Response(RunSerializer(run_queryset().get(pk=run.pk)).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=AnalysisSerializer)
+    @action(detail=True, methods=["get"])
+    def analysis(self, request, name=None):
+        """The wiring checks' findings on the service's desired state, analyzed with the platform layer and the
+        services it routes to and from. Errors block its apply."""
+        service = self.get_object()
+        return Response({"findings": service_analysis(service.name)})
 
     @extend_schema(responses={(200, "application/yaml"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"])

@@ -9,12 +9,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.catalog.api.permissions import PlatformAccess, PlatformSettingsAccess
-from portal.catalog.api.runs import PlanSerializer, RunSerializer
+from portal.catalog.api.runs import AnalysisSerializer, PlanSerializer, RunSerializer
 from portal.catalog.api.serializers import PlatformSettingsSerializer
 from portal.catalog.models import PlatformSettings
 from provisioning.errors import PermanentError, RunInProgress, TemporaryError
 from provisioning.operations import apply_platform, plan_platform
-from provisioning.queries import platform_outputs, rendered_platform_yaml, run_queryset
+from provisioning.queries import platform_outputs, portal_analysis, rendered_platform_yaml, run_queryset
 
 
 class PlatformSettingsView(APIView):
@@ -46,6 +46,16 @@ class PlatformManifestsView(APIView):
     def get(self, request):
         """The platform layer's rendered Kubernetes objects as YAML."""
         return HttpResponse(rendered_platform_yaml(), content_type="application/yaml; charset=utf-8")
+
+
+class AnalysisView(APIView):
+    permission_classes = [PlatformAccess]
+
+    @extend_schema(responses=AnalysisSerializer)
+    def get(self, request):
+        """The wiring checks' findings on the portal's whole desired state: the platform layer and every active
+        service, with their AWS resources."""
+        return Response({"findings": portal_analysis()})
 
 
 class PlatformPlanView(APIView):

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .platform import PlatformApplyView, PlatformManifestsView, PlatformPlanView, PlatformSettingsView
+from .platform import AnalysisView, PlatformApplyView, PlatformManifestsView, PlatformPlanView, PlatformSettingsView
 from .views import ApprovalViewSet, RunViewSet
 
 router = SimpleRouter(trailing_slash=True)
@@ -13,5 +13,6 @@ urlpatterns = [
     path("platform/manifests/", PlatformManifestsView.as_view(), name="platform-manifests"),
     path("platform/plan/", PlatformPlanView.as_view(), name="platform-plan"),
     path("platform/apply/", PlatformApplyView.as_view(), name="platform-apply"),
+    path("analysis/", AnalysisView.as_view(), name="analysis"),
     *router.urls,
 ]

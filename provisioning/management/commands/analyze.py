@@ -1,21 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from provisioning.analysis import desired_state
 from provisioning.analyze import InputError, Inventory, Settings, analyze, load_manifests
 from provisioning.analyze.cli import add_arguments
 from provisioning.analyze.report import ERRORS, UNREADABLE, exit_status, render, summary
-from provisioning.desired import render_service
-from provisioning.desired.platform import render_platform
-from provisioning.snapshot import active_services, load_services, platform_snapshot
-
-
-def desired_state() -> tuple[Inventory, Settings]:
-    """The portal's whole desired state: the platform layer and every active service, with AWS resources."""
-    platform = platform_snapshot()
-    names = [name for _, name in active_services()]
-    resources = list(render_platform(platform))
-    for _, snapshot in load_services(names).values():
-        resources.extend(render_service(snapshot, platform))
-    return Inventory.from_resources(resources), Settings(root_namespace=platform.istio_root_namespace)
 
 
 class Command(BaseCommand):
