@@ -22,6 +22,8 @@ from provisioning.aws.kinds import (
     IP_SET,
     LISTENER,
     LOAD_BALANCER,
+    PLATFORM_CERTIFICATE,
+    PLATFORM_RECORD,
     RECORD,
     SECURITY_GROUP,
     SECURITY_GROUP_INGRESS,
@@ -158,13 +160,13 @@ def check_records(graph: Graph) -> Iterator[Finding]:
     """PA101: every hostname an ALB serves has a Route53 alias record pointing at that ALB."""
     index = AwsIndex(graph)
     records: dict[str, list[AwsResource]] = defaultdict(list)
-    for record in index.of_kind(RECORD):
+    for record in [*index.of_kind(RECORD), *index.of_kind(PLATFORM_RECORD)]:
         records[normalized(text(record.spec.get("name")) or record.name)].append(record)
     for alb in index.of_kind(LOAD_BALANCER):
         refs = references(alb)
         for served in _by_host(index.served(alb)):
             found = records.get(served.host, [])
-            targets = [_key(mapping(r.spec.get("alias")).get("dns_name")) for r in found]
+            targets = [_record_target(r) for r in found]
             if any(t in refs for t in targets):
                 continue
             elsewhere = ", ".join(f"{r.ident} points at {t or 'nothing'}" for r, t in zip(found, targets, strict=True))
@@ -176,6 +178,14 @@ def check_records(graph: Graph) -> Iterator[Finding]:
                 + (f" ({elsewhere})" if elsewhere else "")
                 + "; clients never reach it",
             )
+
+
+def _record_target(record: AwsResource) -> str:
+    """What an alias record points at: a service's record names the ALB's DNS name, a platform host's record the
+    ALB by name."""
+    if record.kind == PLATFORM_RECORD:
+        return _key(record.spec.get("load_balancer"))
+    return _key(mapping(record.spec.get("alias")).get("dns_name"))
 
 
 def acm_covers(name: str, host: str) -> bool:
@@ -196,9 +206,15 @@ def _certificate_names(index: AwsIndex, listener: AwsResource) -> list[str]:
     names = []
     default = mapping(listener.spec.get("default_certificate"))
     names += [text(default.get("domain")), *(text(n) for n in sequence(default.get("subject_alternative_names")))]
-    for certificate in index.of_kind(CERTIFICATE):
+    balancer = _key(listener.spec.get("load_balancer"))
+    for certificate in [*index.of_kind(CERTIFICATE), *index.of_kind(PLATFORM_CERTIFICATE)]:
         attached = [certificate.spec.get("listener_arn"), certificate.spec.get("listener")]
-        if any(_key(a) in refs for a in attached if text(a)):
+        # A platform host's certificate names its listener by load balancer and port.
+        on = mapping(certificate.spec.get("listener"))
+        by_parts = (
+            bool(on) and _key(on.get("load_balancer")) == balancer and on.get("port") == listener.spec.get("port")
+        )
+        if by_parts or any(_key(a) in refs for a in attached if isinstance(a, str) and text(a)):
             names.append(text(certificate.spec.get("domain_name")) or certificate.name)
             names += [text(n) for n in sequence(certificate.spec.get("subject_alternative_names"))]
     return [n for n in names if n]
