@@ -203,6 +203,12 @@ class Engine:
     def plan(self, scope: Scope, *, action: str, user=None, last_applied: dict | None = None) -> tuple[Plan, list]:
         """Observe and diff; store the plan. Nothing is changed."""
         changes = self.drift(scope) if action == RunAction.DRIFT_CHECK else self.changes(scope)
+        return self.store_plan(scope, changes, action=action, user=user, last_applied=last_applied), changes
+
+    def store_plan(
+        self, scope: Scope, changes: list[Change], *, action: str, user=None, last_applied: dict | None = None
+    ) -> Plan:
+        """Store what ``changes`` would do as a plan of ``scope``, with the approvals it needs."""
         reasons = []
         if action == RunAction.APPLY:
             reasons = approval_reasons(scope.snapshot, last_applied) if scope.key != PLATFORM_KEY else []
@@ -221,7 +227,7 @@ class Engine:
             approval_reasons=reasons,
             created_by=user if getattr(user, "pk", None) else None,
         )
-        return plan, changes
+        return plan
 
     # --- apply --------------------------------------------------------------------------------
 
