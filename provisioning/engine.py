@@ -207,6 +207,12 @@ class Engine:
     def plan(self, scope: Scope, *, action: str, user=None, last_applied: dict | None = None) -> tuple[Plan, list]:
         """Observe and diff, and check the desired state's wiring; store the plan. Nothing is changed."""
         changes = self.drift(scope) if action == RunAction.DRIFT_CHECK else self.changes(scope)
+        return self.store_plan(scope, changes, action=action, user=user, last_applied=last_applied), changes
+
+    def store_plan(
+        self, scope: Scope, changes: list[Change], *, action: str, user=None, last_applied: dict | None = None
+    ) -> Plan:
+        """Store what ``changes`` would do as a plan of ``scope``, with the approvals it needs."""
         findings = scope_findings(scope.key, scope.desired, self.platform) if action == RunAction.APPLY else []
         reasons = []
         if action == RunAction.APPLY:
@@ -227,7 +233,7 @@ class Engine:
             findings=[f.as_dict() for f in findings],
             created_by=user if getattr(user, "pk", None) else None,
         )
-        return plan, changes
+        return plan
 
     # --- apply --------------------------------------------------------------------------------
 

@@ -102,6 +102,12 @@ class ProvisioningRun(models.Model):
         return f"run #{self.pk} {self.action} {self.scope} ({self.status})"
 
     @property
+    def routine(self) -> bool:
+        """A drift check the sweep asked for (nobody did): its journal and audit trail keep only what is worth
+        reading (drift, errors, retries), so an hourly sweep of every service adds one row per service."""
+        return self.action == RunAction.DRIFT_CHECK and self.requested_by_id is None
+
+    @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 

@@ -5,6 +5,7 @@ from django.dispatch import receiver
 
 from portal.audit.context import current_request
 from portal.audit.log import record
+from provisioning.choices import RunStatus
 from provisioning.signals import run_approved, run_cancelled, run_finished, run_rejected, run_requested
 
 
@@ -25,6 +26,8 @@ def _record(action: str, run, *, actor=None, detail: str = "") -> None:
 
 @receiver(run_requested, dispatch_uid="audit-run-requested")
 def _requested(sender, run, actor, awaiting_approval: bool, **kwargs) -> None:
+    if run.routine:
+        return  # the sweep's checks: audited when they find drift or fail
     _record("run.request", run, actor=actor, detail=run.action + (" (awaiting approval)" if awaiting_approval else ""))
 
 
@@ -45,4 +48,6 @@ def _cancelled(sender, run, actor, reason: str, **kwargs) -> None:
 
 @receiver(run_finished, dispatch_uid="audit-run-finished")
 def _finished(sender, run, status: str, error: str, **kwargs) -> None:
+    if run.routine and status == RunStatus.SUCCEEDED and not run.drift_found:
+        return
     _record(f"run.{status}", run, detail=f"{run.action} {run.scope}" + (f": {error}" if error else ""))

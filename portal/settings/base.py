@@ -287,6 +287,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.int("PORTAL_DRIFT_INTERVAL_SECONDS", default=3600),
     },
     # On-call names are baked into the rendered alert routing: re-apply a team's services after a handoff.
+    # Clean drift checks older than PORTAL_RUN_RETENTION_DAYS go (each service's newest stays).
+    "compact-runs": {
+        "task": "provisioning.compact_runs",
+        "schedule": env.int("PORTAL_COMPACT_INTERVAL_SECONDS", default=6 * 3600),
+    },
     "oncall-refresh-routing": {
         "task": "oncall.refresh_routing",
         "schedule": env.int("PORTAL_ONCALL_REFRESH_SECONDS", default=300),
@@ -307,6 +312,9 @@ PORTAL_PLAN_REUSE_SECONDS = env.int("PORTAL_PLAN_REUSE_SECONDS", default=300)
 # The drift sweep sends its checks to workers in batches of this many services, each batch reading ahead once
 # for all of them (one list per kind, one listing per AWS resource type) instead of once per service.
 PORTAL_DRIFT_BATCH_SIZE = env.int("PORTAL_DRIFT_BATCH_SIZE", default=100)
+# A clean drift check (the sweep's, nothing found) is kept this many days, then removed by the compact-runs
+# task; applies, failures and checks that found drift are kept.
+PORTAL_RUN_RETENTION_DAYS = env.int("PORTAL_RUN_RETENTION_DAYS", default=14)
 
 # --- Secrets at rest --------------------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotation).

@@ -29,14 +29,19 @@ class RepoReader:
         return body
 
     def owned(self, kinds: list[tuple[str, str]], namespaces: set[str], labels: dict[str, str]) -> dict[str, Resource]:
-        """Every object file in these namespaces' directories whose labels match."""
+        """Every object file of these kinds in these namespaces' directories whose labels match. Files are named by
+        kind (``object_path``), so only files of a wanted kind are read: a new service's plan reads none of the
+        cluster-scoped files other scopes keep."""
         wanted_kinds = set(kinds)
+        prefixes = tuple(sorted({f"{kind.lower()}-" for _, kind in kinds}))
         found: dict[str, Resource] = {}
         for directory in sorted({*namespaces, CLUSTER_DIR}):
             folder = self.repo.path / directory
             if not folder.is_dir():
                 continue
             for path in sorted(folder.glob("*.yaml")):
+                if not path.name.startswith(prefixes):
+                    continue
                 body = self._load(path)
                 if not isinstance(body, dict) or (body.get("apiVersion"), body.get("kind")) not in wanted_kinds:
                     continue

@@ -16,6 +16,7 @@ DRIFT_SWEEP = "provisioning.drift_sweep"
 DRIFT_CHECK_BATCH = "provisioning.drift_check_batch"
 BOOTSTRAP = "provisioning.bootstrap"
 REAP_RUNS = "provisioning.reap_runs"
+COMPACT_RUNS = "provisioning.compact_runs"
 
 
 def backoff(attempt: int) -> float:

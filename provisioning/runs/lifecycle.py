@@ -78,7 +78,8 @@ def request_run(
                 send=send,
             )
         raise RunInProgress(existing) from None
-    log(run, "provisioning.run.requested", f"{action} requested", user=getattr(user, "username", None))
+    if not run.routine:
+        log(run, "provisioning.run.requested", f"{action} requested", user=getattr(user, "username", None))
     run_requested.send(ProvisioningRun, run=run, actor=user, awaiting_approval=bool(approval_reasons))
     if approval_reasons:
         log(run, "provisioning.run.awaiting_approval", "; ".join(approval_reasons))
@@ -103,7 +104,8 @@ def claim(run_id: int, task_id: str) -> ProvisioningRun | None:
     if not taken:
         return None
     run = ProvisioningRun.objects.get(pk=run_id)
-    log(run, "provisioning.run.started", f"attempt {run.attempts} (task {task_id})")
+    if not run.routine or run.attempts > 1:
+        log(run, "provisioning.run.started", f"attempt {run.attempts} (task {task_id})")
     return run
 
 
@@ -119,7 +121,8 @@ def finish(run: ProvisioningRun, status: str, error: str = "") -> None:
     RunStep.objects.filter(run=run, status__in=[StepStatus.PENDING, StepStatus.RUNNING]).update(
         status=StepStatus.SKIPPED if status != RunStatus.FAILED else StepStatus.FAILED
     )
-    log(run, f"provisioning.run.{status}", error, level="error" if status == RunStatus.FAILED else "info")
+    if not (run.routine and status == RunStatus.SUCCEEDED and not run.drift_found):
+        log(run, f"provisioning.run.{status}", error, level="error" if status == RunStatus.FAILED else "info")
     run_finished.send(ProvisioningRun, run=run, status=status, error=error)
 
 

@@ -64,10 +64,13 @@ def perform(run: ProvisioningRun, engine: Engine | None = None, scope: Scope | N
     engine = engine or Engine()
     scope = scope or run_scope(run, engine.platform)
     if run.action == RunAction.DRIFT_CHECK:
-        plan, changes = engine.plan(scope, action=run.action)
-        ProvisioningRun.objects.filter(pk=run.pk).update(plan=plan)
+        changes = engine.drift(scope)
         run.drift_found = engine.record_drift(run, scope, changes)
-        ProvisioningRun.objects.filter(pk=run.pk).update(drift_found=run.drift_found)
+        if run.drift_found:
+            # What drifted is kept as a plan (what a re-apply would change); a clean check stores none: the
+            # run row and the inventory's ``last_checked_at`` say when it was checked and that it was clean.
+            run.plan = engine.store_plan(scope, changes, action=run.action)
+        ProvisioningRun.objects.filter(pk=run.pk).update(plan=run.plan, drift_found=run.drift_found)
         finish(run, RunStatus.SUCCEEDED, "")
         return
 

@@ -6,10 +6,11 @@ from celery import shared_task
 
 from ..errors import TemporaryError
 from .bootstrap import bootstrap_platform as bootstrap_platform_scope
-from .dispatch import BOOTSTRAP, DRIFT_CHECK_BATCH, DRIFT_SWEEP, EXECUTE_RUN, REAP_RUNS, backoff
+from .dispatch import BOOTSTRAP, COMPACT_RUNS, DRIFT_CHECK_BATCH, DRIFT_SWEEP, EXECUTE_RUN, REAP_RUNS, backoff
 from .lifecycle import claim
 from .perform import attempt
 from .reaper import reap
+from .retention import compact_runs as compact_run_history
 from .sweep import check_batch, request_drift_checks
 
 
@@ -53,3 +54,9 @@ def bootstrap_platform(self) -> dict:
 def reap_runs() -> dict[str, int]:
     """Periodic: release runs whose worker died; resend runs the broker never delivered."""
     return reap()
+
+
+@shared_task(name=COMPACT_RUNS, acks_late=True)
+def compact_runs() -> int:
+    """Periodic: remove clean drift checks older than ``PORTAL_RUN_RETENTION_DAYS`` (each scope's newest stays)."""
+    return compact_run_history()

@@ -4,7 +4,10 @@ listing per resource type where AWS can list many at once."""
 
 import boto3
 import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
 
+from portal.audit.models import AuditEvent
 from portal.catalog.models import Service
 from portal.celery import app as celery_app
 from provisioning.choices import RunAction, RunStatus
@@ -144,3 +147,36 @@ def test_the_gitops_target_is_swept_in_batches_too(team, platform, gitops_repo, 
     assert [r.scope for r in runs if r.drift_found] == ["service:billing"]
     record = ManagedResource.objects.get(kind="DestinationRule", namespace="billing")
     assert record.drift == [{"path": "spec.trafficPolicy.loadBalancer.simple", "old": "RANDOM", "new": "ROUND_ROBIN"}]
+
+
+def table_rows() -> dict[str, int]:
+    return {m._meta.db_table: m.objects.count() for m in apps.get_models()}
+
+
+def test_a_clean_sweep_adds_one_row_per_service_and_a_dirty_one_keeps_what_it_found(team, platform, gitops_repo, swept):
+    applied()
+    before = table_rows()
+    runs = swept()
+    after = table_rows()
+    assert [r.drift_found for r in runs] == [False] * len(NAMES)
+    grown = {table: after[table] - before[table] for table in after if after[table] != before[table]}
+    assert grown == {"provisioning_provisioningrun": len(NAMES)}, "a clean check is its run row, nothing else"
+    assert all(r.plan_id is None and r.finished_at for r in runs)
+    assert ManagedResource.objects.filter(scope__startswith="service:", last_checked_at=None).count() == 0
+
+    rule = gitops_repo.path / "billing" / "destinationrule-billing.yaml"
+    rule.write_text(rule.read_text().replace("ROUND_ROBIN", "RANDOM"))
+    (dirty,) = [r for r in swept() if r.drift_found]
+    assert dirty.plan is not None and dirty.plan.summary["update"] == 1
+    events = list(dirty.log_entries.values_list("event", flat=True))
+    assert "provisioning.drift.found" in events and "provisioning.run.succeeded" in events
+    assert AuditEvent.objects.filter(object_key=str(dirty.pk), action="run.succeeded").exists()
+
+
+def test_a_drift_check_someone_asked_for_keeps_its_full_journal(team, platform, gitops_repo):
+    applied(("ledger",))
+    user = get_user_model().objects.create_user("dana")
+    run = run_task(drift_check_service(Service.objects.get(name="ledger"), user))
+    assert run.status == RunStatus.SUCCEEDED and not run.drift_found
+    events = list(run.log_entries.values_list("event", flat=True))
+    assert events[0] == "provisioning.run.requested" and events[-1] == "provisioning.run.succeeded"

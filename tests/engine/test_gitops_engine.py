@@ -47,6 +47,28 @@ def test_reapplying_an_unchanged_service_writes_nothing(team, platform, gitops_r
     assert commits(gitops_repo) == before
 
 
+def test_planning_a_new_service_reads_no_other_scopes_files(team, platform, gitops_repo):
+    """Files are named by kind: the cluster-scoped files other scopes keep (ClusterRoles, IngressClasses...) are
+    not read for a service, which owns none of those kinds; a known service reads its own files only."""
+    cluster = gitops_repo.path / "_cluster"
+    cluster.mkdir(parents=True)
+    for name in ("prometheus", "kiali", "fluent-bit"):
+        (cluster / f"clusterrole-{name}.yaml").write_text(
+            yaml.safe_dump(
+                {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": name}}
+            )
+        )
+    service = register(name="ledger")
+    engine = Engine()
+    plan_service(service, engine=engine)
+    assert engine.backends["kubernetes"].reader.reads == 0
+    run_task(apply_service(service))
+    engine = Engine()
+    plan_service(service, engine=engine)
+    own = len(list((gitops_repo.path / "ledger").glob("*.yaml")))
+    assert engine.backends["kubernetes"].reader.reads == own
+
+
 def test_changing_only_the_load_balancer_updates_only_the_destination_rule(team, platform, gitops_repo):
     service = register(name="ledger")
     run_task(apply_service(service))

@@ -1,5 +1,5 @@
-"""The drift sweep's requests: one service whose request fails (here the database refuses its run's log line, through
-a trigger) is logged and skipped; the other services of its batch are still checked."""
+"""The drift sweep's requests: one service whose request fails (here the database refuses its run, through a
+trigger) is logged and skipped; the other services of its batch are still checked."""
 
 import logging
 
@@ -8,34 +8,34 @@ from django.db import connection
 
 from portal.celery import app as celery_app
 from provisioning.choices import RunAction, RunStatus
-from provisioning.models import ProvisioningRun, RunLogEntry
+from provisioning.models import ProvisioningRun
 from provisioning.runs.sweep import request_drift_checks
 
 from .conftest import register
 
 SQLITE_TRIGGER = """
-CREATE TRIGGER refuse_billing_logs BEFORE INSERT ON {log}
-WHEN (SELECT scope FROM {run} WHERE id = NEW.run_id) = 'service:billing'
+CREATE TRIGGER refuse_billing_runs BEFORE INSERT ON {run}
+WHEN NEW.scope = 'service:billing'
 BEGIN SELECT RAISE(ABORT, 'refused for billing'); END
 """
 POSTGRES_TRIGGER = """
-CREATE FUNCTION refuse_billing_logs() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION refuse_billing_runs() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF (SELECT scope FROM {run} WHERE id = NEW.run_id) = 'service:billing' THEN
+  IF NEW.scope = 'service:billing' THEN
     RAISE EXCEPTION 'refused for billing';
   END IF;
   RETURN NEW;
 END $$;
-CREATE TRIGGER refuse_billing_logs BEFORE INSERT ON {log} FOR EACH ROW EXECUTE FUNCTION refuse_billing_logs();
+CREATE TRIGGER refuse_billing_runs BEFORE INSERT ON {run} FOR EACH ROW EXECUTE FUNCTION refuse_billing_runs();
 """
 
 
 @pytest.fixture
 def billing_refused(db):
-    """The database refuses every log line of billing's runs (rolled back with the test's transaction)."""
+    """The database refuses every run of billing (rolled back with the test's transaction)."""
     trigger = SQLITE_TRIGGER if connection.vendor == "sqlite" else POSTGRES_TRIGGER
     with connection.cursor() as cursor:
-        cursor.execute(trigger.format(log=RunLogEntry._meta.db_table, run=ProvisioningRun._meta.db_table))
+        cursor.execute(trigger.format(run=ProvisioningRun._meta.db_table))
     yield
     celery_app.control.purge()
 

@@ -14,6 +14,7 @@ TASK_NAMES = {
     "provisioning.drift_check_batch",
     "provisioning.bootstrap",
     "provisioning.reap_runs",
+    "provisioning.compact_runs",
     "oncall.refresh_routing",
 }
 
