@@ -16,7 +16,7 @@ from provisioning.queries import hostname_holders
 from provisioning.spec import jsonable
 
 from .choices import MatchType, MembershipRole, MembershipSource
-from .documents import current_document, refresh_document
+from .documents import current_document, holds_document, refresh_document
 from .models import Exposure, Hostname, Membership, PlatformSettings, Route, Service, Team, Telemetry, Traffic
 from .validators import zone_for
 
@@ -54,6 +54,22 @@ def update_service(service: Service, data: dict[str, Any], *, actor=None, reques
     after = refresh_document(service)
     _audit("service.update", service, before, after, actor=actor, request=request)
     return service
+
+
+# What declaring a service did.
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+
+@transaction.atomic
+def declare_service(service: Service | None, data: dict[str, Any], *, actor=None, request=None) -> tuple[Service, str]:
+    """Make the catalog hold this whole document (validated data): register the service when ``service`` is None,
+    replace its document when it differs, and change nothing (no revision, no audit record) when it holds it
+    already, so automation can send the same declaration again and again."""
+    if service is None:
+        return create_service(data, actor=actor, request=request), CREATED
+    if holds_document(service, data):
+        return service, UNCHANGED
+    return update_service(service, data, actor=actor, request=request), UPDATED
 
 
 def _without_update_time(document: dict | None) -> dict | None:

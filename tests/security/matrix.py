@@ -161,6 +161,9 @@ MATRIX: list[Entry] = [
     row("GET",    f"{A}/services/{{service}}/",                   401,      200,      200,      200,      200),
     row("PUT",    f"{A}/services/{{service}}/",                   401,      200,      200,      403,      200,
         body=service_document),
+    # PUT declares: it registers a service that does not exist yet, for the members of the document's team.
+    row("PUT",    f"{A}/services/declared/",                      401,      201,      201,      403,      201,
+        body={"team": "{team_a}"}),
     row("PATCH",  f"{A}/services/{{service}}/",                   401,      200,      200,      403,      200,
         body={"description": "Changed"}),
     # Moving a service needs membership of both teams.
