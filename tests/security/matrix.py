@@ -105,6 +105,7 @@ def wizard_edit(world) -> dict:
     return {**flat, "step": "review", "action": "save"}
 
 
+SPEC_FILE = {"apiVersion": "portal.io/v1", "kind": "Service", "metadata": {"name": "specified", "team": "{team_a}"}}
 SCHEDULE = {
     "time_zone": "Europe/Berlin",
     "rotations": [
@@ -126,6 +127,7 @@ MATRIX: list[Entry] = [
     row("GET",    "/healthz",                                     200,      200,      200,      200,      200),
     row("GET",    "/api/schema/",                                 200,      200,      200,      200,      200),
     row("GET",    "/api/docs/",                                   200,      200,      200,      200,      200),
+    row("GET",    "/api/schema/service-spec.json",                200,      200,      200,      200,      200),
     row("GET",    f"{A}/",                                        401,      200,      200,      200,      200),
 
     # Teams: everyone signed in reads (the webhook masked); owners and SREs change; nobody deletes.
@@ -178,6 +180,10 @@ MATRIX: list[Entry] = [
     row("POST",   f"{A}/services/{{service}}/apply/",             401,      403,      403,      403,      202,
         body={"force": True}),
     row("POST",   f"{A}/services/{{service}}/drift-check/",       401,      202,      202,      403,      202),
+
+    # Spec files: what the caller may change through the API, declared in a file.
+    row("POST",   f"{A}/specs/apply/",                            401,      201,      201,      403,      201,
+        body=SPEC_FILE),
 
     # Runs: everyone signed in reads; the service's team and SREs cancel.
     row("GET",    f"{A}/runs/",                                   401,      200,      200,      200,      200),

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from .specs import SpecApplyView
 from .views import MembershipViewSet, ServiceViewSet, TeamViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -13,5 +14,6 @@ member = MembershipViewSet.as_view({"get": "retrieve", "patch": "partial_update"
 urlpatterns = [
     path("teams/<slug:slug>/members/", members, name="team-members"),
     path("teams/<slug:slug>/members/<str:username>/", member, name="team-member"),
+    path("specs/apply/", SpecApplyView.as_view(), name="spec-apply"),
     *router.urls,
 ]
