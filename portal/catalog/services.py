@@ -156,9 +156,10 @@ def hostname_errors(hostnames: list[str], level: str, service: str | None, platf
 
 @transaction.atomic
 def create_team(data: dict[str, Any], *, owner) -> Team:
-    """A new team, owned by whoever creates it."""
+    """A new team, owned by whoever creates it (None: an import, which adds its members itself)."""
     team = Team.objects.create(**data)
-    Membership.objects.create(team=team, user=owner, role=MembershipRole.OWNER)
+    if owner is not None:
+        Membership.objects.create(team=team, user=owner, role=MembershipRole.OWNER)
     return team
 
 

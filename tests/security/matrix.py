@@ -106,6 +106,14 @@ def wizard_edit(world) -> dict:
 
 
 SPEC_FILE = {"apiVersion": "portal.io/v1", "kind": "Service", "metadata": {"name": "specified", "team": "{team_a}"}}
+CATALOG_INFO = [
+    {
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Component",
+        "metadata": {"name": "imported"},
+        "spec": {"type": "service", "lifecycle": "production", "owner": "group:default/{team_a}"},
+    }
+]
 SCHEDULE = {
     "time_zone": "Europe/Berlin",
     "rotations": [
@@ -184,6 +192,11 @@ MATRIX: list[Entry] = [
     # Spec files: what the caller may change through the API, declared in a file.
     row("POST",   f"{A}/specs/apply/",                            401,      201,      201,      403,      201,
         body=SPEC_FILE),
+
+    # Backstage: everyone signed in exports; team owners import into their teams, SREs into all.
+    row("GET",    f"{A}/backstage/entities/",                     401,      200,      200,      200,      200),
+    row("POST",   f"{A}/backstage/import/",                       401,      403,      200,      403,      200,
+        body=CATALOG_INFO),
 
     # Runs: everyone signed in reads; the service's team and SREs cancel.
     row("GET",    f"{A}/runs/",                                   401,      200,      200,      200,      200),
