@@ -218,3 +218,32 @@ def test_the_import_api_lets_owners_import_into_their_teams_and_sres_into_all(ca
     assert post(owner, new_team).status_code == 403
     assert post(User.objects.get(username="root"), new_team).status_code == 200
     assert Team.objects.filter(slug="ops").exists()
+
+
+@pytest.mark.parametrize(
+    ("entity", "path"),
+    [
+        ({"kind": "Group", "metadata": {"name": "ops"}, "spec": {"members": "alice"}}, "spec.members"),
+        ({"kind": "Group", "metadata": {"name": "ops", "annotations": "x"}, "spec": {}}, "metadata.annotations"),
+        ({"kind": "Group", "metadata": {"name": "Ops!"}, "spec": {}}, "metadata.name"),
+        (
+            {"kind": "Component", "metadata": {"name": "x"}, "spec": {"type": "service", "lifecycle": {}}},
+            "spec.lifecycle",
+        ),
+        (
+            {
+                "kind": "Component",
+                "metadata": {"name": "x"},
+                "spec": {"type": "service", "lifecycle": "production", "owner": "payments", "dependsOn": 5},
+            },
+            "spec.dependsOn",
+        ),
+        ({"kind": "Component", "metadata": "x"}, ""),
+    ],
+)
+def test_malformed_entities_are_refused_by_path(api, sre, team, entity, path):
+    body = json.dumps([{"apiVersion": "backstage.io/v1alpha1", **entity}])
+    response = api(sre).generic("POST", "/api/v1/backstage/import/", body.encode(), content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert path in [e["path"] for e in response.json()["errors"]]
+    assert not Service.objects.exists()

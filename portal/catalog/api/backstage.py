@@ -162,22 +162,33 @@ def import_entities(text: str, *, json_text: bool = False, user=None, dry_run: b
         else:
             skipped.append(Skipped(index, label, f"kind {kind!r} has no counterpart in the portal"))
 
-    for name, (index, _entity) in groups.items():
+    for name, (index, entity) in groups.items():
+        label, spec = f"Group {name}", entity.get("spec") if isinstance(entity.get("spec"), dict) else {}
         if not is_dns1123_label(name):
-            problems.append(Problem(index, "metadata.name", "a team's slug must be a DNS-1123 label", f"Group {name}"))
+            problems.append(Problem(index, "metadata.name", "a team's slug must be a DNS-1123 label", label))
+        for key, kind in (("members", list), ("profile", dict)):
+            if spec.get(key) is not None and not isinstance(spec[key], kind):
+                problems.append(
+                    Problem(index, f"spec.{key}", f"must be a{'n object' if kind is dict else ' list'}", label)
+                )
+        annotations = entity["metadata"].get("annotations")
+        if annotations is not None and not isinstance(annotations, dict):
+            problems.append(Problem(index, "metadata.annotations", "must be an object", label))
     teams = set(Team.objects.values_list("slug", flat=True)) | set(groups)
     known = set(Service.objects.values_list("name", flat=True)) | set(components)
     callers: dict[str, set[str]] = {}
     for name, (index, entity) in components.items():
-        label, spec = f"Component {name}", entity.get("spec") or {}
+        label, spec = f"Component {name}", entity["spec"]
         owner = _ref(spec.get("owner"), "group")
         if owner is None or owner not in teams:
             problems.append(
                 Problem(index, "spec.owner", f"no group {spec.get('owner')!r} in the file or the portal", label)
             )
-        if spec.get("lifecycle") not in LIFECYCLES:
+        if not isinstance(spec.get("lifecycle"), str) or spec["lifecycle"] not in LIFECYCLES:
             problems.append(Problem(index, "spec.lifecycle", f"must be one of {', '.join(LIFECYCLES)}", label))
-        for i, ref in enumerate(spec.get("dependsOn") or []):
+        if not isinstance(spec.get("dependsOn") or [], list):
+            problems.append(Problem(index, "spec.dependsOn", "must be a list of entity references", label))
+        for i, ref in enumerate(spec.get("dependsOn") if isinstance(spec.get("dependsOn"), list) else []):
             target = _ref(ref, "component")
             if target in known:
                 callers.setdefault(target, set()).add(name)
@@ -207,9 +218,10 @@ def _write(groups: dict, components: dict, callers: dict[str, set[str]], user) -
     changes: list[Change] = []
     users = get_user_model().objects
     for slug, (index, entity) in sorted(groups.items()):
-        spec = entity.get("spec") or {}
-        title = (spec.get("profile") or {}).get("displayName") or entity["metadata"].get("title") or slug
-        owners = set(filter(None, (entity["metadata"].get("annotations") or {}).get(OWNERS_ANNOTATION, "").split(",")))
+        spec = entity.get("spec") if isinstance(entity.get("spec"), dict) else {}
+        title = str((spec.get("profile") or {}).get("displayName") or entity["metadata"].get("title") or slug)
+        annotations = entity["metadata"].get("annotations") or {}
+        owners = set(filter(None, str(annotations.get(OWNERS_ANNOTATION, "")).split(",")))
         team = Team.objects.filter(slug=slug).first()
         created = team is None
         changed = created or team.name != title[:100]
