@@ -42,11 +42,14 @@ debian-tools:
 	  else echo "missing Debian packages:$$missing (install them with apt-get)"; fi; \
 	fi
 
-# The OpenID Connect provider process the SSO tests sign in against.
-node-tools: tests/oidc/node_modules/.package-lock.json
+# The OpenID Connect provider process the SSO tests sign in against; Backstage's entity schemas (its npm package).
+node-tools: tests/oidc/node_modules/.package-lock.json tests/backstage/node_modules/.package-lock.json
 
 tests/oidc/node_modules/.package-lock.json: tests/oidc/package-lock.json
 	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+
+tests/backstage/node_modules/.package-lock.json: tests/backstage/package-lock.json
+	cd tests/backstage && npm ci --no-audit --no-fund --loglevel=error
 
 run: $(RUN_STAMP)
 	mkdir -p var/staticfiles

@@ -195,6 +195,14 @@ def validated_document(data: dict) -> dict[str, Any]:
     return jsonable(document)
 
 
+def holds_document(service: Service, data: dict) -> bool:
+    """Whether the service's document already is this validated data (live keys aside)."""
+    current = {k: v for k, v in current_document(service).items() if k not in LIVE_KEYS and k != "created_at"}
+    declared = validated_document(data)
+    declared["traffic"]["hash_on"] = declared["traffic"].get("hash_on") or None
+    return declared == current
+
+
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386 JSON merge patch: objects merge recursively, null removes, anything else replaces."""
     if not isinstance(patch, dict):

@@ -16,7 +16,7 @@ from provisioning.queries import hostname_holders, platform_hostnames, platform_
 from provisioning.spec import jsonable
 
 from .choices import MatchType, MembershipRole, MembershipSource
-from .documents import current_document, refresh_document
+from .documents import current_document, holds_document, refresh_document
 from .models import Exposure, Hostname, Membership, PlatformSettings, Route, Service, Team, Telemetry, Traffic
 from .validators import zone_for
 
@@ -141,6 +141,22 @@ def remove_routes_to(service: Service, *, actor=None, request=None) -> list[Serv
     return changed
 
 
+# What declaring a service did.
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+
+@transaction.atomic
+def declare_service(service: Service | None, data: dict[str, Any], *, actor=None, request=None) -> tuple[Service, str]:
+    """Make the catalog hold this whole document (validated data): register the service when ``service`` is None,
+    replace its document when it differs, and change nothing (no revision, no audit record) when it holds it
+    already, so automation can send the same declaration again and again."""
+    if service is None:
+        return create_service(data, actor=actor, request=request), CREATED
+    if holds_document(service, data):
+        return service, UNCHANGED
+    return update_service(service, data, actor=actor, request=request), UPDATED
+
+
 def _without_update_time(document: dict | None) -> dict | None:
     # It changes with every save; the audit log keeps what people changed.
     return {k: v for k, v in document.items() if k != "updated_at"} if document else None
@@ -236,11 +252,13 @@ def hostname_errors(
 
 
 def create_team(data: dict[str, Any], *, owner) -> Team:
-    """A new team, owned by whoever creates it; ``Taken`` when another request took its slug meanwhile."""
+    """A new team, owned by whoever creates it (None: an import, which adds its members itself); ``Taken`` when
+    another request took its slug meanwhile."""
     try:
         with transaction.atomic():
             team = Team.objects.create(**data)
-            Membership.objects.create(team=team, user=owner, role=MembershipRole.OWNER)
+            if owner is not None:
+                Membership.objects.create(team=team, user=owner, role=MembershipRole.OWNER)
             return team
     except IntegrityError:
         errors = {}

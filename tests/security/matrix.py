@@ -105,6 +105,15 @@ def wizard_edit(world) -> dict:
     return {**flat, "step": "review", "action": "save"}
 
 
+SPEC_FILE = {"apiVersion": "portal.io/v1", "kind": "Service", "metadata": {"name": "specified", "team": "{team_a}"}}
+CATALOG_INFO = [
+    {
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Component",
+        "metadata": {"name": "imported"},
+        "spec": {"type": "service", "lifecycle": "production", "owner": "group:default/{team_a}"},
+    }
+]
 SCHEDULE = {
     "time_zone": "Europe/Berlin",
     "rotations": [
@@ -126,6 +135,7 @@ MATRIX: list[Entry] = [
     row("GET",    "/healthz",                                     200,      200,      200,      200,      200),
     row("GET",    "/api/schema/",                                 200,      200,      200,      200,      200),
     row("GET",    "/api/docs/",                                   200,      200,      200,      200,      200),
+    row("GET",    "/api/schema/service-spec.json",                200,      200,      200,      200,      200),
     row("GET",    f"{A}/",                                        401,      200,      200,      200,      200),
 
     # Teams: everyone signed in reads (the webhook masked); owners and SREs change; nobody deletes.
@@ -161,6 +171,9 @@ MATRIX: list[Entry] = [
     row("GET",    f"{A}/services/{{service}}/",                   401,      200,      200,      200,      200),
     row("PUT",    f"{A}/services/{{service}}/",                   401,      200,      200,      403,      200,
         body=service_document),
+    # PUT declares: it registers a service that does not exist yet, for the members of the document's team.
+    row("PUT",    f"{A}/services/declared/",                      401,      201,      201,      403,      201,
+        body={"team": "{team_a}"}),
     row("PATCH",  f"{A}/services/{{service}}/",                   401,      200,      200,      403,      200,
         body={"description": "Changed"}),
     # Moving a service needs membership of both teams.
@@ -176,6 +189,15 @@ MATRIX: list[Entry] = [
     row("POST",   f"{A}/services/{{service}}/apply/",             401,      403,      403,      403,      202,
         body={"force": True}),
     row("POST",   f"{A}/services/{{service}}/drift-check/",       401,      202,      202,      403,      202),
+
+    # Spec files: what the caller may change through the API, declared in a file.
+    row("POST",   f"{A}/specs/apply/",                            401,      201,      201,      403,      201,
+        body=SPEC_FILE),
+
+    # Backstage: everyone signed in exports; team owners import into their teams, SREs into all.
+    row("GET",    f"{A}/backstage/entities/",                     401,      200,      200,      200,      200),
+    row("POST",   f"{A}/backstage/import/",                       401,      403,      200,      403,      200,
+        body=CATALOG_INFO),
 
     # Runs: everyone signed in reads; the service's team and SREs cancel.
     row("GET",    f"{A}/runs/",                                   401,      200,      200,      200,      200),

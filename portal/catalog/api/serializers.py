@@ -584,6 +584,8 @@ class ServiceSerializer(serializers.ModelSerializer):
         return value
 
     def validate(self, attrs):
+        # A document is whole: an omitted basic field takes its default, also when it replaces another document.
+        attrs = {**{name: getattr(spec.Basics, name) for name in spec.BASICS}, **attrs}
         platform = self.context.get("platform") or PlatformSettings.load()
         name = attrs.get("name", getattr(self.instance, "name", None))
         mesh = attrs.get("mesh", spec.Basics.mesh)

@@ -1,6 +1,6 @@
 """Teams and services, plus the provisioning actions on a service (plan, apply, manifests, drift check)."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -186,8 +186,14 @@ class ServiceViewSet(viewsets.ModelViewSet):
         document = current_document(self.get_object())
         return Response(document, headers={"ETag": etag(document["revision"])})
 
+    @extend_schema(
+        responses={200: ServiceSerializer, 201: ServiceSerializer},
+        description="Declare the service: register it (201) or replace its whole document (200); the document it "
+        "holds already changes nothing (200, the same revision). Honours If-Match.",
+    )
     def update(self, request, *args, **kwargs):
-        partial = kwargs.pop("partial", False)
+        if not kwargs.pop("partial", False):
+            return self._declare(request, kwargs["name"])
         with transaction.atomic():
             service = get_object_or_404(Service.objects.select_for_update().select_related("team"), name=kwargs["name"])
             self.check_object_permissions(request, service)
@@ -195,7 +201,7 @@ class ServiceViewSet(viewsets.ModelViewSet):
                 return conflict(
                     "The service changed since you read it; reload and try again.", revision=service.revision
                 )
-            document = merge_patch(current_document(service), request.data) if partial else request.data
+            document = merge_patch(current_document(service), request.data)
             serializer = self.get_serializer(service, data=document)
             serializer.is_valid(raise_exception=True)
             if serializer.validated_data["team"] != service.team:
@@ -207,6 +213,43 @@ class ServiceViewSet(viewsets.ModelViewSet):
             except services.Taken as exc:
                 raise ValidationError(exc.errors) from None
         return Response(current_document(service), headers={"ETag": etag(service.revision)})
+
+    def _declare(self, request, name: str) -> Response:
+        if not isinstance(request.data, dict):
+            return Response({"non_field_errors": ["Send the service's document as an object."]}, status=400)
+        if request.data.get("name", name) != name:
+            return Response({"name": [f"The document names {request.data['name']!r}, the URL {name!r}."]}, status=400)
+        try:
+            with transaction.atomic():
+                service = Service.objects.select_for_update().select_related("team").filter(name=name).first()
+                if service is not None:
+                    self.check_object_permissions(request, service)
+                    if stale_write(request, service.revision):
+                        return conflict(
+                            "The service changed since you read it; reload and try again.", revision=service.revision
+                        )
+                elif request.headers.get("If-Match"):
+                    return conflict(
+                        f"Service {name!r} does not exist; send its document without If-Match to register it."
+                    )
+                serializer = self.get_serializer(service, data={**request.data, "name": name})
+                serializer.is_valid(raise_exception=True)
+                if service is None or serializer.validated_data["team"] != service.team:
+                    self._require_team(serializer.validated_data["team"])
+                service, outcome = services.declare_service(
+                    service, serializer.validated_data, actor=request.user, request=request
+                )
+        except IntegrityError:
+            return conflict(f"Service {name!r} was registered meanwhile; read it and try again.")
+        headers = {"ETag": etag(service.revision)}
+        if outcome == services.CREATED:
+            headers["Location"] = request.build_absolute_uri()
+        created = outcome == services.CREATED
+        return Response(
+            current_document(service),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            headers=headers,
+        )
 
     @extend_schema(request=None, responses={202: RunSerializer})
     def destroy(self, request, *args, **kwargs):
