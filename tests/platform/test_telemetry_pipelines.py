@@ -159,7 +159,7 @@ def test_traces_go_from_the_sidecars_through_the_collector_to_xray_in_the_platfo
     assert f"{otel['service']}:{otel['port']}" == PLATFORM.otel_collector_endpoint
     assert otel["service"].split(".")[1] == names.OBSERVABILITY_NAMESPACE
 
-    collector = yaml.safe_load(config_file(names.OBSERVABILITY_NAMESPACE, "opentelemetry-collector", "config.yaml"))
+    collector = yaml.safe_load(config_file(names.OBSERVABILITY_NAMESPACE, "opentelemetry-collector", "relay"))
     pipeline = collector["service"]["pipelines"]["traces"]
     assert pipeline["receivers"] == ["otlp"]
     protocols = collector["receivers"]["otlp"]["protocols"]
@@ -226,6 +226,11 @@ def test_every_envoy_is_scraped_for_istios_request_metrics():
     assert (endpoint["port"], endpoint["path"]) == ("http-envoy-prom", "/stats/prometheus")
 
 
+def release_values(manifests: list, name: str) -> dict:
+    """The values of the platform's Helm release ``name`` (its Argo CD Application)."""
+    return one(manifests, "Application", name)["spec"]["source"]["helm"]["valuesObject"]
+
+
 def test_grafana_reads_prometheus_and_loads_the_services_dashboards():
     manifests = platform_manifests()
     sources = one(manifests, "ConfigMap", "grafana-datasources")
@@ -237,12 +242,15 @@ def test_grafana_reads_prometheus_and_loads_the_services_dashboards():
     dashboard = one(service_manifests(SERVICES["external"]), "ConfigMap", "payments-api-dashboard")
     assert dashboard["metadata"]["labels"][names.LABEL_GRAFANA_DASHBOARD] == "1"
     assert names.ANNOTATION_GRAFANA_FOLDER in dashboard["metadata"]["annotations"]
-    provider = yaml.safe_load(one(manifests, "ConfigMap", "grafana-dashboard-provider")["data"]["provider.yaml"])
-    assert provider["providers"][0]["options"]["foldersFromFilesStructure"] is True
+    sidecar = release_values(manifests, "grafana")["sidecar"]
+    assert sidecar["datasources"]["label"] == names.LABEL_GRAFANA_DATASOURCE
+    assert sidecar["dashboards"]["label"] == names.LABEL_GRAFANA_DASHBOARD
+    assert sidecar["dashboards"]["folderAnnotation"] == names.ANNOTATION_GRAFANA_FOLDER
+    assert sidecar["dashboards"]["provider"]["foldersFromFilesStructure"] is True
 
 
 def test_kiali_reads_the_platforms_prometheus_and_signs_in_at_the_portals_idp():
-    kiali = yaml.safe_load(config_file(PLATFORM.istio_root_namespace, "kiali", "config.yaml"))
+    kiali = release_values(platform_manifests(), "kiali")
     assert kiali["auth"]["strategy"] == "openid"
     assert kiali["auth"]["openid"]["issuer_uri"] == PLATFORM.oidc_issuer
     assert kiali["deployment"]["view_only_mode"] is True
@@ -287,8 +295,9 @@ def test_the_services_ingress_class_exists():
     (ingress_class,) = find(platform_manifests(), "IngressClass")
     assert ingress["spec"]["ingressClassName"] == ingress_class["metadata"]["name"]
     assert ingress_class["spec"]["controller"] == "k8s.io/ingress-nginx"
-    nginx = one(platform_manifests(), "ConfigMap", "ingress-nginx-controller", names.INGRESS_NGINX_NAMESPACE)
-    assert nginx["data"]["use-forwarded-headers"] == "true"
+    nginx = release_values(platform_manifests(), "ingress-nginx")["controller"]
+    assert nginx["config"]["use-forwarded-headers"] == "true"
+    assert nginx["ingressClassResource"]["enabled"] is False
 
 
 @pytest.mark.parametrize(

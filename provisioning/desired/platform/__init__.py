@@ -8,6 +8,7 @@ platform``. Pure like the service builders: a PlatformSpec in, sorted manifests 
 - ``tracing``: the OpenTelemetry Collector exporting to X-Ray.
 - ``monitoring``: Prometheus, Alertmanager and the Envoy PodMonitor; Grafana and Kiali settings.
 - ``tools``: OAuth2 Proxy and the Nginx Ingress controller for tools outside the mesh.
+- ``releases``: every component deployed as a Helm release by an Argo CD Application, with the layer's values.
 - ``aws``: the shared AWS pieces: zones, the two ALBs with their security groups, target groups and listeners,
   the WAF web ACLs and IP set, the EKS control-plane logs.
 - ``alarms``: the ALBs', gateways' and WAF's CloudWatch alarms to the SRE team's topic.
@@ -27,6 +28,7 @@ from .ingress import build_ingress
 from .logs import build_logging, platform_log_groups
 from .mesh import build_mesh_config
 from .monitoring import build_monitoring_stack
+from .releases import ARGOCD_NAMESPACE, build_releases
 from .tools import build_tools
 from .tracing import build_tracing
 
@@ -56,6 +58,7 @@ PLATFORM_KINDS: list[tuple[str, str]] = [
     ("monitoring.coreos.com/v1", "Prometheus"),
     ("monitoring.coreos.com/v1", "Alertmanager"),
     ("monitoring.coreos.com/v1", "PodMonitor"),
+    ("argoproj.io/v1alpha1", "Application"),
 ]
 
 
@@ -70,6 +73,7 @@ def platform_namespaces(platform: PlatformSpec) -> list[str]:
             names.OBSERVABILITY_NAMESPACE,
             names.OAUTH2_PROXY_NAMESPACE,
             names.INGRESS_NGINX_NAMESPACE,
+            ARGOCD_NAMESPACE,
         }
     )
 
@@ -83,6 +87,7 @@ def render_platform(platform: PlatformSpec) -> list[Resource]:
         *build_tracing(platform),
         *build_monitoring_stack(platform),
         *build_tools(platform),
+        *build_releases(platform),
     ]
     aws_pieces = [*build_platform_aws(platform), *build_platform_alarms(platform), *platform_log_groups(platform)]
     return sort_resources([*(k8s(manifest) for manifest in manifests), *aws_pieces])
