@@ -196,8 +196,9 @@ def test_prometheus_and_alertmanager_select_the_services_objects(level):
         assert label_selector_matches(spec[selector], obj["metadata"]["labels"]), kind
         assert spec[namespace_selector] == {}, f"{kind}: every namespace"
     assert alertmanager["alertmanagerConfigMatcherStrategy"] == {"type": "OnNamespace"}
-    (monitor,) = find(manifests, "PodMonitor")
-    assert label_selector_matches(prometheus["podMonitorSelector"], monitor["metadata"]["labels"])
+    for monitor in [*find(manifests, "PodMonitor"), *find(manifests, "PrometheusRule")]:
+        selector = "podMonitorSelector" if monitor["kind"] == "PodMonitor" else "ruleSelector"
+        assert label_selector_matches(prometheus[selector], monitor["metadata"]["labels"])
     assert prometheus["podMonitorNamespaceSelector"] == {}
 
 
@@ -220,7 +221,7 @@ def test_prometheus_has_the_istio_certificates_the_service_monitors_scrape_with(
 
 
 def test_every_envoy_is_scraped_for_istios_request_metrics():
-    (monitor,) = find(platform_manifests(), "PodMonitor")
+    monitor = one(platform_manifests(), "PodMonitor", "envoy-stats")
     assert monitor["spec"]["namespaceSelector"] == {"any": True}
     (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
     assert (endpoint["port"], endpoint["path"]) == ("http-envoy-prom", "/stats/prometheus")

@@ -7,6 +7,7 @@ platform``. Pure like the service builders: a PlatformSpec in, sorted manifests 
 - ``logs``: Fluent Bit routing each service namespace's logs to its log group.
 - ``tracing``: the OpenTelemetry Collector exporting to X-Ray.
 - ``monitoring``: Prometheus, Alertmanager and the Envoy PodMonitor; Grafana and Kiali settings.
+- ``cluster``: PodMonitors of the cluster's components and the platform's own alerts.
 - ``tools``: OAuth2 Proxy and the Nginx Ingress controller for tools outside the mesh.
 - ``releases``: every component deployed as a Helm release by an Argo CD Application, with the layer's values.
 - ``aws``: the shared AWS pieces: zones, the two ALBs with their security groups, target groups and listeners,
@@ -24,6 +25,7 @@ from provisioning.spec import PlatformSpec
 
 from .alarms import build_platform_alarms
 from .aws import build_platform_aws
+from .cluster import build_cluster_monitoring
 from .ingress import build_ingress
 from .logs import build_logging, platform_log_groups
 from .mesh import build_mesh_config
@@ -58,6 +60,7 @@ PLATFORM_KINDS: list[tuple[str, str]] = [
     ("monitoring.coreos.com/v1", "Prometheus"),
     ("monitoring.coreos.com/v1", "Alertmanager"),
     ("monitoring.coreos.com/v1", "PodMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
     ("argoproj.io/v1alpha1", "Application"),
 ]
 
@@ -86,6 +89,7 @@ def render_platform(platform: PlatformSpec) -> list[Resource]:
         *build_logging(platform),
         *build_tracing(platform),
         *build_monitoring_stack(platform),
+        *build_cluster_monitoring(platform),
         *build_tools(platform),
         *build_releases(platform),
     ]
