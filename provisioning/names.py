@@ -322,3 +322,12 @@ def sandbox_vpc_name(cluster: str) -> str:
 def sandbox_nodes_group_name(cluster: str) -> str:
     """The sandbox's stand-in for the security group of the cluster's nodes (real AWS has one per node group)."""
     return f"portal-{cluster}-nodes"
+
+
+def irsa_role_arn(account_id: str, cluster: str, component: str) -> str:
+    """The IAM role a platform component's ServiceAccount assumes (IRSA): one role per component and cluster,
+    created with the cluster (its trust policy names ``system:serviceaccount:<namespace>:<component>``)."""
+    return f"arn:aws:iam::{account_id}:role/{cluster}-{component}"
+
+
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"

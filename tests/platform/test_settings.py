@@ -60,7 +60,8 @@ def test_urls_zones_and_region_come_from_the_platform_settings_and_arns_from_the
     snapshot = platform_snapshot(platform)
     assert snapshot.internal_target_group_arn == arn and snapshot.external_target_group_arn == ""
     resources = render_platform(snapshot)
-    kiali = yaml.safe_load(config(snapshot, "kiali", "config.yaml"))
+    (kiali_release,) = [r.body for r in resources if r.kind == "Application" and r.name == "kiali"]
+    kiali = kiali_release["spec"]["source"]["helm"]["valuesObject"]
     assert kiali["external_services"]["grafana"]["external_url"] == "https://grafana.tools.example.com"
     (binding,) = [r.body for r in resources if r.kind == "TargetGroupBinding"]
     assert binding["spec"]["targetGroupARN"] == arn
@@ -77,7 +78,7 @@ def test_urls_zones_and_region_come_from_the_platform_settings_and_arns_from_the
     services, platform_components = fluent_bit["pipeline"]["outputs"]
     assert (services["region"], services["log_group_template"]) == ("eu-west-1", "/eks/prod/$TAG[1]/$TAG[2]")
     assert platform_components["log_group_template"] == "/eks/prod/platform/$TAG[1]"
-    collector = yaml.safe_load(config(snapshot, "opentelemetry-collector", "config.yaml"))
+    collector = yaml.safe_load(config(snapshot, "opentelemetry-collector", "relay"))
     assert collector["exporters"]["awsxray"]["region"] == "eu-west-1"
 
 

@@ -159,7 +159,7 @@ def test_traces_go_from_the_sidecars_through_the_collector_to_xray_in_the_platfo
     assert f"{otel['service']}:{otel['port']}" == PLATFORM.otel_collector_endpoint
     assert otel["service"].split(".")[1] == names.OBSERVABILITY_NAMESPACE
 
-    collector = yaml.safe_load(config_file(names.OBSERVABILITY_NAMESPACE, "opentelemetry-collector", "config.yaml"))
+    collector = yaml.safe_load(config_file(names.OBSERVABILITY_NAMESPACE, "opentelemetry-collector", "relay"))
     pipeline = collector["service"]["pipelines"]["traces"]
     assert pipeline["receivers"] == ["otlp"]
     protocols = collector["receivers"]["otlp"]["protocols"]
@@ -196,8 +196,9 @@ def test_prometheus_and_alertmanager_select_the_services_objects(level):
         assert label_selector_matches(spec[selector], obj["metadata"]["labels"]), kind
         assert spec[namespace_selector] == {}, f"{kind}: every namespace"
     assert alertmanager["alertmanagerConfigMatcherStrategy"] == {"type": "OnNamespace"}
-    (monitor,) = find(manifests, "PodMonitor")
-    assert label_selector_matches(prometheus["podMonitorSelector"], monitor["metadata"]["labels"])
+    for monitor in [*find(manifests, "PodMonitor"), *find(manifests, "PrometheusRule")]:
+        selector = "podMonitorSelector" if monitor["kind"] == "PodMonitor" else "ruleSelector"
+        assert label_selector_matches(prometheus[selector], monitor["metadata"]["labels"])
     assert prometheus["podMonitorNamespaceSelector"] == {}
 
 
@@ -220,10 +221,15 @@ def test_prometheus_has_the_istio_certificates_the_service_monitors_scrape_with(
 
 
 def test_every_envoy_is_scraped_for_istios_request_metrics():
-    (monitor,) = find(platform_manifests(), "PodMonitor")
+    monitor = one(platform_manifests(), "PodMonitor", "envoy-stats")
     assert monitor["spec"]["namespaceSelector"] == {"any": True}
     (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
     assert (endpoint["port"], endpoint["path"]) == ("http-envoy-prom", "/stats/prometheus")
+
+
+def release_values(manifests: list, name: str) -> dict:
+    """The values of the platform's Helm release ``name`` (its Argo CD Application)."""
+    return one(manifests, "Application", name)["spec"]["source"]["helm"]["valuesObject"]
 
 
 def test_grafana_reads_prometheus_and_loads_the_services_dashboards():
@@ -237,12 +243,15 @@ def test_grafana_reads_prometheus_and_loads_the_services_dashboards():
     dashboard = one(service_manifests(SERVICES["external"]), "ConfigMap", "payments-api-dashboard")
     assert dashboard["metadata"]["labels"][names.LABEL_GRAFANA_DASHBOARD] == "1"
     assert names.ANNOTATION_GRAFANA_FOLDER in dashboard["metadata"]["annotations"]
-    provider = yaml.safe_load(one(manifests, "ConfigMap", "grafana-dashboard-provider")["data"]["provider.yaml"])
-    assert provider["providers"][0]["options"]["foldersFromFilesStructure"] is True
+    sidecar = release_values(manifests, "grafana")["sidecar"]
+    assert sidecar["datasources"]["label"] == names.LABEL_GRAFANA_DATASOURCE
+    assert sidecar["dashboards"]["label"] == names.LABEL_GRAFANA_DASHBOARD
+    assert sidecar["dashboards"]["folderAnnotation"] == names.ANNOTATION_GRAFANA_FOLDER
+    assert sidecar["dashboards"]["provider"]["foldersFromFilesStructure"] is True
 
 
 def test_kiali_reads_the_platforms_prometheus_and_leaves_sign_in_to_oauth2_proxy():
-    kiali = yaml.safe_load(config_file(PLATFORM.istio_root_namespace, "kiali", "config.yaml"))
+    kiali = release_values(platform_manifests(), "kiali")
     assert kiali["auth"] == {"strategy": "anonymous"}
     assert kiali["deployment"]["view_only_mode"] is True
     assert kiali["external_services"]["prometheus"]["url"].startswith("http://prometheus-operated.")
@@ -286,8 +295,9 @@ def test_the_services_ingress_class_exists():
     (ingress_class,) = find(platform_manifests(), "IngressClass")
     assert ingress["spec"]["ingressClassName"] == ingress_class["metadata"]["name"]
     assert ingress_class["spec"]["controller"] == "k8s.io/ingress-nginx"
-    nginx = one(platform_manifests(), "ConfigMap", "ingress-nginx-controller", names.INGRESS_NGINX_NAMESPACE)
-    assert nginx["data"]["use-forwarded-headers"] == "true"
+    nginx = release_values(platform_manifests(), "ingress-nginx")["controller"]
+    assert nginx["config"]["use-forwarded-headers"] == "true"
+    assert nginx["ingressClassResource"]["enabled"] is False
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,10 @@ platform``. Pure like the service builders: a PlatformSpec in, sorted manifests 
 - ``logs``: Fluent Bit routing each service namespace's logs to its log group.
 - ``tracing``: the OpenTelemetry Collector exporting to X-Ray.
 - ``monitoring``: Prometheus, Alertmanager and the Envoy PodMonitor; Grafana and Kiali settings.
+- ``cluster``: PodMonitors of the cluster's components and the platform's own alerts.
 - ``tools``: OAuth2 Proxy and the Nginx Ingress controller for tools outside the mesh.
 - ``consoles``: Prometheus, Alertmanager, Kiali and Grafana for SREs on the internal ALB, and Grafana's sign-in.
+- ``releases``: every component deployed as a Helm release by an Argo CD Application, with the layer's values.
 - ``aws``: the shared AWS pieces: zones, the two ALBs with their security groups, target groups and listeners,
   the WAF web ACLs and IP set, the EKS control-plane logs.
 - ``alarms``: the ALBs', gateways' and WAF's CloudWatch alarms to the SRE team's topic.
@@ -26,11 +28,13 @@ from provisioning.spec import PlatformSpec
 from .alarms import build_platform_alarms
 from .aws import build_platform_aws
 from .certificates import build_certificate_authority
+from .cluster import build_cluster_monitoring
 from .consoles import build_consoles
 from .ingress import build_ingress
 from .logs import build_logging, platform_log_groups
 from .mesh import build_mesh_config
 from .monitoring import build_monitoring_stack
+from .releases import ARGOCD_NAMESPACE, build_releases
 from .tools import build_tools
 from .tracing import build_tracing
 
@@ -61,6 +65,8 @@ PLATFORM_KINDS: list[tuple[str, str]] = [
     ("monitoring.coreos.com/v1", "Prometheus"),
     ("monitoring.coreos.com/v1", "Alertmanager"),
     ("monitoring.coreos.com/v1", "PodMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+    ("argoproj.io/v1alpha1", "Application"),
 ]
 
 
@@ -76,6 +82,7 @@ def platform_namespaces(platform: PlatformSpec) -> list[str]:
             names.OAUTH2_PROXY_NAMESPACE,
             names.INGRESS_NGINX_NAMESPACE,
             names.CERT_MANAGER_NAMESPACE,
+            ARGOCD_NAMESPACE,
         }
     )
 
@@ -89,8 +96,10 @@ def render_platform(platform: PlatformSpec) -> list[Resource]:
         *build_logging(platform),
         *build_tracing(platform),
         *build_monitoring_stack(platform),
+        *build_cluster_monitoring(platform),
         *build_tools(platform),
         *build_consoles(platform),
+        *build_releases(platform),
     ]
     aws_pieces = [*build_platform_aws(platform), *build_platform_alarms(platform), *platform_log_groups(platform)]
     return sort_resources([*(k8s(manifest) for manifest in manifests), *aws_pieces])

@@ -15,10 +15,10 @@
   (queue sized for a cluster's worth of series, retrying on rate limits) and keeps only ``LOCAL_RETENTION``
   itself, enough for the longest window its rules read (the 3d burn-rate window) plus a day; without it
   Prometheus keeps ``RETENTION``. VictoriaMetrics' own ``-retentionPeriod`` (its installation's) sets the long term.
-- Grafana: a data-source ConfigMap (label ``grafana_datasource``) and a dashboard provider reading the folder
-  the dashboard sidecar fills from ConfigMaps labelled ``grafana_dashboard: "1"`` (the services' dashboards),
-  one Grafana folder per ``grafana_folder`` annotation (the team).
-- Kiali (no CRD here, so its server ``config.yaml`` in the ``kiali`` ConfigMap): behind OAuth2 Proxy like
+- Grafana: a data-source ConfigMap (label ``grafana_datasource``) and the dashboard provider (the Grafana
+  release's values, ``releases.py``) reading the folder the dashboard sidecar fills from ConfigMaps labelled
+  ``grafana_dashboard: "1"`` (the services' dashboards), one Grafana folder per ``grafana_folder`` annotation.
+- Kiali (its server configuration is the values of the Kiali release, ``releases.py``): behind OAuth2 Proxy like
   Prometheus and Alertmanager (seed §16 counts it among the tools without SSO; ``consoles.py``), so it asks for no
   sign-in itself (``anonymous``) and is read-only (the portal is the source of truth for Istio configuration),
   reading the cluster with its own ServiceAccount. Traces are in X-Ray, which Kiali cannot query (it reads Jaeger
@@ -225,8 +225,21 @@ def victoriametrics_datasource(platform: PlatformSpec) -> list[dict[str, Any]]:
     ]
 
 
+def dashboard_provider() -> dict[str, Any]:
+    """How Grafana loads the dashboards its sidecar collects (the Grafana release's sidecar provider)."""
+    return {
+        "name": "portal",
+        "orgId": 1,
+        "type": "file",
+        "disableDeletion": False,
+        "allowUiUpdates": False,
+        "updateIntervalSeconds": 30,
+        "options": {"path": GRAFANA_DASHBOARD_DIR, "foldersFromFilesStructure": True},
+    }
+
+
 def grafana_config(platform: PlatformSpec) -> list[dict[str, Any]]:
-    """Data sources for the Grafana sidecar, and the provider loading the dashboards its other sidecar collects."""
+    """Data sources for the Grafana sidecar (the Grafana release's values say how dashboards are loaded)."""
     datasources = {
         "apiVersion": 1,
         "datasources": [
@@ -249,20 +262,6 @@ def grafana_config(platform: PlatformSpec) -> list[dict[str, Any]]:
             *victoriametrics_datasource(platform),
         ],
     }
-    providers = {
-        "apiVersion": 1,
-        "providers": [
-            {
-                "name": "portal",
-                "orgId": 1,
-                "type": "file",
-                "disableDeletion": False,
-                "allowUiUpdates": False,
-                "updateIntervalSeconds": 30,
-                "options": {"path": GRAFANA_DASHBOARD_DIR, "foldersFromFilesStructure": True},
-            }
-        ],
-    }
     ns = platform.monitoring_namespace
     return [
         config_map(
@@ -272,7 +271,6 @@ def grafana_config(platform: PlatformSpec) -> list[dict[str, Any]]:
             {"datasources.yaml": dump_yaml(datasources)},
             labels={names.LABEL_GRAFANA_DATASOURCE: "1"},
         ),
-        config_map("grafana-dashboard-provider", ns, "grafana", {"provider.yaml": dump_yaml(providers)}),
     ]
 
 
@@ -300,12 +298,6 @@ def kiali_config(platform: PlatformSpec) -> dict[str, Any]:
     }
 
 
-def kiali(platform: PlatformSpec) -> dict[str, Any]:
-    """The Kiali server's configuration."""
-    data = {"config.yaml": dump_yaml(kiali_config(platform))}
-    return config_map("kiali", platform.istio_root_namespace, "kiali", data)
-
-
 def build_monitoring_stack(platform: PlatformSpec) -> list[dict[str, Any]]:
     return [
         *prometheus_access(platform),
@@ -313,5 +305,4 @@ def build_monitoring_stack(platform: PlatformSpec) -> list[dict[str, Any]]:
         envoy_stats_monitor(platform),
         alertmanager(platform),
         *grafana_config(platform),
-        kiali(platform),
     ]

@@ -2,7 +2,8 @@
 
 Per-service Ingresses (``desired/kubernetes.py``) use class ``nginx`` and point Nginx's external authentication
 at ``platform.oauth2_proxy_url``. This module renders what they rely on: the ``nginx`` IngressClass, the
-controller's settings, OAuth2 Proxy's configuration file and the Ingress (with its certificate) that serves
+controller's settings (values of its release, ``releases.py``),
+OAuth2 Proxy's configuration file and the Ingress (with its certificate) that serves
 OAuth2 Proxy itself at that URL.
 
 OAuth2 Proxy reads ``oauth2_proxy.cfg`` (TOML) from the ConfigMap; its client id, client secret and cookie
@@ -28,7 +29,6 @@ CREDENTIALS_ANNOTATION = "portal.io/credentials-secret"
 
 NGINX = "ingress-nginx"
 NGINX_CONTROLLER = "k8s.io/ingress-nginx"
-NGINX_CONFIG_MAP = "ingress-nginx-controller"
 # Requests come from the internal Istio gateway, which sets X-Forwarded-* for the client; OAuth2 Proxy's
 # session cookies (ID token included) outgrow Nginx's default 4k buffers.
 NGINX_SETTINGS = {
@@ -169,10 +169,6 @@ def ingress_class() -> dict[str, Any]:
     }
 
 
-def nginx_settings() -> dict[str, Any]:
-    return config_map(NGINX_CONFIG_MAP, names.INGRESS_NGINX_NAMESPACE, NGINX, dict(NGINX_SETTINGS))
-
-
 def build_tools(platform: PlatformSpec) -> list[dict[str, Any]]:
     return [
         namespace(names.OAUTH2_PROXY_NAMESPACE, names.OAUTH2_PROXY_SERVICE, mesh=False),
@@ -180,5 +176,4 @@ def build_tools(platform: PlatformSpec) -> list[dict[str, Any]]:
         *oauth2_proxy_ingress(platform),
         namespace(names.INGRESS_NGINX_NAMESPACE, NGINX, mesh=False),
         ingress_class(),
-        nginx_settings(),
     ]

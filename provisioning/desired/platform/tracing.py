@@ -15,7 +15,8 @@ from .objects import config_map, dump_yaml, namespace
 
 COMPONENT = "opentelemetry-collector"
 CONFIG_MAP = "opentelemetry-collector"
-CONFIG_KEY = "config.yaml"
+# The key the OpenTelemetry Collector chart reads an existing ConfigMap's configuration from.
+CONFIG_KEY = "relay"
 
 OTLP_GRPC = "0.0.0.0:4317"
 OTLP_HTTP = "0.0.0.0:4318"
