@@ -75,6 +75,11 @@ def platform_reserved_hostnames(settings_row=None) -> dict[str, str]:
     return reserved_hostnames(platform_snapshot(settings_row, outputs=False))
 
 
+def services_with_aws_resources() -> QuerySet:
+    """The ids of the services the inventory records AWS resources for (applied at least once with an AWS half)."""
+    return ManagedResource.objects.filter(provider=AWS, service__isnull=False).values("service_id")
+
+
 def _is_secret(resource: ManagedResource) -> bool:
     return resource.provider == KUBERNETES and resource.kind == "Secret"
 

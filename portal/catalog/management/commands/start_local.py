@@ -11,8 +11,11 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from portal.catalog.choices import MembershipRole
-from portal.catalog.models import Membership, PlatformSettings, Team
+from portal.catalog.choices import MembershipRole, ServiceState
+from portal.catalog.models import Membership, PlatformSettings, Service, Team
+from provisioning.errors import PermanentError, RunInProgress, TemporaryError
+from provisioning.operations import apply_service
+from provisioning.queries import services_with_aws_resources
 
 
 class Command(BaseCommand):
@@ -79,7 +82,24 @@ class Command(BaseCommand):
             if self._wait_for_sandbox(timeout):
                 call_command("prepare_sandbox", stdout=self.stdout, stderr=self.stderr)
                 call_command("bootstrap", stdout=self.stdout, stderr=self.stderr)
+                self.readopt_services()
         except CommandError as exc:
             self.stderr.write(f"{exc}; exposed services cannot be applied until `manage.py bootstrap` succeeds")
         finally:
             connection.close()
+
+    def readopt_services(self) -> list[str]:
+        """The sandbox starts empty every time: apply again every service that had AWS resources in it, so their
+        records, certificates, log groups and alarms exist again in the zones and ALBs the sandbox has now (a
+        resource whose zone or ALB is gone plans as a create there). Returns the services queued."""
+        queued = []
+        active = Service.objects.filter(pk__in=services_with_aws_resources(), state=ServiceState.ACTIVE)
+        for service in active.order_by("name"):
+            try:
+                run = apply_service(service)
+            except (RunInProgress, PermanentError, TemporaryError) as exc:
+                self.stderr.write(f"{service.name}: not re-applied in the new sandbox: {exc}")
+                continue
+            queued.append(service.name)
+            self.stdout.write(f"{service.name}: re-applied in the new sandbox (run #{run.pk}, {run.status})")
+        return queued
