@@ -49,8 +49,13 @@ def assert_converged(run, k8s_double) -> None:
 
 
 @pytest.mark.parametrize("killed_after", ["planning", 0, 1, "half", "last"])
+def healthy(client) -> bool:
+    """The portal keeps answering its health check through the fault (database and broker answer)."""
+    return client.get("/healthz").status_code == 200
+
+
 def test_a_worker_killed_at_any_step_leaves_no_stuck_run(
-    killed_after, service, start_worker, k8s_double, django_capture_on_commit_callbacks
+    killed_after, service, start_worker, k8s_double, django_capture_on_commit_callbacks, client
 ):
     doomed = start_worker("doomed")
     with django_capture_on_commit_callbacks(execute=True):
@@ -70,17 +75,19 @@ def test_a_worker_killed_at_any_step_leaves_no_stuck_run(
     wait_for(reached, 60, f"the run to reach {killed_after!r}", doomed)
     doomed.kill()
     assert status(run) not in FINISHED
+    assert healthy(client)
 
     rescuer = start_worker("rescuer")
     wait_for(lambda: reap()["retried"] or status(run) in FINISHED, 30, "the reaper to release the run")
     wait_for(lambda: status(run) in FINISHED, 120, "the rerun to finish", rescuer)
     assert_converged(run, k8s_double)
     assert ProvisioningRun.objects.get(pk=run.pk).attempts >= 2
+    assert healthy(client)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="drops PostgreSQL connections; CI runs it")
 def test_postgresql_dropping_every_connection_mid_run(
-    service, start_worker, k8s_double, django_capture_on_commit_callbacks
+    service, start_worker, k8s_double, django_capture_on_commit_callbacks, client
 ):
     worker = start_worker()
     with django_capture_on_commit_callbacks(execute=True):
@@ -93,5 +100,7 @@ def test_postgresql_dropping_every_connection_mid_run(
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
         assert cursor.fetchone()[0] >= 1
+    assert healthy(client), "a dropped connection is replaced at the next request"
     wait_for(lambda: reap() is not None and status(run) in FINISHED, 120, "the run to finish", worker)
     assert_converged(run, k8s_double)
+    assert healthy(client)
