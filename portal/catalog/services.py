@@ -219,20 +219,26 @@ def hostname_errors(
     if not hostnames:
         return [f"An '{level}' service needs at least one hostname under {zone}."]
     errors = []
-    if not may_reserve:
-        held = set(Hostname.objects.filter(exposure__service__name=service).values_list("fqdn", flat=True))
-        reserved = platform_reserved_hostnames(platform)
-        for host in hostnames:
-            if host in reserved and host not in held:
-                errors.append(f"{host!r} is reserved for the platform: {reserved[host]}. Only SREs may use it.")
+    reserved = platform_reserved_hostnames(platform)
+    served = platform_hostnames(platform)
+    held = set(Hostname.objects.filter(exposure__service__name=service).values_list("fqdn", flat=True))
+    for host in hostnames:
+        if host in served:
+            # Served by the platform itself: its record and certificate are the platform's, so no service (not even
+            # an SRE's) may take the name.
+            why = reserved.get(host, "a host of the platform")
+            errors.append(
+                f"{host!r} is reserved for the platform: {why}. The platform itself serves it (its sign-in or a "
+                "platform UI), so no service may use it."
+            )
+        elif not may_reserve and host in reserved and host not in held:
+            errors.append(f"{host!r} is reserved for the platform: {reserved[host]}. Only SREs may use it.")
     zones = [platform.internal_zone, platform.external_zone]
     for host in hostnames:
         found = zone_for(host, zones)
         if found != zone:
             where = f"it belongs to the {found} zone" if found else "it is in neither platform zone"
             errors.append(f"{host!r} must lie under {zone} for '{level}'; {where}.")
-    for host in sorted(set(hostnames) & platform_hostnames(platform)):
-        errors.append(f"{host!r} is a host the platform itself serves (its sign-in or a platform UI).")
     taken = Hostname.objects.filter(fqdn__in=hostnames).exclude(exposure__service__name=service)
     for owner in taken.select_related("exposure__service"):
         errors.append(f"{owner.fqdn!r} is already used by service {owner.exposure.service.name!r}.")

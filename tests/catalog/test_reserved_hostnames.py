@@ -1,6 +1,6 @@
 """The platform's own hostnames (its zones' apexes, OAuth2 Proxy's sign-in, Grafana, the SRE consoles) and the
-platform's list of reserved hostnames: only SREs may give them to a service; anyone else gets a 400 naming the
-field and saying why, and nothing is written."""
+platform's list of reserved hostnames: anyone but an SRE gets a 400 naming the field and saying why, and nothing
+is written; the hosts the platform itself serves (sign-in, consoles) no service may take, an SRE's neither."""
 
 import pytest
 from rest_framework.test import APIClient
@@ -19,6 +19,14 @@ RESERVED = [
     ("internal", "kiali.internal.example.com", "kiali console"),
     ("internal", "portal.internal.example.com", "platform's list of reserved hostnames"),
 ]
+# What the platform itself serves: its records and certificates are the platform's.
+SERVED = {
+    "oauth2-proxy.internal.example.com",
+    "grafana.internal.example.com",
+    "prometheus.internal.example.com",
+    "alertmanager.internal.example.com",
+    "kiali.internal.example.com",
+}
 
 
 @pytest.fixture
@@ -47,33 +55,40 @@ def test_a_team_member_cannot_claim_a_reserved_hostname(member, platform_with_li
     response = client_of(member).post("/api/v1/services/", body, format="json")
     assert response.status_code == 400, response.content
     [message] = response.json()["exposure"]["hostnames"]
-    assert f"{host!r} is reserved for the platform" in message and why in message and "Only SREs" in message
+    assert f"{host!r} is reserved for the platform" in message and why in message
+    assert ("no service may use it" if host in SERVED else "Only SREs") in message
     assert not Service.objects.filter(name="grab").exists()
 
 
 @pytest.mark.parametrize(("level", "host", "why"), RESERVED)
-def test_an_sre_may_give_a_service_a_reserved_hostname(team, platform_with_list, level, host, why):
+def test_an_sre_may_give_a_service_a_reserved_hostname_but_none_the_platform_serves(
+    team, platform_with_list, level, host, why
+):
     sre = User.objects.create(username="sam", is_sre=True)
     body = {"name": "tool", "team": "payments", "exposure": {"level": level, "hostnames": [host]}}
     response = client_of(sre).post("/api/v1/services/", body, format="json")
-    assert response.status_code == 201, response.content
+    if host in SERVED:
+        assert response.status_code == 400
+        assert "no service may use it" in response.json()["exposure"]["hostnames"][0]
+    else:
+        assert response.status_code == 201, response.content
 
 
-def test_a_member_may_keep_a_reserved_name_an_sre_gave_but_not_add_one(member, platform):
+def test_a_member_may_keep_a_reserved_name_an_sre_gave_but_not_add_one(member, platform_with_list):
     sre = User.objects.create(username="sam", is_sre=True)
     body = {
         "name": "tool",
         "team": "payments",
-        "exposure": {"level": "internal", "hostnames": ["kiali.internal.example.com"]},
+        "exposure": {"level": "internal", "hostnames": ["portal.internal.example.com"]},
     }
     assert client_of(sre).post("/api/v1/services/", body, format="json").status_code == 201
     service = Service.objects.get(name="tool")
     client = client_of(member)
-    assert client.patch("/api/v1/services/tool/", {"description": "Kiali"}, format="json").status_code == 200
-    hosts = ["kiali.internal.example.com", "grafana.internal.example.com"]
+    assert client.patch("/api/v1/services/tool/", {"description": "Portal"}, format="json").status_code == 200
+    hosts = ["portal.internal.example.com", "internal.example.com"]
     response = client.patch("/api/v1/services/tool/", {"exposure": {"hostnames": hosts}}, format="json")
     assert response.status_code == 400
-    assert "'grafana.internal.example.com' is reserved" in response.json()["exposure"]["hostnames"][0]
+    assert "'internal.example.com' is reserved" in response.json()["exposure"]["hostnames"][0]
     assert Service.objects.get(pk=service.pk).revision == 2
 
 
