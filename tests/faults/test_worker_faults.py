@@ -48,12 +48,12 @@ def assert_converged(run, k8s_double) -> None:
     assert ("ConfigMap", "ledger-dashboard") in names and ("DestinationRule", "ledger") in names
 
 
-@pytest.mark.parametrize("killed_after", ["planning", 0, 1, "half", "last"])
 def healthy(client) -> bool:
     """The portal keeps answering its health check through the fault (database and broker answer)."""
     return client.get("/healthz").status_code == 200
 
 
+@pytest.mark.parametrize("killed_after", ["planning", 0, 1, "half", "last"])
 def test_a_worker_killed_at_any_step_leaves_no_stuck_run(
     killed_after, service, start_worker, k8s_double, django_capture_on_commit_callbacks, client
 ):
