@@ -40,6 +40,11 @@ class Service(models.Model):
     port = models.PositiveIntegerField(default=spec.Basics.port, validators=PORT_VALIDATORS)
     protocol = models.CharField(max_length=8, choices=Protocol.choices, default=spec.Basics.protocol)
     mesh = models.BooleanField(default=spec.Basics.mesh, help_text="Inject the Istio sidecar (namespace label).")
+    runbook_url = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text="Where the on-call engineer reads how to operate this service (linked from its alerts).",
+    )
     state = models.CharField(max_length=16, choices=ServiceState.choices, default=ServiceState.ACTIVE)
     revision = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped by every catalog edit.")
     created_by = models.ForeignKey(

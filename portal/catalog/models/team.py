@@ -31,6 +31,12 @@ class Team(models.Model):
         help_text="The incident tool's CloudWatch (Amazon SNS) source: the HTTPS URL the team's SNS topic "
         "subscribes, where the AWS alarms arrive. Stored encrypted; shown masked.",
     )
+    slack_webhook_url = EncryptedTextField(
+        blank=True,
+        validators=[validate_webhook_url],
+        help_text="A Slack incoming-webhook URL of the team's channel: the portal posts failed runs, waiting "
+        "approvals, drift and on-call hand-overs there. Stored encrypted; shown masked.",
+    )
     sso_group = models.CharField(
         max_length=150, blank=True, help_text="IdP group whose members join this team on SSO login."
     )
@@ -40,7 +46,12 @@ class Team(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # The encrypted columns: never shown in full, never written to the audit log.
-    SECRET_FIELDS = ("incident_alertmanager_url", "incident_alertmanager_token", "incident_sns_url")
+    SECRET_FIELDS = (
+        "incident_alertmanager_url",
+        "incident_alertmanager_token",
+        "incident_sns_url",
+        "slack_webhook_url",
+    )
 
     class Meta:
         ordering = ["slug"]
@@ -55,6 +66,10 @@ class Team(models.Model):
     @property
     def incident_sns_masked(self) -> str:
         return mask(self.incident_sns_url)
+
+    @property
+    def slack_webhook_masked(self) -> str:
+        return mask(self.slack_webhook_url)
 
     @property
     def has_incident_alertmanager_token(self) -> bool:
