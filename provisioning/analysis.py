@@ -7,8 +7,9 @@ records and certificates point at an ALB and a listener by DNS name and ARN. Onl
 objects are the scope's: a defect of the platform layer blocks the platform's apply, not every service's.
 
 The platform layer configures the Nginx Ingress controller and OAuth2 Proxy but does not install them: their
-upstream charts do (``charted_services``). Their Services are added to every analysis so that the references to
-them (the internal gateway's route to Nginx, OAuth2 Proxy's Ingress) resolve; they are never findings' objects.
+upstream charts do (``charted_services``), as the Prometheus operator keeps the kubelets' Service. Those Services
+are added to every analysis so that the references to them (the internal gateway's route to Nginx, OAuth2 Proxy's
+Ingress, the kubelets' ServiceMonitor) resolve; they are never findings' objects.
 """
 
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from . import names
 from .analyze import Finding, Inventory, KubeObject, Settings, analyze
 from .desired import render_service
 from .desired.platform import render_platform
+from .desired.platform.cluster import KUBELET, KUBELET_PORT, KUBELET_PORT_NAME, KUBELET_SERVICE_LABELS
 from .desired.platform.ingress import HTTPS_PORT, NGINX_CONTROLLER_SERVICE
 from .resources import Resource
 from .scopes import PLATFORM_KEY, service_of
@@ -30,19 +32,23 @@ def analysis_settings(platform: PlatformSpec) -> Settings:
     return Settings(root_namespace=platform.istio_root_namespace, internal_sources=tuple(platform.corp_cidrs))
 
 
-def _service(name: str, namespace: str, ports: list[dict[str, Any]]) -> dict[str, Any]:
+def _service(
+    name: str, namespace: str, ports: list[dict[str, Any]], labels: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": name, "namespace": namespace},
+        "metadata": {"name": name, "namespace": namespace, **({"labels": labels} if labels else {})},
         "spec": {"ports": ports},
     }
 
 
 def charted_services() -> list[dict[str, Any]]:
     """The Services the Nginx Ingress and OAuth2 Proxy charts install (release names ``ingress-nginx`` and
-    ``oauth2-proxy``), as far as the platform's objects refer to them."""
+    ``oauth2-proxy``), and the kubelets' Service the Prometheus operator keeps, as far as the platform's objects
+    refer to them."""
     return [
+        _service(KUBELET, "kube-system", [{"name": KUBELET_PORT_NAME, "port": KUBELET_PORT}], KUBELET_SERVICE_LABELS),
         _service(
             NGINX_CONTROLLER_SERVICE,
             names.INGRESS_NGINX_NAMESPACE,

@@ -20,7 +20,7 @@ from .analyze import ERROR
 from .approvals import approval_reasons
 from .choices import ChangeAction, ResourceStatus, RunAction, RunStatus, StepStatus
 from .desired import SERVICE_KINDS, render_service
-from .desired.platform import PLATFORM_KINDS, render_platform
+from .desired.platform import PLATFORM_KINDS, is_alerting, render_platform
 from .diff import Change, plan_changes, summarize
 from .errors import PermanentError, ProvisioningError
 from .journal import check_cancel, heartbeat, log
@@ -32,10 +32,10 @@ from .snapshot import (
     load_service,
     platform_snapshot,
     service_id,
-    team_has_other_active_services,
+    team_keeps_shared_resources,
     with_outputs,
 )
-from .spec import SECRET_FIELDS, PlatformSpec, ServiceSpec, jsonable
+from .spec import PLATFORM_SECRET_FIELDS, SECRET_FIELDS, PlatformSpec, ServiceSpec, jsonable
 from .targets import AwsBackend, Backend, kubernetes_backend
 
 logger = logging.getLogger("provisioning")
@@ -91,18 +91,19 @@ def platform_scope(platform: PlatformSpec) -> Scope:
         labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_OWNER: OWNER_PLATFORM},
         kinds=PLATFORM_KINDS,
         desired=render_platform(platform),
-        snapshot=jsonable(platform),
+        snapshot=stored_snapshot(platform),
     )
 
 
 def _team_key_if_last(team: str, name: str) -> tuple[str, ...]:
     """Destroying the team's last active service prunes the team's shared resources (its SNS topic) too."""
-    return () if team_has_other_active_services(team, name) else (team_key(team),)
+    return () if team_keeps_shared_resources(team, name) else (team_key(team),)
 
 
-def stored_snapshot(svc) -> dict[str, Any]:
+def stored_snapshot(spec: ServiceSpec | PlatformSpec) -> dict[str, Any]:
     """The catalog input as kept with a plan: plain JSON, without secret values."""
-    return jsonable({f.name: getattr(svc, f.name) for f in dataclasses.fields(svc) if f.name not in SECRET_FIELDS})
+    secret = PLATFORM_SECRET_FIELDS if isinstance(spec, PlatformSpec) else SECRET_FIELDS
+    return jsonable({f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name not in secret})
 
 
 def run_scope(run: ProvisioningRun, platform: PlatformSpec) -> Scope:
@@ -124,6 +125,14 @@ def record_to_resource(record: ManagedResource) -> Resource:
         sensitive=record.sensitive,
         owner=record.scope if not is_service_key(record.scope) else "",
     )
+
+
+def _needs_an_sre(change: Change) -> bool:
+    """Whether a change of the platform layer waits for a second SRE: any but creating or updating what only
+    watches (its monitors, alert rules, their routing and alarms; an SRE on-call hand-over changes those)."""
+    if change.action == ChangeAction.UNCHANGED:
+        return False
+    return change.action == ChangeAction.DELETE or not is_alerting(change.resource)
 
 
 def ordered(changes: list[Change]) -> list[Change]:
@@ -217,7 +226,7 @@ class Engine:
         reasons = []
         if action == RunAction.APPLY:
             reasons = approval_reasons(scope.snapshot, last_applied) if scope.key != PLATFORM_KEY else []
-            if scope.key == PLATFORM_KEY and any(c.action != ChangeAction.UNCHANGED for c in changes):
+            if scope.key == PLATFORM_KEY and any(_needs_an_sre(c) for c in changes):
                 reasons = ["changes the platform layer every service relies on"]
         plan = Plan.objects.create(
             scope=scope.key,

@@ -66,7 +66,7 @@ def hostname_holders(hostnames: list[str], service: str | None) -> dict[str, str
 
 def platform_hostnames(settings_row=None) -> set[str]:
     """The hostnames the platform itself serves (OAuth2 Proxy's sign-in host, its UIs): no service may take one."""
-    return {host for hosts in platform_hosts(platform_snapshot(settings_row)).values() for host in hosts}
+    return {host for hosts in platform_hosts(platform_snapshot(settings_row, outputs=False)).values() for host in hosts}
 
 
 def platform_reserved_hostnames(settings_row=None) -> dict[str, str]:

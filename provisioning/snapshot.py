@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from portal.audit.models import AuditEvent
 from portal.catalog.choices import ServiceState
-from portal.catalog.models import PlatformSettings, Route, Service
+from portal.catalog.models import PlatformSettings, Route, Service, Team
 from portal.core.crypto import fingerprint
 from portal.oncall.current import oncall_pair
 from portal.users.models import User
@@ -37,12 +37,14 @@ def service_queryset() -> QuerySet[Service]:
 
 
 def platform_snapshot(settings_row: PlatformSettings | None = None, *, outputs: bool = True) -> spec.PlatformSpec:
-    """The platform's settings as the builders read them, with what its AWS pieces reported (unless ``outputs`` is
-    false: then the settings alone, without reading the inventory)."""
+    """The platform's settings as the builders read them, with what its AWS pieces reported and the SRE team's
+    alert receivers and pair on call now (unless ``outputs`` is false: then the settings alone, without reading the
+    inventory, the SRE team or its schedule)."""
     row = settings_row or PlatformSettings.load()
     values = {f: getattr(row, f) for f in spec.PlatformSpec.__dataclass_fields__ if hasattr(row, f)}
     if outputs:
         values |= platform_outputs(row)
+        values |= sre_routing(row)
     values["corp_cidrs"] = tuple(row.corp_cidrs)
     values["nat_egress_cidrs"] = tuple(row.nat_egress_cidrs)
     values["subnet_ids"] = tuple(row.subnet_ids)
@@ -55,6 +57,31 @@ def platform_snapshot(settings_row: PlatformSettings | None = None, *, outputs: 
     values["oidc_userinfo_url"] = settings.OIDC_USERINFO_URL
     values["sre_group"] = settings.PORTAL_SRE_GROUP
     return spec.PlatformSpec(**values)
+
+
+def sre_routing(row: PlatformSettings, at: datetime | None = None) -> dict:
+    """The PlatformSpec fields of the SRE team's alert routing: its Slack channel, receivers and pair on call at
+    ``at`` (default now); none without an SRE team (or when the named team is gone)."""
+    team = Team.objects.filter(slug=row.sre_team).first() if row.sre_team else None
+    if team is None:
+        return {}
+    return {
+        "sre_slack_channel": team.slack_channel,
+        "sre_incident_sns_fingerprint": fingerprint(team.incident_sns_url),
+        "sre_oncall": oncall_snapshot(team, at or timezone.now()),
+        "sre_receivers": receivers(team, row),
+    }
+
+
+def receivers(team: Team, row: PlatformSettings) -> spec.Receivers:
+    """A team's alert receivers: the platform's Slack URL (Alertmanager posts to the team's channel through it) and
+    the team's incident tool sources."""
+    return spec.Receivers(
+        slack_api_url=row.slack_webhook_url,
+        alertmanager_url=team.incident_alertmanager_url,
+        alertmanager_token=team.incident_alertmanager_token,
+        sns_url=team.incident_sns_url,
+    )
 
 
 def _number(value) -> float | None:
@@ -138,7 +165,6 @@ def service_snapshot(
     """
     exposure, traffic, telemetry, team = service.exposure, service.traffic, service.telemetry, service.team
     at = at or timezone.now()
-    slack_api_url = (settings_row or PlatformSettings.load()).slack_webhook_url
     return spec.ServiceSpec(
         name=service.name,
         team=spec.TeamSpec(
@@ -178,12 +204,7 @@ def service_snapshot(
         ),
         oncall=oncall if oncall is not None else oncall_snapshot(team, at),
         routed_from=route_sources(service),
-        receivers=spec.Receivers(
-            slack_api_url=slack_api_url,
-            alertmanager_url=team.incident_alertmanager_url,
-            alertmanager_token=team.incident_alertmanager_token,
-            sns_url=team.incident_sns_url,
-        ),
+        receivers=receivers(team, settings_row or PlatformSettings.load()),
     )
 
 
@@ -240,8 +261,11 @@ def active_services() -> list[tuple[int, str]]:
     return list(rows.values_list("pk", "name"))
 
 
-def team_has_other_active_services(team: str, name: str) -> bool:
-    """Whether team ``team`` has an active service besides ``name`` (its shared resources are still needed)."""
+def team_keeps_shared_resources(team: str, name: str) -> bool:
+    """Whether team ``team`` still needs its shared resources without ``name``: it has another active service, or
+    it runs the platform (whose alarms notify its topic)."""
+    if PlatformSettings.objects.filter(sre_team=team).exists():
+        return True
     return Service.objects.filter(team__slug=team, state=ServiceState.ACTIVE).exclude(name=name).exists()
 
 

@@ -219,8 +219,9 @@ class RouteSource:
     allowed_callers: tuple[str, ...] = ()
 
 
-# ServiceSpec fields left out of the copy stored with each plan.
+# ServiceSpec and PlatformSpec fields left out of the copy stored with each plan.
 SECRET_FIELDS = ("receivers",)
+PLATFORM_SECRET_FIELDS = ("sre_receivers",)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,8 +302,14 @@ class PlatformSpec:
     oidc_token_url: str = ""
     oidc_userinfo_url: str = ""
     sre_group: str = "platform-sre"
-    # The slug of the team that runs the platform: its incident topic receives the platform's own alarms.
+    # The slug of the team that runs the platform (a team like any other): its incident topic receives the
+    # platform's own alarms, its receivers and its pair on call the cluster's alerts.
     sre_team: str = ""
+    sre_slack_channel: str = ""
+    # The keyed digest of the SRE team's CloudWatch/SNS source URL (``TeamSpec.incident_sns_fingerprint``).
+    sre_incident_sns_fingerprint: str = ""
+    sre_oncall: OnCallPair = OnCallPair()
+    sre_receivers: Receivers = field(default=Receivers(), repr=False, compare=False)
     # Hostnames only SREs may give a service, besides those the platform serves itself (``reserved_hostnames``).
     reserved_hostnames: tuple[str, ...] = ()
 

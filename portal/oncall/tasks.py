@@ -7,9 +7,9 @@ from celery import shared_task
 from django.utils import timezone
 
 from portal.catalog.choices import ServiceState
-from portal.catalog.models import Service
+from portal.catalog.models import PlatformSettings, Service
 from provisioning.errors import RunInProgress
-from provisioning.operations import apply_service
+from provisioning.operations import apply_service, refresh_platform_alerting
 
 from .current import pair_at, schedule_queryset, to_schedule
 from .models import Schedule
@@ -46,6 +46,14 @@ def _refresh_team(row: Schedule, at: datetime) -> int:
             logger.info(
                 "oncall.routing.skipped", extra={"team": row.team.slug, "service": service.name, "run": exc.run.pk}
             )
+    if PlatformSettings.load().sre_team == row.team.slug:
+        # The team runs the platform: the cluster's alerts and the platform's alarms name its pair too.
+        try:
+            refresh_platform_alerting()
+            requested += 1
+        except RunInProgress as exc:
+            # A platform run in progress that planned before the handoff keeps the old names until the next one.
+            logger.info("oncall.routing.skipped", extra={"team": row.team.slug, "scope": "platform", "run": exc.run.pk})
     # Recorded after the requests: a worker dying in between makes the next beat request them again,
     # and the per-service run lock turns duplicates into RunInProgress.
     Schedule.objects.filter(pk=row.pk).update(

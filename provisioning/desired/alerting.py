@@ -21,7 +21,7 @@ team's services when the pair on call changes.
 """
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +40,9 @@ SLACK_URL_KEY = "slack-api-url"
 INCIDENT_URL_KEY = "incident-alertmanager-url"
 INCIDENT_TOKEN_KEY = "incident-alertmanager-token"  # noqa: S105 -- a key name, not a secret
 BEARER = "Bearer"
+
+# The AlertmanagerConfig of the platform's own alerts, in the monitoring namespace.
+PLATFORM_ROUTING = "platform-alerts"
 
 # Receiver of alerts no team route claims, in the standalone file; the platform may give it integrations.
 DEFAULT_RECEIVER = "platform-default"
@@ -207,8 +210,43 @@ def _crd(node: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _secret_ref(svc: ServiceSpec, key: str) -> dict[str, str]:
-    return {"name": names.receiver_secret_name(svc.team.slug), "key": key}
+def _secret_ref(team: _Team, key: str) -> dict[str, str]:
+    return {"name": names.receiver_secret_name(team.slug), "key": key}
+
+
+def _alertmanager_config(team: _Team, metadata: dict[str, Any], timing: AlertTiming = DEFAULT_TIMING) -> list[Resource]:
+    """The AlertmanagerConfig routing the alerts labelled with the team (of the config's namespace) to its
+    receivers, reading their URLs from the receivers Secret of the same namespace."""
+    slack: dict[str, Any] = {"name": slack_receiver(team.slug)}
+    if team.slack_api_url:
+        slack["slackConfigs"] = [{"apiURL": _secret_ref(team, SLACK_URL_KEY), **_crd(_slack_message(team))}]
+    receivers = [slack]
+    if team.alertmanager_url:
+        webhook: dict[str, Any] = {"urlSecret": _secret_ref(team, INCIDENT_URL_KEY), "sendResolved": True}
+        if team.alertmanager_token:
+            authorization = {"type": BEARER, "credentials": _secret_ref(team, INCIDENT_TOKEN_KEY)}
+            webhook["httpConfig"] = {"authorization": authorization}
+        receivers.append({"name": incident_receiver(team.slug), "webhookConfigs": [webhook]})
+    spec = {"route": _crd(_team_route(team, timing)), "receivers": receivers, "inhibitRules": [_crd(_inhibit_rule())]}
+    manifest = {"apiVersion": ALERTMANAGER_CONFIG_API, "kind": "AlertmanagerConfig", "metadata": metadata, "spec": spec}
+    return [k8s(manifest)]
+
+
+def _b64(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()
+
+
+def _receiver_secret(team: _Team, metadata: dict[str, Any]) -> list[Resource]:
+    """The Secret with the receivers' URLs and the incident tool's token; a key only for a value that is set (the
+    token only with its URL), no Secret when none is."""
+    values = {SLACK_URL_KEY: team.slack_api_url, INCIDENT_URL_KEY: team.alertmanager_url}
+    if team.alertmanager_url:
+        values[INCIDENT_TOKEN_KEY] = team.alertmanager_token
+    data = {key: _b64(value) for key, value in sorted(values.items()) if value}
+    if not data:
+        return []
+    manifest = {"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "type": "Opaque", "data": data}
+    return [k8s(manifest, sensitive=True)]
 
 
 def _metadata(svc: ServiceSpec, name: str) -> dict[str, Any]:
@@ -219,57 +257,48 @@ def build_alertmanager_config(
     svc: ServiceSpec, platform: PlatformSpec, timing: AlertTiming = DEFAULT_TIMING
 ) -> list[Resource]:
     """The AlertmanagerConfig routing the service's alerts to its team's receivers."""
-    team = _team(svc)
-    slack: dict[str, Any] = {"name": slack_receiver(team.slug)}
-    if team.slack_api_url:
-        slack["slackConfigs"] = [{"apiURL": _secret_ref(svc, SLACK_URL_KEY), **_crd(_slack_message(team))}]
-    receivers = [slack]
-    if team.alertmanager_url:
-        webhook: dict[str, Any] = {"urlSecret": _secret_ref(svc, INCIDENT_URL_KEY), "sendResolved": True}
-        if team.alertmanager_token:
-            authorization = {"type": BEARER, "credentials": _secret_ref(svc, INCIDENT_TOKEN_KEY)}
-            webhook["httpConfig"] = {"authorization": authorization}
-        receivers.append({"name": incident_receiver(team.slug), "webhookConfigs": [webhook]})
-    spec = {"route": _crd(_team_route(team, timing)), "receivers": receivers, "inhibitRules": [_crd(_inhibit_rule())]}
-    return [
-        k8s(
-            {
-                "apiVersion": ALERTMANAGER_CONFIG_API,
-                "kind": "AlertmanagerConfig",
-                "metadata": _metadata(svc, svc.name),
-                "spec": spec,
-            }
-        )
-    ]
-
-
-def _b64(value: str) -> str:
-    return base64.b64encode(value.encode()).decode()
+    return _alertmanager_config(_team(svc), _metadata(svc, svc.name), timing)
 
 
 def build_receiver_secret(svc: ServiceSpec) -> list[Resource]:
-    """The Secret with the receivers' URLs and the incident tool's token; a key only for a value that is set (the
-    token only with its URL), no Secret when none is."""
-    receivers = svc.receivers
-    values = {SLACK_URL_KEY: receivers.slack_api_url, INCIDENT_URL_KEY: receivers.alertmanager_url}
-    if receivers.alertmanager_url:
-        values[INCIDENT_TOKEN_KEY] = receivers.alertmanager_token
-    data = {key: _b64(value) for key, value in sorted(values.items()) if value}
-    if not data:
-        return []
-    manifest = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": _metadata(svc, names.receiver_secret_name(svc.team.slug)),
-        "type": "Opaque",
-        "data": data,
-    }
-    return [k8s(manifest, sensitive=True)]
+    """The service namespace's copy of its team's receivers Secret."""
+    team = _team(svc)
+    return _receiver_secret(team, _metadata(svc, names.receiver_secret_name(team.slug)))
 
 
 def build_alerting(svc: ServiceSpec, platform: PlatformSpec, timing: AlertTiming = DEFAULT_TIMING) -> list[Resource]:
     """The service's alert routing: the receivers Secret (when any URL is set) and the AlertmanagerConfig."""
     return [*build_receiver_secret(svc), *build_alertmanager_config(svc, platform, timing)]
+
+
+def platform_team(platform: PlatformSpec) -> _Team | None:
+    """The team that runs the platform, as routing sees it; None without one."""
+    if not platform.sre_team:
+        return None
+    receivers = platform.sre_receivers
+    return _Team(
+        slug=platform.sre_team,
+        slack_channel=platform.sre_slack_channel,
+        oncall=platform.sre_oncall,
+        slack_api_url=receivers.slack_api_url,
+        alertmanager_url=receivers.alertmanager_url,
+        alertmanager_token=receivers.alertmanager_token,
+    )
+
+
+def build_platform_alerting(
+    platform: PlatformSpec, metadata: Callable[[str], dict[str, Any]], timing: AlertTiming = DEFAULT_TIMING
+) -> list[Resource]:
+    """The routing of the platform's own alerts (the monitoring namespace's, labelled with the SRE team) to the SRE
+    team's receivers, like a service's to its team's; nothing without an SRE team. ``metadata(name)``: the
+    platform's metadata of an object of the monitoring namespace."""
+    team = platform_team(platform)
+    if team is None:
+        return []
+    return [
+        *_receiver_secret(team, metadata(names.receiver_secret_name(team.slug))),
+        *_alertmanager_config(team, metadata(PLATFORM_ROUTING), timing),
+    ]
 
 
 # --- standalone rendering: alertmanager.yml -------------------------------------------------------------
@@ -292,19 +321,23 @@ def _am(node: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _teams(services: Iterable[ServiceSpec]) -> list[_Team]:
-    """One entry per team, taken from its first service by name (a team's services share these values)."""
+def _teams(services: Iterable[ServiceSpec], platform: PlatformSpec) -> list[_Team]:
+    """One entry per team, taken from its first service by name (a team's services share these values), and the
+    SRE team (which receives the platform's own alerts, services or not)."""
     teams: dict[str, _Team] = {}
     for svc in sorted(services, key=lambda s: (s.team.slug, s.name)):
         teams.setdefault(svc.team.slug, _team(svc))
-    return list(teams.values())
+    sre = platform_team(platform)
+    if sre is not None:
+        teams[sre.slug] = sre
+    return [teams[slug] for slug in sorted(teams)]
 
 
 def build_alertmanager_config_document(
     services: Iterable[ServiceSpec], platform: PlatformSpec, timing: AlertTiming = DEFAULT_TIMING
 ) -> dict[str, Any]:
     """A complete Alertmanager configuration for the teams of ``services``, receiver URLs inline."""
-    teams = _teams(services)
+    teams = _teams(services, platform)
     receivers: list[dict[str, Any]] = [{"name": DEFAULT_RECEIVER}]
     for team in teams:
         slack: dict[str, Any] = {"name": slack_receiver(team.slug)}

@@ -37,6 +37,8 @@ from provisioning.desired.alerting import (
     incident_receiver,
     slack_receiver,
 )
+from provisioning.desired.platform import render_platform
+from provisioning.desired.platform.cluster import cluster_alerts
 from provisioning.desired.prometheus import build_prometheus_rule
 from provisioning.preflight import VENDORED_CRD_DIR, SchemaValidator
 from provisioning.resources import Resource
@@ -671,3 +673,62 @@ def test_alertmanager_delivers_the_generated_alerts_to_the_right_team_with_the_p
     assert all(body["channel"] == "#payments-alerts" for body in recorder.received("/slack"))
     assert not [b for b in recorder.received("/slack") if "warning" in b["attachments"][0]["title"]]
     assert len(recorder.received("/slack")) == 2
+
+
+def test_the_platforms_cluster_alert_reaches_the_sre_teams_incident_tool_with_its_pair_on_call(
+    catalog, recorder, tmp_path
+):
+    """The team that runs the platform is a team like any other (here: search, erin and frank on call): a cluster
+    alert goes through the monitoring namespace's AlertmanagerConfig, as the operator reads it, to that team's
+    incident tool with its bearer token and pair, and to its Slack channel."""
+    PlatformSettings.objects.update(sre_team="search")
+    platform = platform_snapshot()
+    assert platform.sre_oncall == OnCallPair("erin", "frank", "erin@example.com", "frank@example.com")
+    routing = [
+        r
+        for r in render_platform(platform)
+        if r.namespace == "monitoring" and r.kind in ("Secret", "AlertmanagerConfig")
+    ]
+    assert sorted(r.kind for r in routing) == ["AlertmanagerConfig", "Secret"]
+    config = tmp_path / "alertmanager.yml"
+    operator = operator_config(routing)
+    operator["route"] |= {"group_wait": "1s", "group_interval": "1s"}
+    for route in operator["route"]["routes"]:
+        route |= {"group_wait": "1s", "group_interval": "1s"}
+    config.write_text(yaml.safe_dump(operator, sort_keys=False))
+    assert "SUCCESS" in amtool("check-config", str(config))
+    (node_down,) = [r for r in cluster_alerts(platform) if r["alert"] == "NodeNotReady"]
+
+    with alertmanager(config, tmp_path) as url:
+
+        def seen() -> str:
+            return f"received: {recorder.posts}\nalertmanager log:\n{(tmp_path / 'alertmanager.log').read_text()}"
+
+        starts = datetime.now(UTC)
+        annotations = {**node_down["annotations"], "description": "Node ip-10-0-1-10 has not been Ready for 5 minutes."}
+        alert = {
+            "labels": {**fired_labels(node_down), "node": "ip-10-0-1-10"},
+            "annotations": annotations,
+            "startsAt": starts.isoformat(),
+            "endsAt": (starts + timedelta(hours=1)).isoformat(),
+        }
+        assert requests.post(f"{url}/api/v2/alerts", json=[alert], timeout=5).status_code == 200
+        (paged,) = wait_for(lambda: recorder.received("/incident/search"), "the SRE team's incident tool", 20, seen)
+        (slack,) = wait_for(lambda: recorder.received("/slack"), "the SRE team's Slack channel", 20, seen)
+
+    assert recorder.authorization("/incident/search") == {"Bearer source-token-search"}
+    assert paged["commonLabels"]["alertname"] == "NodeNotReady"
+    assert (paged["commonLabels"]["team"], paged["commonLabels"]["namespace"]) == ("search", "monitoring")
+    assert {k: paged["commonAnnotations"][k] for k in ONCALL_KEYS} == {
+        "incident_commander": "erin",
+        "incident_commander_email": "erin@example.com",
+        "resolver": "frank",
+        "resolver_email": "frank@example.com",
+    }
+    assert slack["channel"] == "#search-alerts"
+    assert (
+        "*Incident commander:* erin (erin@example.com)\n*Resolver:* frank (frank@example.com)\n"
+        in (slack["attachments"][0]["text"])
+    )
+    # Nothing went to the other team.
+    assert recorder.paths() == {"/slack", "/incident/search"}

@@ -42,6 +42,16 @@ PLATFORM = PlatformSpec(
     oidc_issuer="https://sso.example.com/realms/corp",
     sre_group="platform-sre",
     portal_url="https://portal.internal.example.com",
+    # The team that runs the platform, with its channel, incident tool and pair on call.
+    sre_team="platform",
+    sre_slack_channel="#platform-alerts",
+    sre_oncall=OnCallPair("erin", "frank", "erin@example.com", "frank@example.com"),
+    sre_receivers=Receivers(
+        slack_api_url="https://hooks.slack.example.com/services/T0/B0/platform",
+        alertmanager_url="https://incidents.example.com/alertmanager/sre",
+        alertmanager_token="sre-token",
+        sns_url="https://incidents.example.com/sns/sre",
+    ),
 )
 
 TEAM = TeamSpec(slug="payments", name="Payments", slack_channel="#payments-alerts", incident_sns_fingerprint="f" * 64)

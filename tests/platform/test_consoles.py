@@ -152,7 +152,8 @@ def test_grafana_takes_the_idps_endpoints_from_the_settings_when_given():
 
 
 def test_analyze_leaves_only_the_chart_owned_services_outside_the_set():
-    """Nginx's controller Service and OAuth2 Proxy's are their charts'; every other reference is rendered."""
+    """Nginx's controller Service and OAuth2 Proxy's are their charts', the kubelets' the Prometheus operator's;
+    every other reference is rendered (the cluster's alerts reach the SRE team's AlertmanagerConfig)."""
     findings = analyze(
         Inventory.from_manifests(platform_manifests()), Settings(root_namespace=PLATFORM.istio_root_namespace)
     )
@@ -160,6 +161,5 @@ def test_analyze_leaves_only_the_chart_owned_services_outside_the_set():
         ("PA004", "DestinationRule/istio-ingress/internal-tools-via-nginx"),
         ("PA004", "VirtualService/istio-ingress/internal-tools-via-nginx"),
         ("PA010", "Ingress/oauth2-proxy/oauth2-proxy"),
-        # The cluster's alerts are not routed to the SRE team's receivers yet (a warning).
-        ("PA012", "PrometheusRule/monitoring/platform-cluster"),
+        ("PA009", "ServiceMonitor/monitoring/kubelet"),
     }

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from provisioning import names
+from provisioning.aws.kinds import ALARM
 from provisioning.desired.platform import PLATFORM_KINDS, platform_namespaces, render_platform
 from provisioning.desired.platform.releases import ARGOCD_NAMESPACE
 from provisioning.preflight import SchemaValidator
@@ -53,7 +54,13 @@ def test_every_object_is_the_platforms_and_of_a_kind_the_engine_lists():
         assert labels.items() >= names.platform_labels(component).items(), resource.label()
         assert labels[names.LABEL_OWNER] == names.OWNER_PLATFORM
         assert (resource.api_version, resource.kind) in PLATFORM_KINDS, resource.label()
-        assert not resource.sensitive, f"{resource.label()}: the platform layer renders no secret"
+        # The one secret: the SRE team's alert receivers, beside the AlertmanagerConfig that reads them.
+        secret = (resource.kind, resource.namespace, resource.name) == (
+            "Secret",
+            PLATFORM.monitoring_namespace,
+            names.receiver_secret_name(PLATFORM.sre_team),
+        )
+        assert resource.sensitive == secret, resource.label()
     assert len({r.key for r in resources}) == len(resources)
     # The list is exact: a kind listed but never rendered would only cost the engine a listing per namespace.
     assert {(r.api_version, r.kind) for r in resources} == set(PLATFORM_KINDS)
@@ -98,9 +105,14 @@ def test_every_aws_piece_is_tagged_as_the_platforms_and_refers_to_the_others_by_
     assert len({r.key for r in pieces}) == len(pieces)
     for piece in pieces:
         tags = piece.body.get("tags")
-        if tags is not None:
+        if piece.owner:
+            # The SRE team's topic, rendered so that the alarms' topic exists: the team's, tagged as its services'.
+            assert (piece.kind, piece.owner) == ("sns.Topic", "team:platform"), piece.label()
+        elif tags is not None:
             assert tags.items() >= names.platform_identity().items(), piece.label()
-    assert "arn:" not in to_yaml_documents([p.body for p in pieces])
+    # Alarms notify the SRE team's topic by its ARN (CloudWatch takes no other reference), made of its name, the
+    # region and the account (which the writer fills in when the platform does not know it yet).
+    assert "arn:" not in to_yaml_documents([p.body for p in pieces if p.kind != ALARM])
     fresh = dataclasses.replace(
         PLATFORM, **{f: "" for f in ("external_alb_arn", "corp_ip_set_arn", "external_zone_id")}
     )

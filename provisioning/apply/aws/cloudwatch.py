@@ -5,7 +5,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ...aws.context import AwsContext, has_tags, not_bootstrapped, tag_list
+from ...aws.context import AwsContext, has_tags, tag_list
 from ...aws.errors import is_code
 from ...aws.kinds import ALARM
 from ...diff import declared_diff
@@ -30,13 +30,20 @@ def dimension(ctx: AwsContext, declared_dimension: dict[str, str]) -> dict[str, 
     return {"Name": name, "Value": declared_dimension["value"]}
 
 
+def with_account(ctx: AwsContext, arn: str) -> str:
+    parts = arn.split(":")
+    if parts[4]:
+        return arn
+    return ":".join([*parts[:4], ctx.account_id, *parts[5:]])
+
+
 class AlarmWriter:
     kind = ALARM
 
     def apply(self, ctx: AwsContext, resource: Resource) -> dict[str, Any]:
         body = resource.body
-        if any(not arn.split(":")[4] for arn in body["alarm_actions"]):  # the topic's ARN lacks the account
-            raise not_bootstrapped(resource.label(), "AWS account id")
+        # Before the platform's first apply reported its account, the topic's ARN lacks it: the caller's.
+        body = body | {key: [with_account(ctx, arn) for arn in body[key]] for key in ("alarm_actions", "ok_actions")}
         cloudwatch = ctx.client("cloudwatch")
         current = next(iter(describe_alarms(ctx, [resource.name])), None)
         config = {k: v for k, v in body.items() if k != "tags"}

@@ -22,13 +22,15 @@ cert-manager: the layer puts objects there but never owns (so never prunes) thos
 """
 
 from provisioning import names
-from provisioning.resources import Resource, k8s, sort_resources
+from provisioning.aws.kinds import ALARM
+from provisioning.resources import AWS, Resource, k8s, sort_resources
 from provisioning.spec import PlatformSpec
 
 from .alarms import build_platform_alarms
 from .aws import build_platform_aws
 from .certificates import build_certificate_authority
-from .cluster import build_cluster_monitoring
+from .cluster import COMPONENT as CLUSTER_MONITORING
+from .cluster import build_cluster_alert_routing, build_cluster_monitoring
 from .consoles import build_consoles
 from .ingress import build_ingress
 from .logs import build_logging, platform_log_groups
@@ -38,7 +40,7 @@ from .releases import ARGOCD_NAMESPACE, build_releases
 from .tools import build_tools
 from .tracing import build_tracing
 
-__all__ = ["PLATFORM_KINDS", "platform_namespaces", "render_platform"]
+__all__ = ["PLATFORM_KINDS", "is_alerting", "platform_namespaces", "render_platform"]
 
 # Every kind the platform layer may own, in the API version it writes. The engine lists each of them by the
 # platform's owner label, so an object the layer no longer renders is found and pruned.
@@ -46,6 +48,7 @@ PLATFORM_KINDS: list[tuple[str, str]] = [
     ("v1", "Namespace"),
     ("v1", "ServiceAccount"),
     ("v1", "ConfigMap"),
+    ("v1", "Secret"),
     ("v1", "Service"),
     ("apps/v1", "Deployment"),
     ("rbac.authorization.k8s.io/v1", "Role"),
@@ -65,7 +68,9 @@ PLATFORM_KINDS: list[tuple[str, str]] = [
     ("monitoring.coreos.com/v1", "Prometheus"),
     ("monitoring.coreos.com/v1", "Alertmanager"),
     ("monitoring.coreos.com/v1", "PodMonitor"),
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
     ("monitoring.coreos.com/v1", "PrometheusRule"),
+    ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"),
     ("argoproj.io/v1alpha1", "Application"),
 ]
 
@@ -101,5 +106,15 @@ def render_platform(platform: PlatformSpec) -> list[Resource]:
         *build_consoles(platform),
         *build_releases(platform),
     ]
+    routing = build_cluster_alert_routing(platform)
     aws_pieces = [*build_platform_aws(platform), *build_platform_alarms(platform), *platform_log_groups(platform)]
-    return sort_resources([*(k8s(manifest) for manifest in manifests), *aws_pieces])
+    return sort_resources([*(k8s(manifest) for manifest in manifests), *routing, *aws_pieces])
+
+
+def is_alerting(resource: Resource) -> bool:
+    """Whether a platform resource only watches: the cluster's monitors, its alert rules and their routing to the SRE
+    team (``cluster.py``), the ALBs' and WAF's CloudWatch alarms. Creating or updating these changes no request's
+    path, and an on-call hand-over of the SRE team updates them."""
+    if resource.provider == AWS:
+        return resource.kind == ALARM
+    return resource.body.get("metadata", {}).get("labels", {}).get(names.LABEL_NAME) == CLUSTER_MONITORING

@@ -2,7 +2,9 @@
 
 The platform team is a team like any other: ``platform.sre_team`` names its slug, and these alarms notify that
 team's incident topic (the one its services keep; the SNS subscription to its incident tool's CloudWatch source is
-the team's own setting). Without an SRE team there is no one to notify, so nothing is rendered.
+the team's own setting); the platform renders that topic too, so it exists even when the team runs no service (the
+same body its services render; its inventory scope stays the team's). Without an SRE team there is no one to
+notify, so nothing is rendered.
 
 Per exposure level, from the ALB's and the WAF's own metrics:
 
@@ -15,14 +17,18 @@ Per exposure level, from the ALB's and the WAF's own metrics:
 - ``BlockedRequests`` of the level's web ACL: a spike of rejected requests (an attack, or a rule blocking
   legitimate traffic).
 
+Each description names the SRE team's pair on call (the SNS notification carries it to the incident tool's
+CloudWatch source), refreshed at each hand-over like the cluster alerts.
+
 Bodies name the load balancer and target group (the writer turns names into the ARN suffixes CloudWatch's
 dimensions hold), so the plan of a fresh platform is complete.
 """
 
 from provisioning import names
 from provisioning.aws.kinds import ALARM
+from provisioning.desired.aws import alarm_description, team_topic
 from provisioning.resources import Resource, aws
-from provisioning.spec import EXPOSED_LEVELS, PlatformSpec
+from provisioning.spec import EXPOSED_LEVELS, PlatformSpec, TeamSpec
 
 ALB_NAMESPACE = "AWS/ApplicationELB"
 WAF_NAMESPACE = "AWS/WAFV2"
@@ -51,7 +57,11 @@ def build_platform_alarms(platform: PlatformSpec) -> list[Resource]:
     if not platform.sre_team:
         return []
     topic = names.sns_topic_arn(platform.region, platform.aws_account_id, names.team_topic_name(platform.sre_team))
-    resources = []
+    sre = TeamSpec(
+        slug=platform.sre_team, name=platform.sre_team, incident_sns_fingerprint=platform.sre_incident_sns_fingerprint
+    )
+    # The topic is the team's (its inventory scope), whether or not the team has services of its own.
+    resources = [team_topic(sre, platform.sre_receivers.sns_url)]
     for level in EXPOSED_LEVELS:
         alb = names.alb_name(platform.cluster_name, level)
         target_group = names.target_group_name(platform.cluster_name, level)
@@ -75,7 +85,9 @@ def build_platform_alarms(platform: PlatformSpec) -> list[Resource]:
             suffix, namespace, metric, statistic, threshold, what = signal
             name = platform_alarm_name(platform.cluster_name, level, suffix)
             body = {
-                "description": f"{what.format(level=level)} above {threshold} in 3 of 5 minutes",
+                "description": alarm_description(
+                    f"{what.format(level=level)} above {threshold} in 3 of 5 minutes", platform.sre_oncall
+                ),
                 "metric": {"namespace": namespace, "name": metric},
                 "dimensions": dims,
                 "statistic": statistic,

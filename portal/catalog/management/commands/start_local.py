@@ -19,7 +19,10 @@ from provisioning.queries import services_with_aws_resources
 
 
 class Command(BaseCommand):
-    help = "Local mode: create the admin SRE and a demo team, wait for the AWS sandbox and bootstrap it, then serve."
+    help = (
+        "Local mode: create the admin SRE, a demo team and the platform team, wait for the AWS sandbox and bootstrap "
+        "it, then serve."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default="127.0.0.1:8000")
@@ -33,6 +36,12 @@ class Command(BaseCommand):
             defaults={"name": "Demo team", "slack_channel": "#demo-alerts", "sso_group": "demo"},
         )
         Membership.objects.get_or_create(user=self.admin, team=team, defaults={"role": MembershipRole.OWNER})
+        # The team that runs the platform (a team like any other): the cluster's alerts and the ALBs' alarms go to it.
+        sre, _ = Team.objects.get_or_create(
+            slug="platform", defaults={"name": "Platform team", "slack_channel": "#platform-alerts"}
+        )
+        Membership.objects.get_or_create(user=self.admin, team=sre, defaults={"role": MembershipRole.OWNER})
+        PlatformSettings.objects.filter(sre_team="").update(sre_team=sre.slug)
         # The portal answers at once; the sandbox is bootstrapped alongside (it starts empty every time).
         threading.Thread(target=self._prepare_sandbox, args=(sandbox_timeout,), daemon=True).start()
         self.stdout.write(
