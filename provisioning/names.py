@@ -326,7 +326,8 @@ def sandbox_nodes_group_name(cluster: str) -> str:
 
 def irsa_role_arn(account_id: str, cluster: str, component: str) -> str:
     """The IAM role a platform component's ServiceAccount assumes (IRSA): one role per component and cluster,
-    created with the cluster (its trust policy names ``system:serviceaccount:<namespace>:<component>``)."""
+    created with the cluster (its trust policy names ``system:serviceaccount:<namespace>:<component>``; what each
+    needs is in ``iam/irsa/``)."""
     return f"arn:aws:iam::{account_id}:role/{cluster}-{component}"
 
 
