@@ -88,3 +88,23 @@ def test_a_missing_owner_record_is_known_from_the_record_after_it(bootstrapped, 
     record, owner = host_rrsets(AwsContext(bootstrapped), zone_id, host)
     assert record is not None and owner is None
     assert operations(aws_calls)["route53:ListResourceRecordSets"] == 1
+
+
+def test_a_teams_topic_is_read_by_its_subscriptions_and_tags(bootstrapped, team, sre, aws_calls):
+    first = expose("payments-api", "external", ["pay.example.com"])
+    aws_calls.restart()
+    plan_service(first)
+    assert operations(aws_calls)["sns:ListSubscriptionsByTopic"] == 1, "its NotFound says the topic is not there"
+    assert operations(aws_calls)["sns:GetTopicAttributes"] == 0
+    assert apply(first, sre).status == "succeeded"
+    second = expose("payments-web", "external", ["web.example.com"])
+    aws_calls.restart()
+    plan = plan_service(second)
+    read = operations(aws_calls)
+    assert (read["sns:ListSubscriptionsByTopic"], read["sns:ListTagsForResource"], read["sns:GetTopicAttributes"]) == (
+        1,
+        1,
+        0,
+    )
+    (topic,) = [c for c in plan.changes if c["kind"] == "sns.Topic"]
+    assert topic["action"] == "unchanged"
