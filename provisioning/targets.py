@@ -20,7 +20,7 @@ from .observed.aws import AwsReader
 from .observed.gitops import RepoReader
 from .observed.kubernetes import ClusterReader
 from .preflight import SchemaValidator
-from .resources import AWS, KUBERNETES, Resource, seal
+from .resources import AWS, KUBERNETES, Resource, body_digest, seal
 from .spec import PlatformSpec
 
 
@@ -53,6 +53,11 @@ class Backend(Protocol):
     def delete(self, resource: Resource) -> None: ...
 
     def finish(self, message: str) -> str: ...
+
+
+def same_body(declared: dict[str, Any], applied: dict[str, Any]) -> bool:
+    """Whether an object is declared as it was last applied (the inventory's body comes back from JSON)."""
+    return declared == applied or body_digest(declared) == body_digest(applied)
 
 
 class KubernetesBackend:
@@ -98,7 +103,7 @@ class KubernetesBackend:
         if every_kind:
             compared = list(recorded)
         else:
-            compared = [r for r in recorded if declared.get(r.key, r.body) == r.body]
+            compared = [r for r in recorded if r.key not in declared or same_body(declared[r.key], r.body)]
             wanted = {(r.api_version, r.kind) for r in compared}
             kinds = [kind for kind in kinds if kind in wanted]
         namespaces = {r.namespace for r in (*desired, *recorded) if r.namespace}
