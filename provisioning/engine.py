@@ -172,7 +172,10 @@ class Engine:
                 self._render_with_observed_outputs(scope)
             desired = [r for r in scope.desired if r.provider == provider]
             recorded = [r for r in records if r.provider == provider]
-            observed, existing = backend.observe(scope.kinds, scope.labels, desired, recorded)
+            # Nothing recorded of a scope applied before: the inventory lost track of it (a restored database), so
+            # what exists is looked for in every kind and adopted, rather than planned as new.
+            lost = provider == KUBERNETES and not recorded and desired and applied_before(scope.key)
+            observed, existing = backend.observe(scope.kinds, scope.labels, desired, recorded, every_kind=bool(lost))
             # What was last applied: a field it declared that the desired state dropped is a removal to apply.
             applied = {r.key: r.body for r in recorded}
             changes[provider] = plan_changes(desired, observed, existing, applied)
@@ -444,6 +447,11 @@ class Engine:
                 key=key,
             )
         return drifted
+
+
+def applied_before(scope_key: str) -> bool:
+    """Whether an apply of this scope has succeeded."""
+    return ProvisioningRun.objects.filter(scope=scope_key, action=RunAction.APPLY, status=RunStatus.SUCCEEDED).exists()
 
 
 def last_applied_snapshot(scope_key: str) -> dict | None:

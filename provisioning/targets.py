@@ -97,7 +97,8 @@ class KubernetesBackend:
         cluster holds: its change is shown against what was last applied (nothing, for a new one), and a new
         service's first apply lists nothing. An object carrying the scope's labels that no apply recorded (a write
         whose record was lost) is the drift check's to find: it lists ``every_kind``, and records what it finds
-        (``Engine.record_drift``), so that the next apply prunes it.
+        (``Engine.record_drift``), so that the next apply prunes it. A plan of a scope applied before that has
+        nothing recorded (its inventory lost track of it) lists ``every_kind`` too, and adopts what it finds.
         """
         declared = {r.key: seal(r).body for r in desired}
         if every_kind:
