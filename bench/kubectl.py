@@ -31,6 +31,7 @@ from .internals import (
     plan_changes,
     render_service,
     scope_labels,
+    seal,
 )
 from .processes import Process, start_kubernetes_double, write_kubeconfig
 
@@ -95,7 +96,7 @@ class PortalSide:
             raise RuntimeError(f"B6: the sample service does not validate: {violations[:3]}")
         for resource in writes:
             self.backend.apply(resource)
-        self.recorded = desired
+        self.recorded = [seal(r) for r in desired]  # as the inventory keeps them: secret values as digests
         return len(writes)
 
 

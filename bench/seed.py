@@ -95,7 +95,13 @@ def services(start: int, count: int, team_rows: list[Team], internal_zone: str, 
                 load_balancer=("round_robin", "least_request", "random")[row.pk % 3],
                 timeout_seconds=Decimal("5") if row.pk % 2 else None,
                 retries={"attempts": 3, "per_try_timeout_seconds": 2, "retry_on": "5xx,reset"} if row.pk % 2 else None,
-                outlier_detection={"consecutive_5xx": 5, "interval_seconds": 10, "base_ejection_seconds": 30}
+                # As the API stores it: every field, defaults included.
+                outlier_detection={
+                    "consecutive_5xx": 5,
+                    "interval_seconds": 10,
+                    "base_ejection_seconds": 30,
+                    "max_ejection_percent": 50,
+                }
                 if row.pk % 3 == 0
                 else None,
             )

@@ -181,7 +181,10 @@ class Engine:
                 self._render_with_observed_outputs(scope)
             desired = [r for r in scope.desired if r.provider == provider]
             recorded = [r for r in records if r.provider == provider]
-            observed, existing = backend.observe(scope.kinds, scope.labels, desired, recorded)
+            # Nothing recorded of a scope applied before: the inventory lost track of it (a restored database), so
+            # what exists is looked for in every kind and adopted, rather than planned as new.
+            lost = provider == KUBERNETES and not recorded and desired and applied_before(scope.key)
+            observed, existing = backend.observe(scope.kinds, scope.labels, desired, recorded, every_kind=bool(lost))
             # What was last applied: a field it declared that the desired state dropped is a removal to apply.
             applied = {r.key: r.body for r in recorded}
             changes[provider] = plan_changes(desired, observed, existing, applied)
@@ -205,7 +208,7 @@ class Engine:
         changes: list[Change] = []
         for provider, backend in self._backends_for(scope):
             recorded = [r for r in records if r.provider == provider]
-            observed, existing = backend.observe(scope.kinds, scope.labels, recorded, recorded)
+            observed, existing = backend.observe(scope.kinds, scope.labels, recorded, recorded, every_kind=True)
             sealed = {r.key: r for r in recorded if r.sensitive}
             for key, body in observed.items():
                 if key in sealed and body is not None:
@@ -395,17 +398,43 @@ class Engine:
             status=ResourceStatus.APPLIED, drift=[]
         )
 
+    def _record_found(self, run, scope: Scope, resource: Resource) -> None:
+        """An owned resource nothing recorded, as the drift check found it: drifted, to be pruned."""
+        ManagedResource.objects.update_or_create(
+            key=resource.key,
+            defaults={
+                "scope": resource.owner or scope.key,
+                "service_id": None if resource.owner else scope.service_id,
+                "provider": resource.provider,
+                "api_version": resource.api_version,
+                "kind": resource.kind,
+                "namespace": resource.namespace,
+                "name": resource.name,
+                "applied_digest": "",
+                "applied_body": seal(resource).body,
+                "sensitive": resource.sensitive,
+                "status": ResourceStatus.DRIFTED,
+                "last_run": run,
+            },
+        )
+
     # --- drift --------------------------------------------------------------------------------
 
     @transaction.atomic
     def record_drift(self, run: ProvisioningRun, scope: Scope, changes: list[Change]) -> bool:
-        """Mark inventory rows whose actual state left the desired one; True when anything drifted."""
+        """Mark inventory rows whose actual state left the desired one; True when anything drifted. A resource of the
+        scope that nothing recorded (a write whose record was lost, or one made by hand with the scope's labels or
+        tags) is recorded as drifted, with its body as found, so the next apply prunes it."""
         now = timezone.now()
         drifted = False
         unchanged = [c.resource.key for c in changes if c.action == ChangeAction.UNCHANGED]
         ManagedResource.objects.filter(key__in=unchanged).update(
             status=ResourceStatus.APPLIED, drift=[], last_checked_at=now
         )
+        deleted = [c.resource for c in changes if c.action == ChangeAction.DELETE]
+        known = set(ManagedResource.objects.filter(key__in=[r.key for r in deleted]).values_list("key", flat=True))
+        for resource in (r for r in deleted if r.key not in known):
+            self._record_found(run, scope, resource)
         for change in changes:
             key = change.resource.key
             if change.action == ChangeAction.UNCHANGED:
@@ -427,6 +456,11 @@ class Engine:
                 key=key,
             )
         return drifted
+
+
+def applied_before(scope_key: str) -> bool:
+    """Whether an apply of this scope has succeeded."""
+    return ProvisioningRun.objects.filter(scope=scope_key, action=RunAction.APPLY, status=RunStatus.SUCCEEDED).exists()
 
 
 def last_applied_snapshot(scope_key: str) -> dict | None:

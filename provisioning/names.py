@@ -269,6 +269,14 @@ def sns_topic_arn(region: str, account_id: str, name: str) -> str:
     return f"arn:{arn_partition(region)}:sns:{region}:{account_id}:{name}"
 
 
+def log_group_arn(region: str, account_id: str, name: str) -> str:
+    return f"arn:{arn_partition(region)}:logs:{region}:{account_id}:log-group:{name}"
+
+
+def alarm_arn(region: str, account_id: str, name: str) -> str:
+    return f"arn:{arn_partition(region)}:cloudwatch:{region}:{account_id}:alarm:{name}"
+
+
 def _short(prefix: str, cluster: str, limit: int) -> str:
     """Names ELBv2 limits to 32 characters: a digest of the cluster name stands in when it is too long."""
     name = f"{prefix}-{cluster}"

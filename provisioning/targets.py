@@ -20,7 +20,7 @@ from .observed.aws import AwsReader
 from .observed.gitops import RepoReader
 from .observed.kubernetes import ClusterReader
 from .preflight import SchemaValidator
-from .resources import AWS, KUBERNETES, Resource
+from .resources import AWS, KUBERNETES, Resource, body_digest, seal
 from .spec import PlatformSpec
 
 
@@ -33,8 +33,11 @@ class Backend(Protocol):
         scope_labels: dict[str, str],
         desired: list[Resource],
         recorded: list[Resource],
+        *,
+        every_kind: bool = False,
     ) -> tuple[dict[str, dict[str, Any] | None], list[Resource]]:
-        """Observed bodies of the desired resources (None when absent) and everything owned in the scope."""
+        """Observed bodies of the desired resources (None when absent) and everything owned in the scope.
+        ``every_kind``: look for owned resources of every kind, also those nothing recorded (the drift check)."""
 
     def prefetch(self, scopes: list[tuple[list[tuple[str, str]], dict[str, str], list[Resource]]]) -> None:
         """Optional. Read ahead once for many scopes' read-only checks, given each one's (kinds, labels,
@@ -50,6 +53,11 @@ class Backend(Protocol):
     def delete(self, resource: Resource) -> None: ...
 
     def finish(self, message: str) -> str: ...
+
+
+def same_body(declared: dict[str, Any], applied: dict[str, Any]) -> bool:
+    """Whether an object is declared as it was last applied (the inventory's body comes back from JSON)."""
+    return declared == applied or body_digest(declared) == body_digest(applied)
 
 
 class KubernetesBackend:
@@ -80,17 +88,42 @@ class KubernetesBackend:
     def writes(self) -> int:
         return self.writer.writes
 
-    def observe(self, kinds, scope_labels, desired, recorded):
+    def observe(self, kinds, scope_labels, desired, recorded, *, every_kind=False):
+        """Objects by the scope's labels, one list per (kind, namespace) of the kinds there is something to compare.
+
+        A plan lists the kinds of the objects recorded (last applied) that are still declared as they were applied,
+        whose drift since would be a change, and of those recorded and no longer declared, which are pruned. An
+        object declared otherwise than last applied, or never applied, is written by server-side apply whatever the
+        cluster holds: its change is shown against what was last applied (nothing, for a new one), and a new
+        service's first apply lists nothing. An object carrying the scope's labels that no apply recorded (a write
+        whose record was lost) is the drift check's to find: it lists ``every_kind``, and records what it finds
+        (``Engine.record_drift``), so that the next apply prunes it. A plan of a scope applied before that has
+        nothing recorded (its inventory lost track of it) lists ``every_kind`` too, and adopts what it finds.
+        """
+        declared = {r.key: seal(r).body for r in desired}
+        if every_kind:
+            compared = list(recorded)
+        else:
+            compared = [r for r in recorded if r.key not in declared or same_body(declared[r.key], r.body)]
+            wanted = {(r.api_version, r.kind) for r in compared}
+            kinds = [kind for kind in kinds if kind in wanted]
         namespaces = {r.namespace for r in (*desired, *recorded) if r.namespace}
         namespaces |= {r.name for r in (*desired, *recorded) if r.kind == "Namespace"}
-        owned = self.reader.owned(kinds, namespaces, scope_labels)
+        owned = self.reader.owned(kinds, namespaces, scope_labels) if kinds else {}
         # Recorded objects that lost their labels are still ours: look them up one by one.
-        for record in recorded:
+        for record in compared:
             if record.key not in owned:
                 body = self.reader.get(record)
                 if body is not None:
                     owned[record.key] = replace(record, body=body)
-        observed = {r.key: (owned[r.key].body if r.key in owned else None) for r in desired}
+        listed = set(kinds)
+        applied = {r.key: r.body for r in recorded}
+        observed = {
+            r.key: owned[r.key].body
+            if r.key in owned
+            else (None if (r.api_version, r.kind) in listed else applied.get(r.key))
+            for r in desired
+        }
         return observed, list(owned.values())
 
     def prefetch(self, scopes: list[tuple[list[tuple[str, str]], dict[str, str], list[Resource]]]) -> None:
@@ -147,8 +180,9 @@ class AwsBackend:
     def writes(self) -> int:
         return self.calls.writes
 
-    def observe(self, kinds, scope_labels, desired, recorded):
-        """``kinds`` lists Kubernetes kinds and does not apply here. Team-scoped resources (a team's topic) come
+    def observe(self, kinds, scope_labels, desired, recorded, *, every_kind=False):
+        """``kinds`` and ``every_kind`` concern Kubernetes objects and do not apply here: every kind the scope can
+        hold is read (by name, tags and the inventory). Team-scoped resources (a team's topic) come
         from ``desired`` or, when the run prunes the team's scope, from ``recorded``."""
         self.ctx.service = scope_labels.get(LABEL_SERVICE, "")
         with counting(self.calls), aws_errors(f"observing {self.ctx.service or 'the platform'}"):

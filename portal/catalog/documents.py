@@ -170,6 +170,21 @@ def refresh_document(service: Service) -> dict[str, Any]:
     return document
 
 
+def store_document(service: Service, document: dict[str, Any]) -> None:
+    """Keep ``document`` as the spec of ``service`` at its revision, for the caller's save to write: an edit of the
+    service's own columns, whose sections' rows did not change, knows its document without building it."""
+    service.spec_json, service.spec_revision = _spec(document), service.revision
+
+
+def live_keys(service: Service) -> dict[str, Any]:
+    """The document's keys that change without an edit, as a saved service has them."""
+    return {
+        "state": service.state,
+        "revision": service.revision,
+        "updated_at": _datetime(service.updated_at),
+    }
+
+
 def _spec(document: dict) -> str:
     spec = {k: v for k, v in document.items() if k not in LIVE_KEYS and k != "created_at"}
     spec["created_at"] = document["created_at"]  # last: the live keys follow it in a document

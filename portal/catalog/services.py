@@ -13,10 +13,17 @@ from django.db import IntegrityError, transaction
 from portal.audit.context import current_request
 from portal.audit.log import record
 from provisioning.queries import hostname_holders, platform_hostnames, platform_reserved_hostnames
-from provisioning.spec import jsonable
+from provisioning.spec import BASICS, jsonable
 
 from .choices import MatchType, MembershipRole, MembershipSource
-from .documents import current_document, holds_document, refresh_document
+from .documents import (
+    current_document,
+    holds_document,
+    live_keys,
+    refresh_document,
+    store_document,
+    validated_document,
+)
 from .models import Exposure, Hostname, Membership, PlatformSettings, Route, Service, Team, Telemetry, Traffic
 from .validators import zone_for
 
@@ -90,11 +97,27 @@ def _update_service(service: Service, data: dict[str, Any], *, actor, request) -
         if column not in SECTION_KEYS:
             setattr(service, column, value)
     service.revision += 1
-    service.save()
-    _write_sections(service, data, created=False)
-    after = refresh_document(service)
+    changed = changed_sections(before, data)
+    if changed:
+        service.save()
+        _write_sections(service, data, created=False, sections=changed)
+        after = refresh_document(service)
+    else:
+        # Only the service's own columns changed: its sections' rows stay, and so does their part of the document,
+        # which is stored with the row in the one UPDATE.
+        after = {**before, "team": service.team.slug, **{name: getattr(service, name) for name in BASICS}}
+        store_document(service, after)
+        service.save()
+        after |= live_keys(service)
     _audit("service.update", service, before, after, actor=actor, request=request)
     return service
+
+
+def changed_sections(before: dict[str, Any], data: dict[str, Any]) -> list[str]:
+    """The sections of validated data that differ from the service's document ``before``."""
+    declared = validated_document({key: data[key] for key in SECTION_KEYS})
+    declared["traffic"]["hash_on"] = declared["traffic"].get("hash_on") or None
+    return [key for key in SECTION_KEYS if declared[key] != before[key]]
 
 
 def routes_to(service: Service) -> list[dict[str, str]]:
@@ -175,7 +198,21 @@ def _audit(action: str, service: Service, before: dict | None, after: dict, *, a
     )
 
 
-def _write_sections(service: Service, data: dict[str, Any], *, created: bool) -> None:
+def _write_sections(
+    service: Service, data: dict[str, Any], *, created: bool, sections: list[str] | tuple[str, ...] = SECTION_KEYS
+) -> None:
+    """Write the sections' rows (``sections``: those that changed; all of them for a new service)."""
+    if "exposure" in sections:
+        _write_exposure(service, data, created=created)
+    if "traffic" in sections:
+        _write_traffic(service, data)
+    if "telemetry" in sections:
+        telemetry = dict(data["telemetry"])
+        telemetry["slo"] = jsonable(telemetry.get("slo"))
+        Telemetry.objects.update_or_create(service=service, defaults=telemetry)
+
+
+def _write_exposure(service: Service, data: dict[str, Any], *, created: bool) -> None:
     exposure = dict(data["exposure"])
     hostnames, routes = exposure.pop("hostnames"), exposure.pop("routes")
     exposure_row, _ = Exposure.objects.update_or_create(service=service, defaults=exposure)
@@ -195,6 +232,8 @@ def _write_sections(service: Service, data: dict[str, Any], *, created: bool) ->
         for i, route in enumerate(routes)
     )
 
+
+def _write_traffic(service: Service, data: dict[str, Any]) -> None:
     traffic = dict(data["traffic"])
     callers = traffic.pop("allowed_callers")
     traffic["hash_on"] = traffic.get("hash_on") or ""
@@ -203,10 +242,6 @@ def _write_sections(service: Service, data: dict[str, Any], *, created: bool) ->
     traffic["external_dependencies"] = jsonable(traffic.get("external_dependencies") or [])
     traffic_row, _ = Traffic.objects.update_or_create(service=service, defaults=traffic)
     traffic_row.allowed_callers.set(callers)
-
-    telemetry = dict(data["telemetry"])
-    telemetry["slo"] = jsonable(telemetry.get("slo"))
-    Telemetry.objects.update_or_create(service=service, defaults=telemetry)
 
 
 def hostname_errors(

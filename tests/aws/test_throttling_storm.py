@@ -20,7 +20,7 @@ def storm_proxy(aws, bootstrapped, monkeypatch):
 
 def test_the_run_completes_through_a_throttling_storm(storm_proxy, bootstrapped, team, sre, settings, sandbox_client):
     settings.PORTAL_AWS_MAX_ATTEMPTS = 4
-    storm = storm_proxy.storm(every=3, times=30)  # a third of all JSON-protocol calls are throttled
+    storm = storm_proxy.storm(every=2, times=30)  # every other JSON-protocol call is throttled
     service = expose(
         "shop", "external", ["shop.example.com", "www.shop.example.com"], telemetry={"log_retention_days": 14}
     )

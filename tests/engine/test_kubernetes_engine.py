@@ -8,8 +8,9 @@ import pytest
 from kubernetes.dynamic.exceptions import NotFoundError
 
 from provisioning.choices import RunStatus
+from provisioning.desired import SERVICE_KINDS
 from provisioning.models import ManagedResource
-from provisioning.names import FIELD_MANAGER
+from provisioning.names import FIELD_MANAGER, LABEL_MANAGED_BY, LABEL_SERVICE, MANAGED_BY
 from provisioning.operations import apply_service, destroy_service, drift_check_service, plan_service
 from tests.k8sdouble.fixtures import real_cluster_kubeconfig
 
@@ -186,3 +187,48 @@ def test_pruning_and_destroy_delete_by_ownership(team, cluster, dynamic_client):
     assert run.steps.order_by("-position").first().kind == "Namespace"
     with pytest.raises(NotFoundError):
         dynamic_client.resources.get(api_version="v1", kind="Namespace").get(name="ledger")
+
+
+def test_a_first_apply_reads_no_object_and_a_reapply_lists_only_the_kinds_it_applied(team, cluster, double):
+    service = register(name="ledger")
+    double.clear_requests()
+    run = run_task(apply_service(service))
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    kinds = {kind for _, kind in SERVICE_KINDS}
+    assert not [(r.kind, r.namespace) for r in double.requests if r.method == "GET" and r.kind in kinds]
+    applied = {r.kind for r in double.requests if r.is_write}
+    double.clear_requests()
+    run = run_task(apply_service(service))
+    assert run.status == RunStatus.SUCCEEDED and double.write_count == 0
+    listed = {r.kind for r in double.requests if r.method == "GET" and r.kind in kinds}
+    assert listed == applied, "each kind it applied, and no other"
+
+
+def test_an_object_nobody_recorded_is_found_by_the_drift_check_and_pruned_by_the_next_apply(
+    team, cluster, dynamic_client
+):
+    service = register(name="ledger")
+    run_task(apply_service(service))
+    # Carrying the service's labels, but in no inventory: a write whose record was lost, or one made by hand.
+    configmaps = dynamic_client.resources.get(api_version="v1", kind="ConfigMap")
+    stray = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "stray",
+            "namespace": "ledger",
+            "labels": {LABEL_MANAGED_BY: MANAGED_BY, LABEL_SERVICE: "ledger"},
+        },
+        "data": {"left": "behind"},
+    }
+    configmaps.create(body=stray, namespace="ledger")
+    check = run_task(drift_check_service(service))
+    assert check.status == RunStatus.SUCCEEDED and check.drift_found
+    record = ManagedResource.objects.get(scope="service:ledger", kind="ConfigMap", name="stray")
+    assert record.status == "drifted"
+    run = run_task(apply_service(service))
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert [(s.action, s.kind, s.name) for s in run.steps.all()] == [("delete", "ConfigMap", "stray")]
+    with pytest.raises(NotFoundError):
+        configmaps.get(name="stray", namespace="ledger")
+    assert not ManagedResource.objects.filter(kind="ConfigMap", name="stray").exists()

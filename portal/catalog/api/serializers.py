@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
 
 from portal.audit.context import current_request
 from provisioning import spec
@@ -548,10 +549,30 @@ class ServiceListSerializer(serializers.ListSerializer):
         return service_documents(list(data.all() if hasattr(data, "all") else data))
 
 
+class ServiceTeamField(serializers.SlugRelatedField):
+    """A service's team by slug; the team it has already is not looked up again."""
+
+    def to_internal_value(self, data):
+        instance = getattr(self.parent, "instance", None)
+        if isinstance(instance, Service) and data == instance.team.slug:
+            return instance.team
+        return super().to_internal_value(data)
+
+
+class UniqueNewName(UniqueValidator):
+    """Unique among services: asked of a name the service does not have already (its own name cannot change)."""
+
+    def __call__(self, value, serializer_field):
+        instance = getattr(serializer_field.parent, "instance", None)
+        if isinstance(instance, Service) and value == instance.name:
+            return
+        super().__call__(value, serializer_field)
+
+
 class ServiceSerializer(serializers.ModelSerializer):
     """A service with its exposure, traffic and telemetry, validated and represented as one document."""
 
-    team = serializers.SlugRelatedField(
+    team = ServiceTeamField(
         slug_field="slug",
         queryset=Team.objects.all(),
         error_messages={"does_not_exist": "Team {value!r} does not exist."},
@@ -566,6 +587,15 @@ class ServiceSerializer(serializers.ModelSerializer):
         list_serializer_class = ServiceListSerializer
         read_only_fields = ["state", "revision", "created_at", "updated_at"]
         extra_kwargs = {"description": {"max_length": limits.MAX_DESCRIPTION_LENGTH}}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        name = fields["name"]
+        name.validators = [
+            UniqueNewName(v.queryset, message=v.message, lookup=v.lookup) if type(v) is UniqueValidator else v
+            for v in name.validators
+        ]
+        return fields
 
     # The nested defaults apply when a nested object is omitted altogether.
     def to_internal_value(self, data):
@@ -586,7 +616,6 @@ class ServiceSerializer(serializers.ModelSerializer):
     def validate(self, attrs):
         # A document is whole: an omitted basic field takes its default, also when it replaces another document.
         attrs = {**{name: getattr(spec.Basics, name) for name in spec.BASICS}, **attrs}
-        platform = self.context.get("platform") or PlatformSettings.load()
         name = attrs.get("name", getattr(self.instance, "name", None))
         mesh = attrs.get("mesh", spec.Basics.mesh)
         protocol = attrs.get("protocol", spec.Basics.protocol)
@@ -605,7 +634,8 @@ class ServiceSerializer(serializers.ModelSerializer):
         hostnames = exposure["hostnames"]
         if level == ExposureLevel.MESH and hostnames:
             errors["exposure"]["hostnames"] = ["A mesh-only service has no hostnames; choose 'internal' or 'external'."]
-        elif level != ExposureLevel.MESH:
+        elif level != ExposureLevel.MESH and not self._holds_hostnames(level, hostnames):
+            platform = self.context.get("platform") or PlatformSettings.load()
             request = self.context.get("request") or current_request()
             may_reserve = can_use_reserved_hostnames(getattr(request, "user", None))
             host_errors = services.hostname_errors(hostnames, level, name, platform, may_reserve=may_reserve)
@@ -660,6 +690,14 @@ class ServiceSerializer(serializers.ModelSerializer):
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
+
+    def _holds_hostnames(self, level: str, hostnames: list[str]) -> bool:
+        """Whether the service has these hostnames at this level already: they were checked when they were set,
+        and an edit of something else does not check them again (nor could it take them from the service)."""
+        if self.instance is None:
+            return False
+        held = current_document(self.instance)["exposure"]
+        return held["level"] == level and held["hostnames"] == hostnames
 
     def to_representation(self, instance: Service):
         return current_document(instance)

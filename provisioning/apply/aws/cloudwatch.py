@@ -9,6 +9,7 @@ from ...aws.context import AwsContext, has_tags, tag_list
 from ...aws.errors import is_code
 from ...aws.kinds import ALARM
 from ...diff import declared_diff
+from ...names import alarm_arn
 from ...observed.aws.cloudwatch import alarm_tags, declared, describe_alarms
 from ...resources import Resource
 
@@ -69,8 +70,9 @@ class AlarmWriter:
             )
         if current is not None and not has_tags(alarm_tags(ctx, current["AlarmArn"]), body["tags"]):
             cloudwatch.tag_resource(ResourceARN=current["AlarmArn"], Tags=tag_list(body["tags"]))
-        alarm = current or next(iter(describe_alarms(ctx, [resource.name])), {})
-        return {"external_id": alarm.get("AlarmArn", "")}
+        # PutMetricAlarm answers nothing: a new alarm's ARN is its name's.
+        arn = current["AlarmArn"] if current else alarm_arn(ctx.region, ctx.account_id, resource.name)
+        return {"external_id": arn}
 
     def delete(self, ctx: AwsContext, resource: Resource) -> None:
         try:

@@ -12,7 +12,17 @@ from ...names import OWNER_PLATFORM, TAG_OWNER, TAG_SERVICE, record_owner_name
 from ...observed.aws.acm import list_listener_certificates
 from ...observed.aws.elbv2 import find_load_balancer
 from ...observed.aws.hosts import find_listener, name_servers
-from ...observed.aws.route53 import alias_of, get_rrset, hosted_zone, norm, owner_value, parse_owner, values, zone_id_of
+from ...observed.aws.route53 import (
+    alias_of,
+    get_rrset,
+    host_rrsets,
+    hosted_zone,
+    norm,
+    owner_value,
+    parse_owner,
+    values,
+    zone_id_of,
+)
 from ...resources import Resource
 from .acm import ensure_certificate, forget_certificates
 from .route53 import change, txt_record
@@ -112,8 +122,7 @@ class PlatformRecordWriter:
         body, host, what = resource.body, resource.name, resource.label()
         zone_id = require_zone(ctx, body["zone"], what)
         alb = require_load_balancer(ctx, body["load_balancer"], what)
-        current = get_rrset(ctx, zone_id, host, "A")
-        owner_rrset = get_rrset(ctx, zone_id, record_owner_name(host), "TXT")
+        current, owner_rrset = host_rrsets(ctx, zone_id, host)
         owner = parse_owner(owner_rrset)
         if owner.get(TAG_SERVICE):
             raise PermanentError(
@@ -160,10 +169,9 @@ class PlatformRecordWriter:
         if zone is None:
             return
         zone_id, host = zone_id_of(zone), resource.name
-        owner_rrset = get_rrset(ctx, zone_id, record_owner_name(host), "TXT")
+        current, owner_rrset = host_rrsets(ctx, zone_id, host)
         if not is_platforms(parse_owner(owner_rrset)):
             return
-        current = get_rrset(ctx, zone_id, host, "A")
         ours = current if alias_of(current) else None
         changes = [{"Action": "DELETE", "ResourceRecordSet": rrset} for rrset in (ours, owner_rrset) if rrset]
         change(ctx, zone_id, changes, f"portal: platform released {host}")

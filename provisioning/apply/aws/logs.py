@@ -7,6 +7,7 @@ from botocore.exceptions import ClientError
 from ...aws.context import AwsContext, has_tags
 from ...aws.errors import is_code
 from ...aws.kinds import LOG_GROUP, METRIC_FILTER
+from ...names import log_group_arn
 from ...observed.aws.logs import NOT_FOUND, describe_group, filter_body, group_arn, group_tags, metric_filters
 from ...resources import Resource
 
@@ -24,11 +25,12 @@ class LogGroupWriter:
         if group is None:
             try:
                 logs.create_log_group(logGroupName=name, tags=body["tags"])
-                created = True
+                # Created just now, as asked: with these tags and no retention. Its ARN is its name's.
+                group, created = {"logGroupArn": log_group_arn(ctx.region, ctx.account_id, name)}, True
             except ClientError as exc:
                 if not is_code(exc, "ResourceAlreadyExistsException"):
-                    raise  # else another worker (or EKS itself) created it a moment ago
-            group = describe_group(ctx, name) or {}
+                    raise  # else another worker (or EKS itself) created it a moment ago: read what it made
+                group = describe_group(ctx, name) or {}
         arn = group_arn(group) if group else ""
         if arn and not created and not has_tags(group_tags(ctx, arn), body["tags"]):
             logs.tag_resource(resourceArn=arn, tags=body["tags"])

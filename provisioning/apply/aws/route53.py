@@ -10,7 +10,7 @@ from ...aws.errors import is_code
 from ...aws.kinds import HOSTED_ZONE, RECORD
 from ...errors import PermanentError
 from ...names import OWNER_PLATFORM, TAG_OWNER, TAG_SERVICE, platform_tags, record_owner_name
-from ...observed.aws.route53 import alias_of, get_rrset, hosted_zone, owner_value, parse_owner, values, zone_id_of
+from ...observed.aws.route53 import alias_of, host_rrsets, hosted_zone, owner_value, parse_owner, values, zone_id_of
 from ...resources import Resource
 
 OWNER_TTL = 300
@@ -36,8 +36,7 @@ class RecordWriter:
             raise not_bootstrapped(resource.label(), "hosted zone id")
         if not alias["dns_name"] or not alias["hosted_zone_id"]:
             raise not_bootstrapped(resource.label(), "load balancer")
-        current = get_rrset(ctx, zone_id, host, "A")
-        owner_rrset = get_rrset(ctx, zone_id, record_owner_name(host), "TXT")
+        current, owner_rrset = host_rrsets(ctx, zone_id, host)
         owner = parse_owner(owner_rrset)
         if owner.get(TAG_OWNER) == OWNER_PLATFORM:
             raise PermanentError(
@@ -76,12 +75,11 @@ class RecordWriter:
         zone_id, host = resource.namespace, resource.name
         if not zone_id:
             return
-        owner_rrset = get_rrset(ctx, zone_id, record_owner_name(host), "TXT")
+        current, owner_rrset = host_rrsets(ctx, zone_id, host)
         owner = parse_owner(owner_rrset)
         service = ctx.service or resource.body.get("tags", {}).get(TAG_SERVICE, "")
         if owner and owner.get(TAG_SERVICE) != service:
             return  # another service owns the name now: nothing of ours is left to remove
-        current = get_rrset(ctx, zone_id, host, "A")
         ours = current if alias_of(current) else None  # a plain A record was never the portal's
         changes = [{"Action": "DELETE", "ResourceRecordSet": rrset} for rrset in (ours, owner_rrset) if rrset]
         if changes:

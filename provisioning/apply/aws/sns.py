@@ -18,12 +18,15 @@ class TopicWriter:
     def apply(self, ctx: AwsContext, resource: Resource) -> dict[str, Any]:
         sns, body = ctx.client("sns"), resource.body
         arn = topic_arn(ctx, resource.name)
-        if not exists(ctx, arn):
+        created = not exists(ctx, arn)
+        if created:
             arn = sns.create_topic(Name=resource.name, Tags=tag_list(body["tags"]))["TopicArn"]
         elif not has_tags(topic_tags(ctx, arn), body["tags"]):
             sns.tag_resource(ResourceArn=arn, Tags=tag_list(body["tags"]))
         url = resource.secrets.get("endpoint", "") if body["subscriptions"] else ""
-        current = https_subscriptions(ctx, arn)
+        # A topic created just now has no subscription (Subscribe is idempotent, should another worker have made
+        # the topic and subscribed a moment ago).
+        current = [] if created else https_subscriptions(ctx, arn)
         if url and not any(s["Endpoint"] == url for s in current):
             sns.subscribe(TopicArn=arn, Protocol=PROTOCOL, Endpoint=url, ReturnSubscriptionArn=True)
         for sub in current:

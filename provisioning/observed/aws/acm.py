@@ -95,7 +95,13 @@ class CertificateReader:
     kind = CERTIFICATE
 
     def observe(self, obs: Observation, desired: list[Resource], recorded: list[Resource]) -> list[Resource]:
-        """Certificates tagged for the service (one GetResources), and by listing for any it should have."""
+        """Certificates tagged for the service (one GetResources), and by listing for recorded ones it did not show.
+
+        A certificate has the service's tags from its request on, so GetResources shows every one the service has.
+        Only a recorded certificate it leaves out is looked for by listing (the tagging API lags a moment behind a
+        write): one the service merely declares and GetResources does not show does not exist yet, and the apply
+        looks it up before requesting it anyway (``apply.aws.acm.ensure_certificate``).
+        """
         ctx = obs.ctx
         wanted = {r.name: r for r in (*recorded, *desired)}
         certs: dict[str, list[dict[str, Any]]] = {}
@@ -103,7 +109,7 @@ class CertificateReader:
             cert = describe(ctx, arn)
             if cert is not None:
                 certs.setdefault(cert["DomainName"], []).append({**cert, "Tags": tags})
-        missing = set(wanted) - set(certs)
+        missing = {r.name for r in recorded} - set(certs)
         if missing and ctx.service:
             for cert in find_certificates(ctx, missing, service_identity(ctx.service)):
                 certs.setdefault(cert["DomainName"], []).append(cert)

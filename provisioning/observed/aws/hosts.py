@@ -123,13 +123,16 @@ class PlatformRecordReader:
 
     def observe(self, obs: Observation, desired: list[Resource], recorded: list[Resource]) -> list[Resource]:
         """Each host's alias A record in its zone, the load balancer it points at named when it is the platform's."""
+        wanted = {r.key: r for r in (*recorded, *desired)}
+        if not wanted:
+            return []  # a service's scope: no platform host to read, nor the load balancers they point at
         cluster = obs.ctx.platform.cluster_name
         albs = {}
         for level in EXPOSED_LEVELS:
             if (alb := load_balancer(obs, alb_name(cluster, level))) is not None:
                 albs[alb["DNSName"].lower()] = alb["LoadBalancerName"]
         found = []
-        for resource in {r.key: r for r in (*recorded, *desired)}.values():
+        for resource in wanted.values():
             zone = resource.body.get("zone", "")
             zone_id_found = zone_id(obs, zone) if zone else ""
             records = zone_records(obs, zone_id_found) if zone_id_found else {}

@@ -77,6 +77,10 @@ def log_group(obs: Observation, name: str) -> dict[str, Any] | None:
 
 
 def group_filters(obs: Observation, group: str) -> list[dict[str, Any]]:
+    """A log group's metric filters; none, without a read, in a group this observe found absent (a group's filters
+    go with it)."""
+    if group_key(group) in obs.cache and obs.cache[group_key(group)] is None:
+        return []
     return obs.once(filters_key(group), metric_filters, obs.ctx, group)
 
 

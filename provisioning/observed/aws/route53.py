@@ -70,6 +70,48 @@ def get_rrset(ctx: AwsContext, zone_id: str, name: str, rtype: str) -> dict[str,
     return None
 
 
+# A host's page: its own record sets and those of its subdomains that sort before its owner TXT record (a
+# certificate's validation CNAME, ``_<hash>.<host>``).
+HOST_PAGE = "20"
+
+
+def route53_order(name: str, rtype: str, trailing_dot: bool) -> tuple[str, str]:
+    """Where Route53 lists a record set: by name with the labels reversed, then by type. AWS keeps the name's
+    trailing dot in that key, the sandbox (moto) does not; the two differ only for names with characters that sort
+    before the dot."""
+    return ".".join(reversed(norm(name).split("."))) + ("." if trailing_dot else ""), rtype
+
+
+def listed_after(rrset: dict[str, Any], name: str, rtype: str) -> bool:
+    """Whether a listed record set comes after (name, type) the way AWS sorts and the way the sandbox does."""
+    return all(
+        route53_order(rrset["Name"], rrset["Type"], dot) > route53_order(name, rtype, dot) for dot in (True, False)
+    )
+
+
+def host_rrsets(ctx: AwsContext, zone_id: str, host: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A host's A record set and its owner TXT record set (None when absent; both None in a zone that is gone), read
+    fresh with one ListResourceRecordSets from the host's A record: the owner's name is a subdomain of the host, so
+    it is listed after it. The owner record is looked up on its own only when the page ends before it, or before a
+    record set that sorts after it (which proves it absent)."""
+    owner_name = record_owner_name(host)
+    try:
+        page = ctx.client("route53").list_resource_record_sets(
+            HostedZoneId=zone_id, StartRecordName=host, StartRecordType="A", MaxItems=HOST_PAGE
+        )
+    except ClientError as exc:
+        if not is_code(exc, NO_ZONE):
+            raise
+        return None, None
+    listed = page.get("ResourceRecordSets", [])
+    found = {(norm(r["Name"]), r["Type"]): r for r in listed if "SetIdentifier" not in r}
+    record, owner = found.get((norm(host), "A")), found.get((norm(owner_name), "TXT"))
+    passed = any(listed_after(rrset, owner_name, "TXT") for rrset in listed)
+    if owner is None and page.get("IsTruncated") and not passed:
+        owner = get_rrset(ctx, zone_id, owner_name, "TXT")
+    return record, owner
+
+
 def hosted_zone(ctx: AwsContext, name: str) -> dict[str, Any] | None:
     """The hosted zone of a domain, public first (a private one of the same name cannot validate certificates)."""
     page = ctx.client("route53").list_hosted_zones_by_name(DNSName=name, MaxItems="10")
@@ -114,7 +156,14 @@ class RecordReader:
     kind = RECORD
 
     def observe(self, obs: Observation, desired: list[Resource], recorded: list[Resource]) -> list[Resource]:
-        """Alias records the service declares, has recorded, or owns by its TXT record in the platform's zones."""
+        """Alias records the service declares, has recorded, or owns by its TXT record in the platform's zones.
+
+        Records carry no tags: the zones are listed whole for a service that has anything recorded or a certificate
+        tagged for it (every host's certificate is written before its record, and removed after it). A service
+        with neither can own no record: its hosts are looked up one by one (``host_rrsets``), each with one read.
+        """
+        if not recorded and not obs.tagged_arns("acm"):
+            return self.at_hosts(obs, desired)
         ctx = obs.ctx
         zones = {r.namespace for r in (*desired, *recorded) if r.namespace}
         if desired or recorded or obs.tagged_arns("acm"):
@@ -131,6 +180,21 @@ class RecordReader:
                 resource = aws(RECORD, name, {"type": "A", "alias": alias, "tags": tags}, namespace=zone_id)
                 if resource.key in keys or (ctx.service and tags.get(TAG_SERVICE) == ctx.service):
                     found.append(resource)
+        return found
+
+    def at_hosts(self, obs: Observation, desired: list[Resource]) -> list[Resource]:
+        """The alias records at the declared hosts (whoever owns them), each host read once."""
+        found = []
+        for resource in desired:
+            if not resource.namespace:
+                continue
+            key = ("route53.host", resource.namespace, resource.name)
+            record, owner = obs.once(key, host_rrsets, obs.ctx, resource.namespace, resource.name)
+            alias = alias_of(record)
+            if not alias:
+                continue
+            body = {"type": "A", "alias": alias, "tags": parse_owner(owner)}
+            found.append(aws(RECORD, resource.name, body, namespace=resource.namespace))
         return found
 
 

@@ -48,11 +48,16 @@ def topic_tags(ctx: AwsContext, arn: str) -> dict[str, str]:
 
 
 def topic_state(ctx: AwsContext, name: str) -> dict[str, Any] | None:
-    """A topic as the builder declares it (its HTTPS subscriptions' fingerprints, its tags); None if absent."""
+    """A topic as the builder declares it (its HTTPS subscriptions' fingerprints, its tags); None if absent. Its
+    subscriptions are listed first: a topic that is not there answers NotFound, so nothing asks if it exists."""
     arn = topic_arn(ctx, name)
-    if not exists(ctx, arn):
-        return None
-    endpoints = sorted(fingerprint(s["Endpoint"]) for s in https_subscriptions(ctx, arn))
+    try:
+        subscribed = https_subscriptions(ctx, arn)
+    except ClientError as exc:
+        if is_code(exc, "NotFound", "NotFoundException"):
+            return None
+        raise
+    endpoints = sorted(fingerprint(s["Endpoint"]) for s in subscribed)
     subscriptions = [{"protocol": PROTOCOL, "endpoint_fingerprint": e} for e in endpoints]
     return {"subscriptions": subscriptions, "tags": topic_tags(ctx, arn)}
 
