@@ -296,7 +296,9 @@ def _wizard(request, instance: Service | None):
         else:
             wanted = request.GET.get("team", "")
             flat = flat_from_document(default_document(wanted if wanted in dict(teams) else teams[0][0]))
-        return _render_step(request, ServiceWizard(flat, instance=instance, teams=teams), "basics")
+        # A link may open the form at a step (the scorecards' fix links do).
+        step = request.GET.get("step") if request.GET.get("step") in STEP_SLUGS else "basics"
+        return _render_step(request, ServiceWizard(flat, instance=instance, teams=teams), step)
 
     action = request.POST.get("action") or "next"
     flat = normalize(request.POST, add_route=action == "add_route")

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "portal.oncall",
     "portal.audit",
     "portal.runs",
+    "portal.scorecards",
     "provisioning",
 ]
 

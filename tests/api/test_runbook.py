@@ -48,7 +48,10 @@ def test_a_spec_stored_before_the_field_is_built_again(api, member):
 def test_spec_files_and_their_schema_know_the_runbook_url(client, api, member):
     schema = client.get("/api/schema/service-spec.json").json()
     assert '"runbook_url"' in orjson.dumps(schema).decode()
-    body = f"apiVersion: portal.io/v1\nkind: Service\nmetadata: {{name: ledger, team: payments}}\nspec:\n  runbook_url: {RUNBOOK}\n"
+    body = (
+        "apiVersion: portal.io/v1\nkind: Service\nmetadata: {name: ledger, team: payments}\n"
+        f"spec:\n  runbook_url: {RUNBOOK}\n"
+    )
     response = api(member).generic("POST", "/api/v1/specs/apply/", body.encode(), content_type="application/yaml")
     assert response.status_code == 201, response.content
     assert Service.objects.get(name="ledger").runbook_url == RUNBOOK
