@@ -5,6 +5,7 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from portal.catalog.models import Team
 
@@ -54,6 +55,7 @@ def _headers(sort: str) -> list[dict]:
 
 
 @login_required
+@require_GET
 def scorecard_list(request):
     form = ScorecardFilterForm(request.GET)
     values = form.cleaned_data if form.is_valid() else {}

@@ -229,6 +229,9 @@ SPECTACULAR_SETTINGS = {
         "ChangeActionEnum": "provisioning.choices.ChangeAction",
         "StepStatusEnum": "provisioning.choices.StepStatus",
         "LogRetentionEnum": "portal.catalog.choices.LogRetention",
+        "ScorecardLevelEnum": "portal.scorecards.rules.LEVEL_ORDER",
+        "RuleLevelEnum": "portal.scorecards.rules.LEVELS",
+        "RuleOutcomeEnum": "portal.scorecards.rules.STATUSES",
     },
 }
 

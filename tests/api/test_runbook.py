@@ -61,3 +61,17 @@ def test_the_service_form_carries_the_runbook_url():
     flat = flat_from_document({"name": "ledger", "team": "payments", "runbook_url": RUNBOOK})
     assert flat["runbook_url"] == RUNBOOK
     assert document_from_flat({**flat, "runbook_url": f"  {RUNBOOK} "})["runbook_url"] == RUNBOOK
+
+
+def test_the_alerts_runbook_link_leads_to_the_runbook(client, api, member):
+    api(member).post("/api/v1/services/", {"name": "ledger", "team": "payments"}, format="json")
+    client.force_login(member)
+    response = client.get("/services/ledger/runbook")  # as the alerts link it, without the slash
+    assert response.status_code == 301 and response["Location"] == "/services/ledger/runbook/"
+    response = client.get("/services/ledger/runbook/", follow=True)
+    assert response.redirect_chain == [("/services/ledger/", 302)]
+    assert "ledger has no runbook URL yet" in response.content.decode()
+    Service.objects.filter(name="ledger").update(runbook_url=RUNBOOK)
+    response = client.get("/services/ledger/runbook/")
+    assert response.status_code == 302 and response["Location"] == RUNBOOK
+    assert client.get("/services/nothing/runbook/").status_code == 404

@@ -38,7 +38,7 @@ class ScorecardListView(GenericAPIView):
     serializer_class = ScorecardSerializer
     filter_backends = []
 
-    @extend_schema(parameters=[ScorecardQuerySerializer])
+    @extend_schema(operation_id="v1_scorecards_list", parameters=[ScorecardQuerySerializer])
     def get(self, request):
         query = _query(ScorecardQuerySerializer, request)
         cards = select(
@@ -59,6 +59,7 @@ class ScorecardDetailView(GenericAPIView):
     filter_backends = []
     pagination_class = None
 
+    @extend_schema(operation_id="v1_scorecards_retrieve")
     def get(self, request, name: str):
         card = service_scorecard(name)
         if card is None:
@@ -74,7 +75,7 @@ class TeamScorecardListView(GenericAPIView):
     serializer_class = TeamScorecardSerializer
     filter_backends = []
 
-    @extend_schema(parameters=[TeamQuerySerializer])
+    @extend_schema(operation_id="v1_team_scorecards_list", parameters=[TeamQuerySerializer])
     def get(self, request):
         team = _query(TeamQuerySerializer, request).get("team")
         teams = Team.objects.filter(slug=team) if team else Team.objects.all()
@@ -91,7 +92,11 @@ class ScorecardRuleListView(GenericAPIView):
     filter_backends = []
     pagination_class = None
 
-    @extend_schema(parameters=[TeamQuerySerializer], responses=RuleSummarySerializer(many=True))
+    @extend_schema(
+        operation_id="v1_scorecard_rules_list",
+        parameters=[TeamQuerySerializer],
+        responses=RuleSummarySerializer(many=True),
+    )
     def get(self, request):
         team = _query(TeamQuerySerializer, request).get("team")
         rows = [
