@@ -85,3 +85,11 @@ def test_anyone_signed_in_reads_scorecards(browser):
     assert not Membership.objects.filter(user__username="mallory").exists()
     assert rows(outsider.get("/scorecards/").content.decode()) == ["ledger-sp", "ledger"]
     assert Client().get("/scorecards/").status_code == 302
+
+
+def test_the_team_page_shows_the_teams_level(browser):
+    html = browser.get("/teams/payments/").content.decode()
+    level = html.split('id="team-level"', 1)[1].split("</p>", 1)[0]
+    assert "level-silver" in level
+    assert "the lowest level of its 2 active services (gold 1, silver 1, bronze 0, no level 0)." in level
+    assert '<a href="/scorecards/?team=payments">Scorecards of payments</a>' in level

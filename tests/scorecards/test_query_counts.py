@@ -21,6 +21,7 @@ URLS = (
     "/scorecards/",
     "/scorecards/?level=gold&sort=team",
     "/services/svc-0-0/",
+    "/teams/team-0/",
 )
 
 

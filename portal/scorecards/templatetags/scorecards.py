@@ -1,10 +1,13 @@
-"""Scorecards on pages: a service's card (``{% scorecard service.name %}``) and the level and outcome badges. A
+"""Scorecards on pages: a service's card (``{% scorecard service.name %}``), a team's level (``{% team_scorecard
+team.slug %}``) and the level and outcome badges. A
 badge says its status in words and with an icon, never by colour alone."""
 
 from django import template
 from django.utils.html import format_html
 
-from ..cards import service_scorecard
+from portal.catalog.models import Team
+
+from ..cards import scorecard_services, scorecards, service_scorecard, team_cards
 from ..rules import FAIL, NONE, NOT_APPLICABLE, PASS
 
 register = template.Library()
@@ -35,3 +38,10 @@ def outcome_badge(status: str):
 def scorecard(name: str) -> dict:
     """The production-readiness card of an active service (nothing for a service being deleted)."""
     return {"card": service_scorecard(name)}
+
+
+@register.inclusion_tag("scorecards/includes/team_level.html")
+def team_scorecard(slug: str) -> dict:
+    """A team's production-readiness level: the lowest of its active services', with how many are at each."""
+    cards = team_cards(scorecards(scorecard_services().filter(team__slug=slug)), Team.objects.filter(slug=slug))
+    return {"team": cards[0] if cards else None}
