@@ -264,7 +264,7 @@ RULES: tuple[Rule, ...] = (
         id="dashboard",
         level=SILVER,
         title="Dashboard",
-        why="The Grafana dashboard (requests, errors, latency, SLO burn) is where an alert's Dashboard link lands.",
+        why="Without the service's Grafana dashboard the on-call engineer has no picture of its traffic to start from.",
         fix=_edit("telemetry"),
         check=check_dashboard,
     ),
