@@ -17,8 +17,10 @@ urlpatterns = [
     path("api/v1/", include("portal.catalog.api.urls")),
     path("api/v1/", include("portal.runs.api.urls")),
     path("api/v1/", include("portal.audit.api.urls")),
+    path("api/v1/", include("portal.scorecards.api.urls")),
     path("", include("portal.oncall.urls")),
     path("", include("portal.catalog.urls")),
     path("", include("portal.runs.urls")),
+    path("", include("portal.scorecards.urls")),
     path("", home, name="home"),
 ]

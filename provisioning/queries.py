@@ -8,12 +8,12 @@ from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from . import snapshot
 from .analysis import portal_findings, scope_findings
 from .aws.kinds import CERTIFICATE, RECORD
-from .choices import ACTIVE_STATUSES, RunStatus
+from .choices import ACTIVE_STATUSES, RunAction, RunStatus
 from .desired import render_service
 from .desired.platform import render_platform
 from .diff import REDACTED
 from .graph import Graph, service_graph
-from .models import ManagedResource, ProvisioningRun, RunStep
+from .models import ManagedResource, Plan, ProvisioningRun, RunStep
 from .names import platform_hosts
 from .resources import AWS, KUBERNETES, Resource, to_yaml, to_yaml_documents
 from .scopes import service_key, service_of
@@ -42,6 +42,45 @@ def with_last_run(services: QuerySet) -> QuerySet:
         last_run_id=Subquery(latest.values("pk")[:1]),
         last_run_status=Subquery(latest.values("status")[:1]),
     )
+
+
+# The outcomes of an apply run: a cancelled or rejected one changed nothing, an unfinished one has none yet.
+APPLY_OUTCOMES = (RunStatus.SUCCEEDED, RunStatus.FAILED)
+
+
+def with_run_outcomes(services: QuerySet) -> QuerySet:
+    """Services annotated with their latest finished apply (``last_apply_id``, ``last_apply_status``,
+    ``last_apply_at``), their latest finished drift check (``last_drift_id``, ``last_drift_status``,
+    ``last_drift_found``, ``last_drift_at``) and their latest apply plan's id (``last_plan_id``: made by a plan
+    request or an apply run, never a drift check's, which checks no wiring); one query however many services."""
+    newest = ("-created_at", "-pk")
+    applies = ProvisioningRun.objects.filter(
+        service=OuterRef("pk"), action=RunAction.APPLY, status__in=APPLY_OUTCOMES
+    ).order_by(*newest)
+    drifts = ProvisioningRun.objects.filter(
+        service=OuterRef("pk"), action=RunAction.DRIFT_CHECK, status__in=APPLY_OUTCOMES
+    ).order_by(*newest)
+    plans = (
+        Plan.objects.filter(service=OuterRef("pk"), action=RunAction.APPLY)
+        .exclude(runs__action=RunAction.DRIFT_CHECK)
+        .order_by(*newest)
+    )
+    return services.annotate(
+        last_apply_id=Subquery(applies.values("pk")[:1]),
+        last_apply_status=Subquery(applies.values("status")[:1]),
+        last_apply_at=Subquery(applies.values("finished_at")[:1]),
+        last_drift_id=Subquery(drifts.values("pk")[:1]),
+        last_drift_status=Subquery(drifts.values("status")[:1]),
+        last_drift_found=Subquery(drifts.values("drift_found")[:1]),
+        last_drift_at=Subquery(drifts.values("finished_at")[:1]),
+        last_plan_id=Subquery(plans.values("pk")[:1]),
+    )
+
+
+def plan_findings(plan_ids: list[int]) -> dict[int, tuple[int, list[dict]]]:
+    """Plans' catalog revisions and wiring findings by id, in one query."""
+    rows = Plan.objects.filter(pk__in=plan_ids).values_list("pk", "catalog_revision", "findings")
+    return {pk: (revision, findings or []) for pk, revision, findings in rows}
 
 
 def pending_approvals() -> QuerySet:

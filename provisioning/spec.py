@@ -124,6 +124,7 @@ class Basics:
     port: int = 8080
     protocol: str = "http"
     mesh: bool = True
+    runbook_url: str = ""  # where the on-call engineer reads how to operate it; empty: none written yet
 
 
 @dataclass(frozen=True)

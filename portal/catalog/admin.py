@@ -55,9 +55,16 @@ class ServiceAdminForm(forms.ModelForm):
     """The admin validates a service with ``ServiceSerializer`` and saves it through the catalog's write path, like
     the pages and the API: the same rules, an audit record, and the revision moves on."""
 
+    runbook_url = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text=Service._meta.get_field("runbook_url").help_text,
+    )
+
     class Meta:
         model = Service
-        fields = ["team", "description", "lifecycle", "tier", "port", "protocol", "mesh"]
+        fields = ["team", "description", "lifecycle", "tier", "port", "protocol", "mesh", "runbook_url"]
 
     def clean(self):
         cleaned = super().clean()

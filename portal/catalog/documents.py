@@ -46,6 +46,9 @@ DOCUMENT_LOOKUPS = (
 LIVE_KEYS = ("state", "revision", "updated_at")
 LIST_COLUMNS = ("pk", "spec_json", "spec_revision", *LIVE_KEYS)
 
+# The top-level keys every stored spec holds.
+_COMPLETE = frozenset(("name", "team", *BASICS, *SECTIONS, "created_at"))
+
 # A service's hostnames, routes (as documented) and allowed callers' names.
 Related = tuple[list[str], list[dict], list[str]]
 
@@ -138,14 +141,20 @@ def service_documents(services: list) -> list[dict]:
     rows = [
         service if isinstance(service, dict) else {c: getattr(service, c) for c in LIST_COLUMNS} for service in services
     ]
-    stale = [row["pk"] for row in rows if not row["spec_json"] or row["spec_revision"] != row["revision"]]
+    stored = {
+        row["pk"]: orjson.loads(row["spec_json"])
+        for row in rows
+        if row["spec_json"] and row["spec_revision"] == row["revision"]
+    }
+    # A spec stored before the document gained a field lacks it: built again, like a stale one.
+    stale = [row["pk"] for row in rows if row["pk"] not in stored or not _COMPLETE.issubset(stored[row["pk"]])]
     built = build_documents(stale) if stale else {}
     tz = timezone.get_current_timezone()
     documents = []
     for row in rows:
         document = built.get(row["pk"])
         if document is None:
-            document = orjson.loads(row["spec_json"])
+            document = stored[row["pk"]]
             created = document.pop("created_at")
             document.update(
                 state=row["state"],

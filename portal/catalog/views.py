@@ -16,7 +16,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from portal.core.text import sentence
 from provisioning.errors import PermanentError, RunInProgress
@@ -221,6 +221,17 @@ def service_detail(request, name: str):
 
 
 @login_required
+@require_GET
+def service_runbook(request, name: str):
+    """Where the service's alerts link as their runbook: its runbook URL, or, without one yet, its page."""
+    service = get_object_or_404(Service.objects.only("name", "runbook_url"), name=name)
+    if service.runbook_url:
+        return redirect(service.runbook_url)
+    messages.warning(request, f"{service.name} has no runbook URL yet; its team sets one under Edit → Basics.")
+    return redirect("catalog:service_detail", name=name)
+
+
+@login_required
 def service_delete(request, name: str):
     """Confirm, then delete. Other services' routes to this one are listed; deleting removes them from those
     services (audited edits their teams read), so no team can keep another's service alive by routing to it."""
@@ -296,7 +307,9 @@ def _wizard(request, instance: Service | None):
         else:
             wanted = request.GET.get("team", "")
             flat = flat_from_document(default_document(wanted if wanted in dict(teams) else teams[0][0]))
-        return _render_step(request, ServiceWizard(flat, instance=instance, teams=teams), "basics")
+        # A link may open the form at a step (the scorecards' fix links do).
+        step = request.GET.get("step") if request.GET.get("step") in STEP_SLUGS else "basics"
+        return _render_step(request, ServiceWizard(flat, instance=instance, teams=teams), step)
 
     action = request.POST.get("action") or "next"
     flat = normalize(request.POST, add_route=action == "add_route")
@@ -413,7 +426,9 @@ def _field_row(bound, errors: list[str], validate_url: str) -> dict:
 
 
 STEP_LAYOUT = {
-    "basics": ((None, ("name", "team", "description", "lifecycle", "tier", "port", "protocol", "mesh")),),
+    "basics": (
+        (None, ("name", "team", "description", "lifecycle", "tier", "port", "protocol", "mesh", "runbook_url")),
+    ),
     "exposure": ((None, ("level", "hostnames", "paths", "builtin_sso")),),
     "telemetry": (
         ("Logs", ("access_logging", "log_retention_days")),

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "portal.oncall",
     "portal.audit",
     "portal.runs",
+    "portal.scorecards",
     "provisioning",
 ]
 
@@ -228,6 +229,11 @@ SPECTACULAR_SETTINGS = {
         "ChangeActionEnum": "provisioning.choices.ChangeAction",
         "StepStatusEnum": "provisioning.choices.StepStatus",
         "LogRetentionEnum": "portal.catalog.choices.LogRetention",
+        # The exposure's levels keep their name beside the scorecards' levels.
+        "LevelEnum": "portal.catalog.choices.ExposureLevel",
+        "ScorecardLevelEnum": "portal.scorecards.rules.LEVEL_ORDER",
+        "RuleLevelEnum": "portal.scorecards.rules.LEVELS",
+        "RuleOutcomeEnum": "portal.scorecards.rules.STATUSES",
     },
 }
 

@@ -59,7 +59,13 @@ def catalog(team, member, api):
     Team.objects.create(slug="checkout", name="Checkout")
     client = api(User.objects.create(username="root", is_sre=True))
     for document in (
-        {"name": "orders", "team": "checkout", "lifecycle": "production", "description": "Orders"},
+        {
+            "name": "orders",
+            "team": "checkout",
+            "lifecycle": "production",
+            "description": "Orders",
+            "runbook_url": "https://wiki.example.com/runbooks/orders",
+        },
         {"name": "ledger", "team": "payments", "traffic": {"allowed_callers": ["orders"]}},
         {"name": "billing", "team": "payments", "lifecycle": "deprecated", "traffic": {"allowed_callers": ["orders"]}},
     ):
@@ -101,6 +107,12 @@ def test_the_export_is_valid_backstage_entities(catalog, backstage_validators):
         "component:default/ledger",
     ]
     assert by_name["Component", "billing"]["spec"]["lifecycle"] == "deprecated"
+    # A runbook is one more link, of type runbook (read back as the service's runbook_url).
+    assert by_name["Component", "orders"]["metadata"]["links"][2] == {
+        "url": "https://wiki.example.com/runbooks/orders",
+        "title": "Runbook",
+        "type": "runbook",
+    }
 
 
 def test_a_broken_entity_fails_the_schema(backstage_validators):
@@ -117,6 +129,7 @@ def test_export_import_export_is_a_round_trip(catalog, tmp_path):
     out = StringIO()
     call_command("import_backstage", str(path), stdout=out)
     assert export(catalog) == before
+    assert Service.objects.get(name="orders").runbook_url == "https://wiki.example.com/runbooks/orders"
     again = StringIO()
     call_command("import_backstage", str(path), stdout=again)
     assert "nothing to change" in again.getvalue()

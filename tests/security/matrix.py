@@ -199,6 +199,14 @@ MATRIX: list[Entry] = [
     row("POST",   f"{A}/backstage/import/",                       401,      403,      200,      403,      200,
         body=CATALOG_INFO),
 
+    # Scorecards: read like services, by everyone signed in.
+    row("GET",    f"{A}/scorecards/",                             401,      200,      200,      200,      200),
+    row("GET",    f"{A}/scorecards/?team={{team_a}}&failing=runbook&sort=-level",
+                                                                  401,      200,      200,      200,      200),
+    row("GET",    f"{A}/scorecards/{{service}}/",                 401,      200,      200,      200,      200),
+    row("GET",    f"{A}/team-scorecards/",                        401,      200,      200,      200,      200),
+    row("GET",    f"{A}/scorecard-rules/",                        401,      200,      200,      200,      200),
+
     # Runs: everyone signed in reads; the service's team and SREs cancel.
     row("GET",    f"{A}/runs/",                                   401,      200,      200,      200,      200),
     row("GET",    f"{A}/runs/{{run}}/",                           401,      200,      200,      200,      200),
@@ -256,6 +264,9 @@ MATRIX: list[Entry] = [
     row("POST",   "/teams/{team_a}/oncall/feed-link/",            LOGIN,    200,      200,      403,      200),
     row("GET",    "/teams/{team_a}/oncall/feed-link/",            LOGIN,    405,      405,      405,      405),
     row("GET",    "/services/",                                   LOGIN,    200,      200,      200,      200),
+    row("GET",    "/scorecards/",                                 LOGIN,    200,      200,      200,      200),
+    row("GET",    "/scorecards/?level=gold&sort=team",            LOGIN,    200,      200,      200,      200),
+    row("POST",   "/scorecards/",                                 LOGIN,    405,      405,      405,      405),
     row("GET",    "/register/",                                   LOGIN,    200,      200,      200,      200),
     row("POST",   "/register/",                                   LOGIN,    REDIRECT, REDIRECT, NOT_IN_A, REDIRECT,
         body=wizard_save),
@@ -270,6 +281,7 @@ MATRIX: list[Entry] = [
     row("POST",   "/services/{service}/apply/",                   LOGIN,    REDIRECT, REDIRECT, 403,      REDIRECT),
     row("POST",   "/services/{service}/drift-check/",             LOGIN,    REDIRECT, REDIRECT, 403,      REDIRECT),
     row("GET",    "/services/{service}/runs/",                    LOGIN,    200,      200,      200,      200),
+    row("GET",    "/services/{service}/runbook/",                 LOGIN,    REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     row("GET",    "/services/{service}/manifests/",               LOGIN,    200,      200,      200,      200),
     row("GET",    "/services/{service}/graph/",                   LOGIN,    200,      200,      200,      200),
     row("GET",    "/services/{service}/graph.svg",                LOGIN,    200,      200,      200,      200),

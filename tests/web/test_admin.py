@@ -224,3 +224,19 @@ def test_editing_a_service_in_the_admin_follows_the_api_rules(client_for, sre, t
     assert (service.lifecycle, service.tier, service.revision) == ("production", 2, 2)
     assert service.traffic.canary == {"version": "v2", "weight": 10, "stable_version": "v1"}
     assert client.get("/admin/catalog/service/add/").status_code == 403
+
+
+def test_the_admin_edits_a_services_runbook_url(client_for, sre, team, platform):
+    service = register(name="ledger")
+    url = f"/admin/catalog/service/{service.pk}/change/"
+    form = {"team": team.pk, "description": "", "lifecycle": "production", "tier": 2, "port": 8080}
+    form |= {"protocol": "http", "mesh": "on"}
+    client = client_for(sre)
+    response = client.post(url, {**form, "runbook_url": "ftp://wiki.example.com/ledger"})
+    assert response.status_code == 200 and "runbook_url" in response.content.decode()
+    service.refresh_from_db()
+    assert service.runbook_url == ""
+    response = client.post(url, {**form, "runbook_url": "https://wiki.example.com/ledger"})
+    assert response.status_code == 302
+    service.refresh_from_db()
+    assert (service.runbook_url, service.revision) == ("https://wiki.example.com/ledger", 2)

@@ -1,7 +1,7 @@
 """A person in a real browser: signs in, registers a service through the form in steps, reads the plan, applies
-it and watches a real Celery worker carry it out, then finds the service in the list. Debian's chromium through
-Playwright, against the live server; the AWS half goes to the moto sandbox, the Kubernetes half to a gitops tree.
-Screenshots of each step land in test-artifacts/browser/."""
+it and watches a real Celery worker carry it out, then finds the service in the list and fixes what its scorecard
+shows failing. Debian's chromium through Playwright, against the live server; the AWS half goes to the moto
+sandbox, the Kubernetes half to a gitops tree. Screenshots of each step land in test-artifacts/browser/."""
 
 import re
 from pathlib import Path
@@ -213,6 +213,47 @@ def test_register_plan_apply_and_find_a_service(
     expect(page.get_by_role("heading", name=re.compile("Platform portal API"))).to_be_visible()
     expect(page.locator(".opblock").first).to_be_visible()
     shot(page, 13, "api-docs")
+
+    # 7. The scorecards: each service's production readiness in a table sorted on the server, then the service's
+    # card, whose failing rules link to where they are fixed.
+    page.goto(f"{url}/")
+    page.get_by_role("link", name="Scorecards", exact=True).click()
+    expect(page.get_by_role("heading", name="Production readiness")).to_be_visible()
+    row = page.locator("table.scorecards tbody tr").filter(has_text="shop-api")
+    expect(row.locator("td[data-label='Level']")).to_have_text("○ No level")
+    expect(row.get_by_role("link", name="runbook", exact=True)).to_be_visible()
+    rules = page.locator("section[aria-labelledby='rules-heading'] tbody tr")
+    expect(rules.filter(has_text="apply-succeeded").locator("td[data-label='Pass']")).to_have_text("1")
+    check_accessibility(page, "the scorecards")
+    page.get_by_role("link", name="Service", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/scorecards/\?sort=service$"))
+    expect(page.locator("th[aria-sort='ascending']")).to_contain_text("Service")
+    shot(page, 14, "scorecards")
+    row.get_by_role("link", name="shop-api").click()
+    card = page.locator("#scorecard")
+    expect(card.get_by_role("heading", name=re.compile("Production readiness"))).to_be_visible()
+
+    def rule_row(rule_id: str):
+        return card.locator("tbody tr").filter(has=page.locator("code", has_text=re.compile(f"^{rule_id}$")))
+
+    expect(rule_row("apply-succeeded").locator("td[data-label='Result']")).to_have_text("✓ Pass")
+    expect(rule_row("oncall-rotation").locator("td[data-label='Result']")).to_have_text("– N/A")
+    expect(rule_row("runbook").locator("td[data-label='Result']")).to_have_text("✗ Fail")
+    check_accessibility(page, "the service's scorecard")
+    shot(page, 15, "service-scorecard")
+    rule_row("runbook").get_by_role("link", name="Fix runbook").click()
+    expect(page.get_by_role("heading", name="Step 1 of 5: Basics")).to_be_visible()
+    page.get_by_label("Runbook URL").fill("https://wiki.example.com/runbooks/shop-api")
+    page.get_by_role("button", name="5. Review").click()
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("heading", name="Service shop-api")).to_be_visible()
+    expect(rule_row("runbook").locator("td[data-label='Result']")).to_have_text("✓ Pass")
+    expect(rule_row("runbook")).to_contain_text("https://wiki.example.com/runbooks/shop-api")
+    assert Service.objects.get(name="shop-api").runbook_url == "https://wiki.example.com/runbooks/shop-api"
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.get_by_role("link", name="Scorecards", exact=True).click()
+    assert not page.evaluate(OVERFLOWS), "the scorecards scroll sideways on a narrow screen"
+    shot(page, 16, "scorecards-narrow")
 
     # Nothing on any page was blocked by the Content-Security-Policy (inline script, style or handler).
     assert csp_violations == [], "\n".join(csp_violations)

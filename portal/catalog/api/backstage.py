@@ -2,12 +2,13 @@
 
 Export: a ``Group`` per team (its members from the memberships, its owners in the ``portal.io/owners``
 annotation) and a ``Component`` per service (``spec.type: service``, the lifecycle, ``owner: group:default/<team>``,
-the Kubernetes annotations, links to the service's page and its team's on-call calendar, and ``dependsOn``: the
-services it routes to and those that allow it as a caller).
+the Kubernetes annotations, links to the service's page, its team's on-call calendar and its runbook (``type:
+runbook``), and ``dependsOn``: the services it routes to and those that allow it as a caller).
 
 Import maps the same entities back: ``Group`` → team (members who already have an account join it),
-``Component`` with ``spec.type: service`` → service with the portal's defaults (mesh only), ``dependsOn`` another
-component → this one among that service's allowed callers. Everything else is listed as skipped with the reason.
+``Component`` with ``spec.type: service`` → service with the portal's defaults (mesh only), its ``runbook`` link
+its runbook URL, ``dependsOn`` another component → this one among that service's allowed callers. Everything
+else is listed as skipped with the reason.
 Writes go through ``services`` and every service document through the API's serializer; a request is all or
 nothing, and a second import of the same file changes nothing.
 """
@@ -37,6 +38,8 @@ OWNERS_ANNOTATION = "portal.io/owners"
 # The portal's lifecycles are Backstage's well-known ones.
 LIFECYCLES = {value: value for value in Lifecycle.values}
 LIVE = ("state", "revision", "created_at", "updated_at")
+# The link type of a service's runbook among a Component's links (read back as its runbook_url).
+RUNBOOK_LINK = "runbook"
 
 
 # --- export ------------------------------------------------------------------------------------------------------
@@ -82,6 +85,8 @@ def _component(document: dict, depends_on: list[str], base: str) -> dict[str, An
         {"url": f"{base}/services/{name}/", "title": "Platform portal"},
         {"url": f"{base}/api/v1/teams/{team}/oncall.ics", "title": "On-call calendar"},
     ]
+    if document["runbook_url"]:
+        metadata["links"].append({"url": document["runbook_url"], "title": "Runbook", "type": RUNBOOK_LINK})
     return {
         "apiVersion": API_VERSION,
         "kind": "Component",
@@ -186,6 +191,8 @@ def import_entities(text: str, *, json_text: bool = False, user=None, dry_run: b
             )
         if not isinstance(spec.get("lifecycle"), str) or spec["lifecycle"] not in LIFECYCLES:
             problems.append(Problem(index, "spec.lifecycle", f"must be one of {', '.join(LIFECYCLES)}", label))
+        if not isinstance(entity["metadata"].get("links") or [], list):
+            problems.append(Problem(index, "metadata.links", "must be a list of links", label))
         if not isinstance(spec.get("dependsOn") or [], list):
             problems.append(Problem(index, "spec.dependsOn", "must be a list of entity references", label))
         for i, ref in enumerate(spec.get("dependsOn") if isinstance(spec.get("dependsOn"), list) else []):
@@ -277,13 +284,25 @@ def _document(existing: Service | None, entity: dict, callers: set[str], final: 
         "team": _ref(spec.get("owner"), "group"),
         "description": metadata.get("description", ""),
         "lifecycle": spec.get("lifecycle"),
+        "runbook_url": _runbook(metadata.get("links")),
     }
     document["traffic"] = {**base.get("traffic", {}), "allowed_callers": allowed}
     return document
 
 
+def _runbook(links: Any) -> str:
+    """The URL of the first link of type ``runbook``; empty without one."""
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("type") == RUNBOOK_LINK:
+            return link.get("url") if isinstance(link.get("url"), str) else ""
+    return ""
+
+
 def _path(field_path: str) -> str:
     head = field_path.split(".", 1)[0]
-    return {"name": "metadata.name", "team": "spec.owner", "description": "metadata.description"}.get(
-        head, f"spec.{field_path}" if field_path else "spec"
-    )
+    return {
+        "name": "metadata.name",
+        "team": "spec.owner",
+        "description": "metadata.description",
+        "runbook_url": "metadata.links",
+    }.get(head, f"spec.{field_path}" if field_path else "spec")

@@ -31,6 +31,7 @@ from ..validators import (
     validate_header_name,
     validate_hostname,
     validate_label_value,
+    validate_link_url,
     validate_path_prefix,
     validate_regex,
     validate_retry_on,
@@ -586,7 +587,10 @@ class ServiceSerializer(serializers.ModelSerializer):
         fields = ["name", "team", *spec.BASICS, *spec.SECTIONS, "state", "revision", "created_at", "updated_at"]
         list_serializer_class = ServiceListSerializer
         read_only_fields = ["state", "revision", "created_at", "updated_at"]
-        extra_kwargs = {"description": {"max_length": limits.MAX_DESCRIPTION_LENGTH}}
+        extra_kwargs = {
+            "description": {"max_length": limits.MAX_DESCRIPTION_LENGTH},
+            "runbook_url": {"validators": [_django_validator(validate_link_url)]},
+        }
 
     def get_fields(self):
         fields = super().get_fields()

@@ -111,6 +111,11 @@ class BasicsForm(StepForm):
     port = _number(label="Port", help_text="The port the containers listen on.", attrs={"inputmode": "numeric"})
     protocol = _choice(Protocol.choices, label="Protocol")
     mesh = _check(label="In the service mesh", help_text="Inject the Istio sidecar (mTLS, routing, telemetry).")
+    runbook_url = _text(
+        label="Runbook URL",
+        help_text="An http(s) address of how to operate the service; its alerts link to it. Optional.",
+        widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
 
     doc_paths = {k: k for k in BASIC_KEYS}
     booleans = ("mesh",)
@@ -428,6 +433,7 @@ def document_from_flat(flat: dict[str, str]) -> dict:
         **{k: text(k) for k in ("name", "team", "lifecycle", "tier", "port", "protocol")},
         "description": (flat.get("description") or "").strip(),
         "mesh": _bool(flat.get("mesh")),
+        "runbook_url": text("runbook_url"),
         "exposure": exposure,
         "traffic": traffic,
         "telemetry": telemetry,

@@ -1,0 +1,75 @@
+"""How scorecards are represented, and the lists' query parameters validated."""
+
+from rest_framework import serializers
+
+from ..cards import DEFAULT_SORT, SORT_KEYS
+from ..rules import LEVEL_ORDER, LEVELS, RULE_IDS, STATUSES
+
+SORTS = [*SORT_KEYS, *(f"-{key}" for key in SORT_KEYS)]
+
+
+class ScorecardQuerySerializer(serializers.Serializer):
+    team = serializers.CharField(required=False, max_length=63, help_text="Only this team's services (its slug).")
+    level = serializers.ChoiceField(
+        choices=LEVEL_ORDER, required=False, help_text="Only services at exactly this level."
+    )
+    failing = serializers.ChoiceField(choices=RULE_IDS, required=False, help_text="Only services failing this rule.")
+    sort = serializers.ChoiceField(
+        choices=SORTS,
+        default=DEFAULT_SORT,
+        help_text="Order by this column (service, team, tier, level, passed, failed); '-' first for descending.",
+    )
+
+
+class TeamQuerySerializer(serializers.Serializer):
+    team = serializers.CharField(required=False, max_length=63, help_text="Only this team (its slug).")
+
+
+class OutcomeSerializer(serializers.Serializer):
+    id = serializers.CharField(source="rule.id")
+    title = serializers.CharField(source="rule.title")
+    level = serializers.ChoiceField(source="rule.level", choices=LEVELS)
+    status = serializers.ChoiceField(choices=STATUSES, help_text="pass, fail, or n/a (the rule does not apply).")
+    detail = serializers.CharField(help_text="What was found for this service.")
+    why = serializers.CharField(source="rule.why")
+    fix_url = serializers.SerializerMethodField(help_text="The page where it is fixed.")
+
+    def get_fix_url(self, outcome) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(outcome.fix_url) if request else outcome.fix_url
+
+
+class ScorecardSerializer(serializers.Serializer):
+    service = serializers.CharField(source="name")
+    team = serializers.CharField()
+    tier = serializers.IntegerField(source="service.tier")
+    level = serializers.ChoiceField(
+        choices=LEVEL_ORDER, help_text="The highest level whose rules and all lower levels' pass or do not apply."
+    )
+    next_level = serializers.ChoiceField(choices=LEVEL_ORDER, allow_null=True)
+    passed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    not_applicable = serializers.IntegerField()
+    rules = OutcomeSerializer(source="outcomes", many=True)
+
+
+class TeamScorecardSerializer(serializers.Serializer):
+    team = serializers.CharField(source="slug")
+    name = serializers.CharField()
+    level = serializers.ChoiceField(
+        choices=LEVEL_ORDER, allow_null=True, help_text="The lowest level of its active services; null without one."
+    )
+    services = serializers.IntegerField(help_text="Its active services.")
+    levels = serializers.DictField(child=serializers.IntegerField(), help_text="How many services are at each level.")
+    failing = serializers.DictField(child=serializers.IntegerField(), help_text="Rule id -> services failing it.")
+
+
+class RuleSummarySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    level = serializers.ChoiceField(choices=LEVELS)
+    title = serializers.CharField()
+    why = serializers.CharField()
+    applies_to = serializers.CharField()
+    passed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    not_applicable = serializers.IntegerField()
