@@ -60,10 +60,11 @@ def send(teams: Iterable[Team | None], message: dict) -> None:
     """Post ``message`` to each of ``teams`` that has a Slack webhook, once each, after the transaction commits."""
     ids = list(dict.fromkeys(team.pk for team in teams if team is not None and team.slack_webhook_url))
     for team_id in ids:
-        transaction.on_commit(functools.partial(_enqueue, team_id, message))
+        transaction.on_commit(functools.partial(enqueue, team_id, message))
 
 
-def _enqueue(team_id: int, message: dict) -> None:
+def enqueue(team_id: int, message: dict) -> None:
+    """Send one message for one team to a worker now (``send`` calls it when the transaction commits)."""
     try:
         post_to_slack.apply_async(args=[team_id, message], retry=False)
     except Exception as exc:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from portal.catalog.models import PlatformSettings, Team
-from portal.notify.events import _enqueue
+from portal.notify.events import enqueue
 from portal.notify.tasks import post_to_slack
 
 PUBLIC_URL = "https://portal.example.com"
@@ -95,7 +95,7 @@ def channels(team, slack, notify_settings):
 
 def enqueued(callbacks) -> list[tuple[int, dict]]:
     """What the captured on-commit callbacks would send to Slack: (team id, message) each."""
-    return [c.args for c in callbacks if getattr(c, "func", None) is _enqueue]
+    return [c.args for c in callbacks if getattr(c, "func", None) is enqueue]
 
 
 def deliver(callbacks) -> list[str]:
