@@ -25,10 +25,13 @@ logger = logging.getLogger("portal.notify")
 
 
 def _quietly(func: Callable) -> Callable:
+    """Run ``func`` so that no error of it reaches the caller, nor spoils the caller's transaction (a savepoint)."""
+
     @functools.wraps(func)
     def wrapper(*args, **kwargs) -> None:
         try:
-            func(*args, **kwargs)
+            with transaction.atomic():
+                func(*args, **kwargs)
         except Exception:
             logger.warning("notify.failed", extra={"event": func.__name__}, exc_info=True)
 

@@ -216,3 +216,26 @@ def test_a_hand_over_names_the_new_incident_commander_and_resolver(channels, sla
         "Resolver: dave (dave@example.com) (was carol (carol@example.com))"
     ) in texts([second])[0]
     assert second["text"] == f"On-call hand-over in team Payments: {PUBLIC_URL}/teams/payments/oncall/"
+
+
+def test_of_the_sweeps_failing_checks_only_the_first_of_a_series_is_posted(
+    channels, slack, django_capture_on_commit_callbacks
+):
+    service = register(name="ledger")
+
+    def failed_check() -> list:
+        run = ProvisioningRun.objects.create(
+            scope="service:ledger", service=service, action=RunAction.DRIFT_CHECK, status=RunStatus.PLANNING
+        )
+        assert run.routine
+        with django_capture_on_commit_callbacks() as callbacks:
+            finish(run, RunStatus.FAILED, "the cluster did not answer")
+        return enqueued(callbacks)
+
+    assert len(failed_check()) == 1
+    assert failed_check() == []  # an hour later, still failing: already told
+    clean = ProvisioningRun.objects.create(
+        scope="service:ledger", service=service, action=RunAction.DRIFT_CHECK, status=RunStatus.PLANNING
+    )
+    finish(clean, RunStatus.SUCCEEDED)
+    assert len(failed_check()) == 1  # a new series
