@@ -3,6 +3,7 @@ team's channel and the SRE team's, once), drift (once, not at every sweep that f
 hand-over. The runs are real (the gitops target, the AWS sandbox); the sends are captured when the transaction
 commits and carried out in this process, as a worker would."""
 
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -239,3 +240,22 @@ def test_of_the_sweeps_failing_checks_only_the_first_of_a_series_is_posted(
     )
     finish(clean, RunStatus.SUCCEEDED)
     assert len(failed_check()) == 1  # a new series
+
+
+def test_a_notification_that_cannot_be_made_leaves_the_run_as_it_ended(
+    channels, settings, caplog, django_capture_on_commit_callbacks
+):
+    service = register(name="ledger")
+    run = ProvisioningRun.objects.create(
+        scope="service:ledger", service=service, action=RunAction.APPLY, status=RunStatus.PLANNING, attempts=1
+    )
+    # The key the team's webhook was stored with is gone: reading the team fails.
+    settings.PORTAL_ENCRYPTION_KEYS = ["mKZ3sJ4Qk1YQ4cQnYV0ZyY8y3JHkQ8m3tC1b2a9wS0E="]
+    with caplog.at_level(logging.WARNING, logger="portal.notify"), django_capture_on_commit_callbacks() as callbacks:
+        finish(run, RunStatus.FAILED, "the ALB said no")
+    assert enqueued(callbacks) == []
+    failures = [r for r in caplog.records if r.getMessage() == "notify.failed"]
+    assert [r.event for r in failures] == ["run_failed"] and failures[0].exc_info
+    # The transaction is usable and the run is as it ended.
+    run = ProvisioningRun.objects.get(pk=run.pk)
+    assert (run.status, run.error) == (RunStatus.FAILED, "the ALB said no")
