@@ -121,7 +121,8 @@ def run_failed(run: ProvisioningRun) -> None:
 def approval_waiting(run: ProvisioningRun, reasons: list[str]) -> None:
     """A run waits for an SRE: its team's channel and the SRE team's channel hear of it (once, if they are one)."""
     requested_by = run.requested_by.username if run.requested_by_id else ""
-    message = messages.approval_waiting(describe(run.scope), run.pk, reasons, requested_by, _run_url(run))
+    approvals = absolute(f"{reverse('provisioning:approvals')}#approval-{run.pk}")
+    message = messages.approval_waiting(describe(run.scope), run.pk, reasons, requested_by, approvals, _run_url(run))
     send([scope_team(run.scope), sre_team()], message)
 
 

@@ -22,17 +22,22 @@ def _cut(text: str, limit: int = MAX_DETAIL) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def message(title: str, details: Sequence[str], url: str, link_label: str) -> dict:
-    """A message: a bold title, lines of detail (plain text), and a link to ``url``."""
+def message(title: str, details: Sequence[str], url: str, link_label: str, *more: tuple[str, str]) -> dict:
+    """A message: a bold title, lines of detail (plain text), a link to ``url`` and ``more`` links (url, label)."""
+    links = [(url, link_label), *more]
     lines = "\n".join(escape(line) for line in details)
-    body = f"*{escape(title)}*" + (f"\n{_cut(lines)}" if lines else "") + f"\n<{url}|{escape(link_label)}>"
+    body = f"*{escape(title)}*" + (f"\n{_cut(lines)}" if lines else "")
+    body += "\n" + " · ".join(f"<{href}|{escape(label)}>" for href, label in links)
     return {
         "text": f"{escape(title)}: {url}",
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": body}},
             {
                 "type": "actions",
-                "elements": [{"type": "button", "text": {"type": "plain_text", "text": link_label}, "url": url}],
+                "elements": [
+                    {"type": "button", "text": {"type": "plain_text", "text": label}, "url": href}
+                    for href, label in links
+                ],
             },
         ],
     }
@@ -44,12 +49,14 @@ def run_failed(subject: str, action: str, run_id: int, error: str, url: str) -> 
     )
 
 
-def approval_waiting(subject: str, run_id: int, reasons: Iterable[str], requested_by: str, url: str) -> dict:
+def approval_waiting(
+    subject: str, run_id: int, reasons: Iterable[str], requested_by: str, approvals_url: str, run_url: str
+) -> dict:
+    """Linked to the run's place on the approvals page (where SREs approve or reject) and to the run."""
     who = f"Requested by {requested_by}" if requested_by else "Requested by the portal"
     details = [f"It {reason}." for reason in reasons] + [f"{who}; an SRE other than the requester approves it."]
-    return message(
-        f"An apply of {subject} waits for an SRE's approval (run #{run_id})", details, url, "Review the plan"
-    )
+    title = f"An apply of {subject} waits for an SRE's approval (run #{run_id})"
+    return message(title, details, approvals_url, "Approve or reject", (run_url, "Open the run"))
 
 
 def drift_found(subject: str, run_id: int, resources: Sequence[str], url: str) -> dict:

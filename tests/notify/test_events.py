@@ -117,7 +117,9 @@ def test_an_approval_waiting_is_posted_to_the_team_and_to_the_sre_team(
     assert deliver(callbacks) == ["posted", "posted"]
     [team_body], [sre_body] = slack.received(PAYMENTS_HOOK), slack.received(SRE_HOOK)
     assert team_body == sre_body
-    assert team_body["text"] == f"An apply of shop waits for an SRE's approval (run #{run.pk}): {run_url(run)}"
+    approvals = f"{PUBLIC_URL}/approvals/#approval-{run.pk}"
+    assert team_body["text"] == f"An apply of shop waits for an SRE's approval (run #{run.pk}): {approvals}"
+    assert [b["url"] for b in team_body["blocks"][1]["elements"]] == [approvals, run_url(run)]
     text = texts([team_body])[0]
     assert "It exposes the service to the internet on shop.example.com." in text
     assert "Requested by olivia" in text

@@ -29,14 +29,18 @@ def test_a_long_error_is_cut_below_slacks_limit():
     assert len(body["blocks"][0]["text"]["text"]) < 3000
 
 
-def test_an_approval_names_the_reasons_and_the_requester():
+def test_an_approval_names_the_reasons_the_requester_and_links_the_approvals_page_and_the_run():
+    approvals = "https://portal.example.com/approvals/#approval-9"
     body = messages.approval_waiting(
-        "shop", 9, ["exposes the service to the internet on shop.example.com"], "olivia", URL
+        "shop", 9, ["exposes the service to the internet on shop.example.com"], "olivia", approvals, URL
     )
     text = body["blocks"][0]["text"]["text"]
     assert text.startswith("*An apply of shop waits for an SRE's approval (run #9)*\n")
     assert "It exposes the service to the internet on shop.example.com." in text
     assert "Requested by olivia" in text
+    assert text.endswith(f"<{approvals}|Approve or reject> · <{URL}|Open the run>")
+    assert body["text"].endswith(approvals)
+    assert [b["url"] for b in body["blocks"][1]["elements"]] == [approvals, URL]
 
 
 def test_drift_lists_at_most_ten_resources():

@@ -103,7 +103,7 @@ def test_an_approval_waiting_and_a_hand_over_reach_the_team_and_sre_channels(cha
     assert run.status == RunStatus.AWAITING_APPROVAL
     wait_for(lambda: slack.received(SRE_HOOK) and slack.received(PAYMENTS_HOOK), 30, "both channels", worker)
     assert slack.received(PAYMENTS_HOOK) == slack.received(SRE_HOOK)
-    assert f"{PUBLIC_URL}/runs/{run.pk}/" in slack.received(SRE_HOOK)[0]["text"]
+    assert slack.received(SRE_HOOK)[0]["text"].endswith(f"{PUBLIC_URL}/approvals/#approval-{run.pk}")
 
     team, _ = channels
     start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
