@@ -6,6 +6,8 @@ from django.dispatch import Signal
 
 # A run was created: ``actor`` (a user or None), ``awaiting_approval`` (it waits for an SRE).
 run_requested = Signal()
+# A run waits for an SRE's approval (when requested, or when a plan made again needs one): ``reasons``.
+run_awaiting_approval = Signal()
 # An SRE let a waiting run go ahead: ``actor``.
 run_approved = Signal()
 # An SRE turned a waiting run down: ``actor``, ``reason``.

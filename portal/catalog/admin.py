@@ -22,11 +22,12 @@ class MembershipInline(admin.TabularInline):
 class TeamAdmin(admin.ModelAdmin):
     list_display = ("slug", "name", "slack_channel", "sso_group", "updated_at")
     search_fields = ("slug", "name", "sso_group")
-    exclude = ("incident_alertmanager_url", "incident_alertmanager_token", "incident_sns_url")
+    exclude = Team.SECRET_FIELDS
     readonly_fields = (
         "incident_alertmanager_masked",
         "has_incident_alertmanager_token",
         "incident_sns_masked",
+        "slack_webhook_masked",
         "revision",
     )
     inlines = [MembershipInline]

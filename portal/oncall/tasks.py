@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from portal.catalog.choices import ServiceState
 from portal.catalog.models import PlatformSettings, Service
+from portal.notify.events import on_call_handed_over
 from provisioning.errors import RunInProgress
 from provisioning.operations import apply_service, refresh_platform_alerting
 
@@ -33,7 +34,8 @@ def refresh_routing_at(at: datetime) -> dict[str, int]:
 
 def _refresh_team(row: Schedule, at: datetime) -> int:
     pair = pair_at(to_schedule(row), at)
-    if (pair.incident_commander, pair.resolver) == (row.routed_incident_commander, row.routed_resolver):
+    before = (row.routed_incident_commander, row.routed_resolver)
+    if (pair.incident_commander, pair.resolver) == before:
         return 0
     requested = 0
     for service in Service.objects.filter(team_id=row.team_id, state=ServiceState.ACTIVE).order_by("name"):
@@ -63,6 +65,7 @@ def _refresh_team(row: Schedule, at: datetime) -> int:
         "oncall.routing.refreshed",
         extra={"team": row.team.slug, "incident_commander": pair.incident_commander, "resolver": pair.resolver},
     )
+    on_call_handed_over(row.team, (pair.incident_commander, pair.resolver), before)
     return requested
 
 

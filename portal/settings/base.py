@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "portal.audit",
     "portal.runs",
     "portal.scorecards",
+    "portal.notify",
     "provisioning",
 ]
 
@@ -336,6 +337,12 @@ PORTAL_KUBE_CONTEXT = env("PORTAL_KUBE_CONTEXT", default="")
 # set (the `kubernetes` target reads the cluster's own CRDs instead).
 PORTAL_CRD_DIR = env("PORTAL_CRD_DIR", default=str(BASE_DIR / "provisioning" / "crds"))
 PORTAL_PUBLIC_URL = env("PORTAL_PUBLIC_URL", default="http://127.0.0.1:8000")
+
+# --- Slack notifications -----------------------------------------------------------------------
+# Attempts to post one message (the first included) when Slack does not answer, answers 5xx or 429; between them
+# an exponential backoff from this many seconds (with jitter, at most five minutes), or Slack's Retry-After.
+PORTAL_NOTIFY_MAX_ATTEMPTS = env.int("PORTAL_NOTIFY_MAX_ATTEMPTS", default=5)
+PORTAL_NOTIFY_BACKOFF_SECONDS = env.float("PORTAL_NOTIFY_BACKOFF_SECONDS", default=2.0)
 
 # --- AWS ---------------------------------------------------------------------------------------
 # boto3 reads AWS_ENDPOINT_URL (the sandbox) and the credentials itself; the region is the platform's.

@@ -18,7 +18,7 @@ from ..errors import RunInProgress
 from ..journal import log
 from ..models import ProvisioningRun, RunStep
 from ..queries import active_run
-from ..signals import run_finished, run_requested
+from ..signals import run_awaiting_approval, run_finished, run_requested
 from .dispatch import enqueue
 
 
@@ -83,6 +83,7 @@ def request_run(
     run_requested.send(ProvisioningRun, run=run, actor=user, awaiting_approval=bool(approval_reasons))
     if approval_reasons:
         log(run, "provisioning.run.awaiting_approval", "; ".join(approval_reasons))
+        run_awaiting_approval.send(ProvisioningRun, run=run, reasons=list(approval_reasons))
     elif send:
         transaction.on_commit(lambda: enqueue(run.pk))
     return run

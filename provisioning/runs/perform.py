@@ -17,6 +17,7 @@ from ..errors import PermanentError, RunCancelled, TemporaryError
 from ..journal import log
 from ..models import ManagedResource, Plan, ProvisioningRun
 from ..resources import Resource
+from ..signals import run_awaiting_approval
 from .lifecycle import finish, max_attempts, requeue, set_status
 
 logger = logging.getLogger("provisioning")
@@ -126,6 +127,7 @@ def _plan_again(run: ProvisioningRun, engine: Engine, scope: Scope, previous: Pl
         run.approved_by, run.approved_at = None, None
         set_status(run, RunStatus.AWAITING_APPROVAL)
         log(run, "provisioning.run.awaiting_approval", "; ".join(plan.approval_reasons))
+        run_awaiting_approval.send(ProvisioningRun, run=run, reasons=list(plan.approval_reasons))
         return None
     return changes
 

@@ -50,11 +50,12 @@ def test_secrets_are_recorded_as_changed_never_in_clear(people):
         "incident_webhook_url": "https://hooks.example.com/new-secret",
         "incident_alertmanager_token": "new-secret-token",
         "incident_sns_url": "https://hooks.example.com/sns/new-secret",
+        "slack_webhook_url": "https://hooks.slack.com/services/T0/B0/new-secret",
     }
     response = client(alice).patch("/api/v1/teams/payments/", secrets, format="json")
     assert response.status_code == 200, response.content
     event = AuditEvent.objects.get(action="team.update")
-    for field in ("incident_alertmanager_url", "incident_alertmanager_token", "incident_sns_url"):
+    for field in ("incident_alertmanager_url", "incident_alertmanager_token", "incident_sns_url", "slack_webhook_url"):
         assert event.after[field] == "(secret)"
     assert "new-secret" not in str(event.before) + str(event.after)
 

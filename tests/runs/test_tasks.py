@@ -16,6 +16,7 @@ TASK_NAMES = {
     "provisioning.reap_runs",
     "provisioning.compact_runs",
     "oncall.refresh_routing",
+    "notify.post_to_slack",
 }
 
 

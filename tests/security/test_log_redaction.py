@@ -29,9 +29,10 @@ def log():
 
 
 @pytest.mark.django_db
-def test_a_stored_secret_is_hidden_however_it_is_logged(log):
+@pytest.mark.parametrize("field", ["incident_alertmanager_url", "slack_webhook_url"])
+def test_a_stored_secret_is_hidden_however_it_is_logged(log, field):
     logger, stream = log
-    Team.objects.create(slug="canary", name="Canary", incident_alertmanager_url=SECRET)  # encrypted: now known
+    Team.objects.create(slug="canary", name="Canary", **{field: SECRET})  # encrypted: now known
     logger.debug("Subscribe with params %s", {"Endpoint": SECRET}, extra={"endpoint": "-"})
     logger.debug("body=Action=Subscribe&Endpoint=%s", quote_plus(SECRET), extra={"endpoint": "-"})
     logger.debug('"POST /services/T7/B7/log-canary-31f0e2 HTTP/1.1" 200', extra={"endpoint": "-"})

@@ -1,5 +1,5 @@
-"""A stored webhook secret (a team's incident webhook, the platform's Slack webhook) never appears in an API
-answer, a page, a log line, a run's log, a stored plan, the inventory, the audit log or the gitops repository;
+"""A stored webhook secret (a team's incident webhook and Slack webhook, the platform's Slack webhook) never appears
+in an API answer, a page, a log line, a run's log, a stored plan, the inventory, the audit log or the gitops repository;
 not in plain text, not percent-encoded, not base64-encoded. The secrets carry recognisable tokens; the test
 exercises everything that reads, renders, plans and applies them (through the gitops target and the AWS
 sandbox) with every logger at DEBUG, then looks for the tokens everywhere."""
@@ -20,8 +20,10 @@ from rest_framework.authtoken.models import Token
 from portal.audit.models import AuditEvent
 from portal.catalog.models import Membership, PlatformSettings, Team
 from portal.core.logfilters import RedactSecrets
+from portal.notify.events import enqueue as notify_enqueue
 from portal.users.models import User
 from provisioning.models import ManagedResource, Plan, ProvisioningRun, RunLogEntry, RunStep
+from provisioning.runs.lifecycle import finish
 from tests.engine.conftest import run_task
 
 WEBHOOK = "https://hooks.example.com/services/T0CANARY/B0CANARY/incident-canary-7e1d0c5a"
@@ -29,7 +31,8 @@ SLACK = "https://hooks.slack.com/services/T1CANARY/B1CANARY/slack-canary-4b9f2a6
 NEW_WEBHOOK = "https://hooks.example.com/services/T2CANARY/B2CANARY/rotated-canary-90ab13ce"
 TOKEN = "bearer-canary-5c3e8d21f07a"
 SNS = "https://hooks.example.com/sns/T3CANARY/B3CANARY/sns-canary-2d7f60b4"
-SECRETS = (WEBHOOK, SLACK, NEW_WEBHOOK, TOKEN, SNS)
+TEAM_SLACK = "https://hooks.slack.com/services/T4CANARY/B4CANARY/team-slack-canary-81c4e7d9"
+SECRETS = (WEBHOOK, SLACK, NEW_WEBHOOK, TOKEN, SNS, TEAM_SLACK)
 
 
 def _base64_cores(text: str) -> set[str]:
@@ -101,7 +104,8 @@ def gitops(settings, tmp_path):
 
 
 @pytest.mark.django_db
-def test_a_stored_webhook_secret_never_leaks(debug_log, gitops):
+def test_a_stored_webhook_secret_never_leaks(debug_log, gitops, django_capture_on_commit_callbacks):
+    capture_on_commit = django_capture_on_commit_callbacks
     leaks = Leaks()
     owner = User.objects.create_user("olivia", password="olivia-password-123")
     sre = User.objects.create_user("sam", password="sam-password-123", is_sre=True)
@@ -130,16 +134,18 @@ def test_a_stored_webhook_secret_never_leaks(debug_log, gitops):
             "incident_webhook_url": WEBHOOK,
             "incident_alertmanager_token": TOKEN,
             "incident_sns_url": SNS,
+            "slack_webhook_url": TEAM_SLACK,
         },
         content_type="application/json",
     )
     leaks.response("POST team", response)
     team = Team.objects.get(slug="leaky")
-    assert (team.incident_alertmanager_url, team.incident_alertmanager_token, team.incident_sns_url) == (
-        WEBHOOK,
-        TOKEN,
-        SNS,
-    )
+    assert (
+        team.incident_alertmanager_url,
+        team.incident_alertmanager_token,
+        team.incident_sns_url,
+        team.slack_webhook_url,
+    ) == (WEBHOOK, TOKEN, SNS, TEAM_SLACK)
     assert PlatformSettings.load().slack_webhook_url == SLACK
     Membership.objects.get_or_create(team=team, user=owner, defaults={"role": "owner"})
 
@@ -217,6 +223,17 @@ def test_a_stored_webhook_secret_never_leaks(debug_log, gitops):
     admin_urls += [f"/admin/{m._meta.app_label}/{m._meta.model_name}/" for m in admin.site._registry]
     for url in admin_urls:
         leaks.response(f"admin {url}", sre_pages.get(url))
+
+    # A failed run is posted to the team's Slack channel: the broker gets the team's id and the message, never the
+    # webhook (the worker reads it when it posts).
+    failing = ProvisioningRun.objects.create(
+        scope="service:ledger", service_id=run.service_id, action="apply", status="planning", attempts=1
+    )
+    with capture_on_commit() as callbacks:
+        finish(failing, "failed", "the ALB said no")
+    sent = [c.args for c in callbacks if getattr(c, "func", None) is notify_enqueue]
+    assert [team_id for team_id, _ in sent] == [team.pk]
+    leaks.check("a notification's message to the broker", json.dumps(sent))
 
     # A second SRE approves nothing here, but what is stored must be as clean as what is shown.
     assert other_sre.pk

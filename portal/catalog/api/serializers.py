@@ -116,12 +116,17 @@ class TeamSerializer(serializers.ModelSerializer):
     incident_webhook_url = _secret_input(
         "The former name of incident_alertmanager_url, still accepted (the two may not disagree)."
     )
+    slack_webhook_url = _secret_input(
+        "A Slack incoming-webhook URL of the team's channel: the portal posts failed runs, waiting approvals, drift "
+        "and on-call hand-overs there. Write-only; read back masked."
+    )
     incident_alertmanager_url_masked = serializers.CharField(source="incident_alertmanager_masked", read_only=True)
     incident_alertmanager_token_set = serializers.BooleanField(source="has_incident_alertmanager_token", read_only=True)
     incident_sns_url_masked = serializers.CharField(source="incident_sns_masked", read_only=True)
     incident_webhook_url_masked = serializers.CharField(
         source="incident_alertmanager_masked", read_only=True, help_text="incident_alertmanager_url_masked, as before."
     )
+    slack_webhook_url_masked = serializers.CharField(source="slack_webhook_masked", read_only=True)
     members = MemberSerializer(source="memberships", many=True, read_only=True)
 
     class Meta:
@@ -138,6 +143,8 @@ class TeamSerializer(serializers.ModelSerializer):
             "incident_alertmanager_token_set",
             "incident_sns_url_masked",
             "incident_webhook_url_masked",
+            "slack_webhook_url",
+            "slack_webhook_url_masked",
             "sso_group",
             "members",
             "revision",
@@ -159,6 +166,9 @@ class TeamSerializer(serializers.ModelSerializer):
 
     def validate_incident_webhook_url(self, value: str) -> str:
         return self._webhook("incident_alertmanager_url", value)
+
+    def validate_slack_webhook_url(self, value: str) -> str:
+        return self._webhook("slack_webhook_url", value)
 
     def validate_incident_alertmanager_token(self, value: str) -> str:
         if value and not BEARER_TOKEN.match(value):

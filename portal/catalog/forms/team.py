@@ -33,6 +33,15 @@ class TeamForm(forms.Form):
         "subscribes it (confirm the subscription there); the AWS alarms arrive through it. Leave empty to keep it.",
     )
     remove_sns_source = forms.BooleanField(required=False, label="Remove the CloudWatch (SNS) source")
+    slack_webhook_url = forms.CharField(
+        required=False,
+        label="Slack incoming webhook URL",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text="In Slack: an app's Incoming Webhooks, the URL for the team's channel. The portal posts failed "
+        "runs, approvals waiting, drift found and on-call hand-overs there. Leave empty to keep the current one; it "
+        "is stored encrypted and never shown in full.",
+    )
+    remove_slack_webhook = forms.BooleanField(required=False, label="Remove the Slack webhook")
     sso_group = forms.CharField(
         required=False, label="SSO group", help_text="Members of this IdP group join the team when they sign in."
     )
@@ -45,6 +54,7 @@ class TeamForm(forms.Form):
             "incident_alertmanager_url": self.data.get("remove_alertmanager_source"),
             "incident_alertmanager_token": self.data.get("remove_alertmanager_source"),
             "incident_sns_url": self.data.get("remove_sns_source"),
+            "slack_webhook_url": self.data.get("remove_slack_webhook"),
         }
         for field, remove in removed.items():
             value = (self.data.get(field) or "").strip()
