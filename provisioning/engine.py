@@ -127,6 +127,19 @@ def record_to_resource(record: ManagedResource) -> Resource:
     )
 
 
+def _identity(scope: Scope, resource: Resource) -> dict[str, Any]:
+    """The inventory columns naming a resource and the scope that owns it (a team's for a team's resource)."""
+    return {
+        "scope": resource.owner or scope.key,
+        "service_id": None if resource.owner else scope.service_id,
+        "provider": resource.provider,
+        "api_version": resource.api_version,
+        "kind": resource.kind,
+        "namespace": resource.namespace,
+        "name": resource.name,
+    }
+
+
 def _needs_an_sre(change: Change) -> bool:
     """Whether a change of the platform layer waits for a second SRE: any but creating or updating what only
     watches (its monitors, alert rules, their routing and alarms; an SRE on-call hand-over changes those)."""
@@ -362,13 +375,7 @@ class Engine:
         ManagedResource.objects.update_or_create(
             key=resource.key,
             defaults={
-                "scope": resource.owner or scope.key,
-                "service_id": None if resource.owner else scope.service_id,
-                "provider": resource.provider,
-                "api_version": resource.api_version,
-                "kind": resource.kind,
-                "namespace": resource.namespace,
-                "name": resource.name,
+                **_identity(scope, resource),
                 "external_id": external_id or "",
                 "outputs": outputs,
                 "applied_digest": resource.digest,
@@ -403,13 +410,7 @@ class Engine:
         ManagedResource.objects.update_or_create(
             key=resource.key,
             defaults={
-                "scope": resource.owner or scope.key,
-                "service_id": None if resource.owner else scope.service_id,
-                "provider": resource.provider,
-                "api_version": resource.api_version,
-                "kind": resource.kind,
-                "namespace": resource.namespace,
-                "name": resource.name,
+                **_identity(scope, resource),
                 "applied_digest": "",
                 "applied_body": seal(resource).body,
                 "sensitive": resource.sensitive,

@@ -10,10 +10,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from portal.catalog.api.serializers import ServiceSerializer
-from portal.catalog.documents import current_document, merge_patch
 from portal.catalog.models import PlatformSettings, Service
-from portal.catalog.services import create_service, update_service
 from portal.oncall.models import Rotation, RotationMember, Schedule
 from portal.oncall.tasks import refresh_routing_at
 from portal.users.models import User
@@ -24,7 +21,7 @@ from provisioning.operations import apply_service, approve_run, drift_check_serv
 from provisioning.resources import k8s
 from provisioning.runs.lifecycle import finish
 from provisioning.runs.perform import attempt
-from provisioning.runs.tasks import execute_run
+from tests.engine.conftest import register, run_task, update
 
 from .conftest import PAYMENTS_HOOK, PUBLIC_URL, SRE_HOOK, deliver, enqueued, texts
 
@@ -33,24 +30,6 @@ from .conftest import PAYMENTS_HOOK, PUBLIC_URL, SRE_HOOK, deliver, enqueued, te
 def gitops(settings, tmp_path):
     settings.PORTAL_GITOPS_DIR = tmp_path / "gitops"
     settings.PORTAL_GITOPS_REMOTE = ""
-
-
-def register(**data) -> Service:
-    serializer = ServiceSerializer(data={"team": "payments", **data})
-    serializer.is_valid(raise_exception=True)
-    return create_service(serializer.validated_data)
-
-
-def update(service: Service, **changes) -> Service:
-    service = Service.objects.get(pk=service.pk)
-    serializer = ServiceSerializer(instance=service, data=merge_patch(current_document(service), changes))
-    serializer.is_valid(raise_exception=True)
-    return update_service(service, serializer.validated_data)
-
-
-def run_task(run: ProvisioningRun) -> ProvisioningRun:
-    execute_run.apply(args=[run.pk], task_id=f"test-{run.pk}")
-    return ProvisioningRun.objects.get(pk=run.pk)
 
 
 def run_url(run: ProvisioningRun) -> str:
