@@ -11,6 +11,7 @@ from .aws.kinds import CERTIFICATE, RECORD
 from .choices import ACTIVE_STATUSES, RunAction, RunStatus
 from .desired import render_service
 from .desired.platform import render_platform
+from .desired.prometheus import dashboard_uid
 from .diff import REDACTED
 from .graph import Graph, service_graph
 from .models import ManagedResource, Plan, ProvisioningRun, RunStep
@@ -214,3 +215,8 @@ def service_analysis(name: str) -> list[dict]:
 def portal_analysis() -> list[dict]:
     """Every finding of the portal's whole desired state: the platform layer and every active service."""
     return [f.as_dict() for f in portal_findings()]
+
+
+def grafana_dashboard_url(name: str) -> str:
+    """The service's dashboard on the platform's Grafana: the uid its dashboard ConfigMap gives it."""
+    return f"{platform_snapshot(outputs=False).grafana_url.rstrip('/')}/d/{dashboard_uid(name)}"

@@ -17,6 +17,7 @@ urlpatterns = [
     path("services/<slug:name>/", views.service_detail, name="service_detail"),
     path("services/<slug:name>/edit/", views.service_edit, name="service_edit"),
     path("services/<slug:name>/delete/", views.service_delete, name="service_delete"),
-    # The runbook link of the service's alerts (provisioning.desired.prometheus).
+    # The runbook and dashboard links of the service's alerts (provisioning.desired.prometheus).
     path("services/<slug:name>/runbook/", views.service_runbook, name="service_runbook"),
+    path("services/<slug:name>/dashboard/", views.service_dashboard, name="service_dashboard"),
 ]

@@ -22,7 +22,7 @@ from portal.core.text import sentence
 from provisioning.errors import PermanentError, RunInProgress
 from provisioning.models import ManagedResource, ProvisioningRun
 from provisioning.operations import apply_without_removed_routes, destroy_service
-from provisioning.queries import active_run, service_analysis, with_last_run
+from provisioning.queries import active_run, grafana_dashboard_url, service_analysis, with_last_run
 from provisioning.scopes import service_key
 from provisioning.spec import default_document
 
@@ -228,6 +228,18 @@ def service_runbook(request, name: str):
     if service.runbook_url:
         return redirect(service.runbook_url)
     messages.warning(request, f"{service.name} has no runbook URL yet; its team sets one under Edit → Basics.")
+    return redirect("catalog:service_detail", name=name)
+
+
+@login_required
+@require_GET
+def service_dashboard(request, name: str):
+    """Where the service's alerts link as their dashboard: its Grafana dashboard (the uid the dashboard ConfigMap
+    gives it, on the platform's Grafana), or, with the dashboard turned off, its page."""
+    service = get_object_or_404(Service.objects.select_related("telemetry").only("name", "telemetry"), name=name)
+    if service.telemetry.dashboard:
+        return redirect(grafana_dashboard_url(service.name))
+    messages.warning(request, f"{service.name} has no dashboard; its team turns it on under Edit → Telemetry.")
     return redirect("catalog:service_detail", name=name)
 
 

@@ -201,8 +201,8 @@ def build_prometheus_rule(svc: ServiceSpec, platform: PlatformSpec) -> list[Reso
     burn-rate alerts and the latency alert.
 
     Alerts link ``runbook_url`` and ``dashboard_url`` to the portal's pages of the service
-    (``{portal_url}/services/<name>/runbook`` and ``.../dashboard``), not to Grafana, whose address the
-    platform settings do not hold; the portal page leads on to the dashboard (``dashboard_uid``). They name the
+    (``{portal_url}/services/<name>/runbook`` and ``.../dashboard``), which lead on to the runbook URL and to
+    the Grafana dashboard (``dashboard_uid``), so an alert keeps working when either changes. They name the
     pair on call when rendered (``incident_commander``, ``resolver`` and their e-mails); the on-call refresh
     re-renders them at each hand-over, and Prometheus re-reads annotations at every evaluation.
     """

@@ -6,11 +6,14 @@ import pytest
 
 from portal.catalog.documents import service_documents
 from portal.catalog.forms.service import document_from_flat, flat_from_document
-from portal.catalog.models import Service
+from portal.catalog.models import PlatformSettings, Service
+from provisioning.desired.prometheus import build_dashboard, dashboard_uid
+from provisioning.snapshot import load_service, platform_snapshot
 
 pytestmark = pytest.mark.usefixtures("platform", "gitops")
 
 RUNBOOK = "https://wiki.example.com/runbooks/ledger"
+WITH_DASHBOARD = {"name": "ledger", "team": "payments", "telemetry": {"dashboard": True}}
 
 
 def test_the_document_holds_the_runbook_url(api, member):
@@ -75,3 +78,28 @@ def test_the_alerts_runbook_link_leads_to_the_runbook(client, api, member):
     response = client.get("/services/ledger/runbook/")
     assert response.status_code == 302 and response["Location"] == RUNBOOK
     assert client.get("/services/nothing/runbook/").status_code == 404
+
+
+def test_the_alerts_dashboard_link_leads_to_the_grafana_dashboard(client, api, member):
+    api(member).post("/api/v1/services/", WITH_DASHBOARD, format="json")
+    client.force_login(member)
+    response = client.get("/services/ledger/dashboard")  # as the alerts link it, without the slash
+    assert response.status_code == 301 and response["Location"] == "/services/ledger/dashboard/"
+    grafana = PlatformSettings.load().grafana_url
+    response = client.get("/services/ledger/dashboard/")
+    assert response.status_code == 302 and response["Location"] == f"{grafana}/d/{dashboard_uid('ledger')}"
+    page = client.get("/services/ledger/").content.decode()
+    assert 'href="/services/ledger/dashboard/">open in Grafana' in page
+    api(member).patch("/api/v1/services/ledger/", {"telemetry": {"dashboard": False}}, format="json")
+    response = client.get("/services/ledger/dashboard/", follow=True)
+    assert response.redirect_chain == [("/services/ledger/", 302)]
+    assert "ledger has no dashboard" in response.content.decode()
+    assert client.get("/services/nothing/dashboard/").status_code == 404
+
+
+def test_the_dashboard_the_link_names_is_the_one_rendered(api, member):
+    """The uid in the redirect is the uid of the dashboard ConfigMap the service gets."""
+    api(member).post("/api/v1/services/", WITH_DASHBOARD, format="json")
+    (configmap,) = build_dashboard(load_service("ledger"), platform_snapshot())
+    model = orjson.loads(configmap.body["data"]["ledger.json"])
+    assert model["uid"] == dashboard_uid("ledger")

@@ -282,6 +282,7 @@ MATRIX: list[Entry] = [
     row("POST",   "/services/{service}/drift-check/",             LOGIN,    REDIRECT, REDIRECT, 403,      REDIRECT),
     row("GET",    "/services/{service}/runs/",                    LOGIN,    200,      200,      200,      200),
     row("GET",    "/services/{service}/runbook/",                 LOGIN,    REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    row("GET",    "/services/{service}/dashboard/",               LOGIN,    REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     row("GET",    "/services/{service}/manifests/",               LOGIN,    200,      200,      200,      200),
     row("GET",    "/services/{service}/graph/",                   LOGIN,    200,      200,      200,      200),
     row("GET",    "/services/{service}/graph.svg",                LOGIN,    200,      200,      200,      200),
