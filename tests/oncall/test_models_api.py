@@ -17,7 +17,7 @@ from portal.oncall.models import Override, Rotation, RotationMember, Schedule
 from portal.oncall.tasks import refresh_routing, refresh_routing_at
 from portal.users.models import User
 from provisioning.choices import RunAction, RunStatus
-from provisioning.models import ProvisioningRun
+from provisioning.models import Plan, ProvisioningRun
 
 URL = "/api/v1/teams/payments/oncall/"
 NOW_URL = URL + "now/"
@@ -480,6 +480,61 @@ def test_refresh_routing_applies_the_team_services_once_per_handoff(alice, sched
     assert ProvisioningRun.objects.count() == 2
     row.refresh_from_db()
     assert (row.routed_incident_commander, row.routed_resolver) == ("bob", "dave")
+
+
+def working(name: str, status: str, named: tuple[str, str] | None) -> ProvisioningRun:
+    """The service's queued run as a worker holds it: planning, or applying a plan whose snapshot names
+    ``named`` on call."""
+    run = ProvisioningRun.objects.get(service__name=name, status__in=[RunStatus.QUEUED, status])
+    if named is not None:
+        oncall = {"incident_commander": named[0], "resolver": named[1]}
+        run.plan = Plan.objects.create(scope=run.scope, fingerprint="f" * 64, snapshot={"oncall": oncall})
+    run.status = status
+    run.save(update_fields=["status", "plan"])
+    return run
+
+
+@pytest.mark.parametrize(
+    ("status", "named"), [(RunStatus.APPLYING, ("alice", "carol")), (RunStatus.PLANNING, None)], ids=str
+)
+def test_a_handoff_during_a_run_that_writes_the_old_pair_is_retried(alice, scheduled, status, named):
+    register_service("payments-api")
+    register_service("payments-worker")
+    monday = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # alice and carol
+    assert refresh_routing_at(monday)["requested"] == 2
+    busy = working("payments-api", status, named)
+    ProvisioningRun.objects.filter(service__name="payments-worker").update(status=RunStatus.SUCCEEDED)
+
+    # bob's override begins while payments-api's worker holds the desired state it built before it.
+    handoff = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    assert refresh_routing_at(handoff) == {"requested": 1, "failed": 0}
+    row = Schedule.objects.get()
+    assert (row.routed_incident_commander, row.routed_resolver, row.routed_at) == ("alice", "carol", monday)
+
+    # Next beat, same run still busy: asked again, still unrecorded (payments-worker's new run is queued, so it
+    # will render bob and dave: not busy).
+    assert refresh_routing_at(handoff + timedelta(minutes=5)) == {"requested": 0, "failed": 0}
+    assert Schedule.objects.get().routed_incident_commander == "alice"
+
+    ProvisioningRun.objects.filter(pk=busy.pk).update(status=RunStatus.SUCCEEDED)
+    later = handoff + timedelta(minutes=10)
+    assert refresh_routing_at(later) == {"requested": 1, "failed": 0}
+    row.refresh_from_db()
+    assert (row.routed_incident_commander, row.routed_resolver, row.routed_at) == ("bob", "dave", later)
+    assert ProvisioningRun.objects.filter(service__name="payments-api", status=RunStatus.QUEUED).count() == 1
+
+
+def test_a_run_applying_a_plan_that_names_the_new_pair_is_not_waited_for(alice, scheduled):
+    register_service("payments-api")
+    monday = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    refresh_routing_at(monday)
+    ProvisioningRun.objects.update(status=RunStatus.SUCCEEDED)
+    handoff = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    refresh_routing_at(handoff)  # bob and dave: a new run, planned after the hand-over
+    working("payments-api", RunStatus.APPLYING, ("bob", "dave"))
+    Schedule.objects.update(routed_incident_commander="alice", routed_resolver="carol")  # as if not yet recorded
+    assert refresh_routing_at(handoff + timedelta(minutes=5)) == {"requested": 0, "failed": 0}
+    assert Schedule.objects.get().routed_incident_commander == "bob"
 
 
 def test_refresh_routing_is_a_named_late_acking_beat_task():
