@@ -2,6 +2,8 @@
 process, the notification goes through the broker to the worker, and the worker posts it to Slack on loopback."""
 
 import socket
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import boto3
@@ -19,7 +21,7 @@ from provisioning.choices import RunAction, RunStatus
 from provisioning.models import ProvisioningRun
 from provisioning.operations import apply_service
 from provisioning.runs.sweep import request_drift_checks
-from tests.worker.fixtures import wait_for
+from tests.worker.fixtures import ROOT, wait_for
 
 from .conftest import PAYMENTS_HOOK, PUBLIC_URL, SRE_HOOK, texts
 
@@ -94,6 +96,32 @@ def test_a_receiver_that_is_down_changes_nothing_for_the_run(team, notify_settin
     assert run.status == RunStatus.FAILED and run.error.startswith("gave up after 1 attempts")
     assert worker.output().count("notify.slack.retrying payments: no answer (ConnectionError)") == 2
     assert "TDOWN" not in worker.output()
+
+
+def test_a_broker_that_is_down_when_the_run_ends_changes_nothing_for_the_run(channels, slack, env):
+    """The run ends in a process whose broker (Redis) does not answer: the notification cannot be queued, which
+    is logged, and the run is recorded as it ended."""
+    service = register("ledger")
+    run = ProvisioningRun.objects.create(
+        scope="service:ledger", service=service, action=RunAction.APPLY, status=RunStatus.APPLYING, attempts=1
+    )
+    script = (
+        "import django; django.setup()\n"
+        "from provisioning.choices import RunStatus\n"
+        "from provisioning.models import ProvisioningRun\n"
+        "from provisioning.runs.lifecycle import finish\n"
+        f"finish(ProvisioningRun.objects.get(pk={run.pk}), RunStatus.FAILED, 'the ALB said no')\n"
+        "print('finished')\n"
+    )
+    down = {**env, "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=down, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "finished", result.stderr
+    assert "notify.slack.enqueue_failed" in result.stderr
+    run.refresh_from_db()
+    assert (run.status, run.error) == (RunStatus.FAILED, "the ALB said no")
+    assert slack.received(PAYMENTS_HOOK) == []
 
 
 def test_an_approval_waiting_and_a_hand_over_reach_the_team_and_sre_channels(channels, slack, env, start_worker):
