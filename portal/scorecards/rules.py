@@ -6,11 +6,12 @@ its latest run outcomes annotated by ``provisioning.queries.with_run_outcomes``)
 read once for all services (teams, on-call schedules, plans' findings, the platform's Slack webhook).
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from portal.catalog.choices import MtlsMode, Protocol
 from portal.oncall.schedule import Role
@@ -77,24 +78,38 @@ class Rule:
 # --- where things are fixed ----------------------------------------------------------------------------------
 
 
+_ARGUMENT = "x0argument0x"  # a slug, so every pattern below accepts it
+
+
+@functools.cache
+def _pattern(viewname: str, prefix: str) -> str:
+    """The path of ``viewname`` with a placeholder for its one argument: reversed once per script prefix, since
+    thousands of cards name the same few pages."""
+    return reverse(viewname, args=[_ARGUMENT])
+
+
+def _path(viewname: str, argument: str) -> str:
+    return _pattern(viewname, get_script_prefix()).replace(_ARGUMENT, argument)
+
+
 def _edit(step: str) -> Callable[..., str]:
-    return lambda service: f"{reverse('catalog:service_edit', args=[service.name])}?step={step}"
+    return lambda service: f"{_path('catalog:service_edit', service.name)}?step={step}"
 
 
 def _service_page(anchor: str) -> Callable[..., str]:
-    return lambda service: f"{reverse('catalog:service_detail', args=[service.name])}#{anchor}"
+    return lambda service: f"{_path('catalog:service_detail', service.name)}#{anchor}"
 
 
 def _team_page(service) -> str:
-    return f"{reverse('catalog:team_detail', args=[service.team.slug])}#members-heading"
+    return f"{_path('catalog:team_detail', service.team.slug)}#members-heading"
 
 
 def _team_edit(service) -> str:
-    return reverse("catalog:team_edit", args=[service.team.slug])
+    return _path("catalog:team_edit", service.team.slug)
 
 
 def _oncall_page(service) -> str:
-    return reverse("oncall:team", args=[service.team.slug])
+    return _path("oncall:team", service.team.slug)
 
 
 # --- when rules apply ----------------------------------------------------------------------------------------
