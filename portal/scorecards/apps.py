@@ -5,3 +5,6 @@ class ScorecardsConfig(AppConfig):
     name = "portal.scorecards"
     label = "scorecards"
     verbose_name = "Scorecards"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401 -- connects the stored cards' receivers

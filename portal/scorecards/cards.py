@@ -3,10 +3,11 @@ and each team's level (its lowest service's). Any number of services costs the s
 with their run outcomes, their latest plans' findings, their teams, the teams' on-call schedules, the platform's
 Slack webhook."""
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
@@ -16,18 +17,25 @@ from portal.catalog.models import PlatformSettings, Service, Team
 from portal.oncall.current import pair_at, schedule_queryset, to_schedule
 from provisioning.queries import plan_findings, with_run_outcomes
 
+from .models import StoredCard
 from .rules import (
+    DRIFT_CHECK_MAX_AGE,
     FAIL,
     LEVEL_ORDER,
     LEVELS,
     NONE,
     NOT_APPLICABLE,
     PASS,
+    RULE_IDS,
     RULES,
+    RULES_BY_ID,
     Context,
     Rule,
     TeamFacts,
 )
+
+# How long a stored card is read without computing it again, at most: who is on call changes at hand-overs.
+STORED_CARD_MAX_AGE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -40,24 +48,42 @@ class Outcome:
     fix_url: str
 
 
-@dataclass(frozen=True)
+# A stored card's statuses, one letter per rule in the rules' order, and which rules those were.
+CODES = {PASS: "p", FAIL: "f", NOT_APPLICABLE: "n"}
+STATUS_OF_CODE = {code: status for status, code in CODES.items()}
+RULE_INDEX = {rule_id: index for index, rule_id in enumerate(RULE_IDS)}
+RULES_KEY = hashlib.sha256(",".join(RULE_IDS).encode()).hexdigest()[:12]
+
+
 class Card:
-    """A service's scorecard: each rule's outcome and the level reached."""
+    """A service's scorecard: each rule's status (``codes``, one letter per rule in the rules' order) and, once
+    loaded, what was found (``details``), and the level reached."""
 
-    service: Service
-    outcomes: tuple[Outcome, ...]
-    level: str
+    __slots__ = ("codes", "details", "level", "name", "team", "tier")
+
+    def __init__(self, name: str, team: str, tier: int, level: str, codes: str, details: dict | None = None):
+        self.name, self.team, self.tier, self.level, self.codes, self.details = name, team, tier, level, codes, details
+
+    def __repr__(self) -> str:
+        return f"<Card {self.name}: {self.level}>"
 
     @property
-    def name(self) -> str:
-        return self.service.name
+    def statuses(self) -> dict[str, str]:
+        return {rule_id: STATUS_OF_CODE[code] for rule_id, code in zip(RULE_IDS, self.codes, strict=True)}
 
     @property
-    def team(self) -> str:
-        return self.service.team.slug
+    def outcomes(self) -> tuple[Outcome, ...]:
+        """Each rule's outcome, in the rules' order; needs the details (``with_details``)."""
+        if self.details is None:
+            raise ValueError(f"the card of {self.name} was loaded without its details")
+        statuses = self.statuses
+        return tuple(
+            Outcome(rule, statuses[rule.id], self.details.get(rule.id, ""), rule.fix(self.name, self.team))
+            for rule in RULES
+        )
 
     def count(self, status: str) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
+        return self.codes.count(CODES[status])
 
     @property
     def passed(self) -> int:
@@ -86,7 +112,7 @@ class Card:
         return tuple(o for o in self.outcomes if o.status == FAIL and o.rule.level in below)
 
     def status_of(self, rule_id: str) -> str:
-        return next(o.status for o in self.outcomes if o.rule.id == rule_id)
+        return STATUS_OF_CODE[self.codes[RULE_INDEX[rule_id]]]
 
 
 @dataclass(frozen=True)
@@ -151,16 +177,17 @@ def load_context(services: list[Service], at: datetime | None = None) -> Context
     )
 
 
-def outcome(rule: Rule, service: Service, context: Context) -> Outcome:
+def outcome(rule: Rule, service: Service, context: Context) -> tuple[str, str]:
+    """A rule's status and detail for one service."""
     if not rule.applies(service):
-        return Outcome(rule, NOT_APPLICABLE, f"Applies to {rule.applies_to} only.", rule.fix(service))
+        return NOT_APPLICABLE, f"Applies to {rule.applies_to} only."
     result = rule.check(service, context)
-    return Outcome(rule, PASS if result.passed else FAIL, result.detail, rule.fix(service))
+    return (PASS if result.passed else FAIL), result.detail
 
 
-def level_of(outcomes: Iterable[Outcome]) -> str:
+def level_of(statuses: dict[str, str]) -> str:
     """The highest level whose rules, and those of every level below, all pass or do not apply."""
-    failing = {o.rule.level for o in outcomes if o.status == FAIL}
+    failing = {RULES_BY_ID[rule_id].level for rule_id, status in statuses.items() if status == FAIL}
     reached = NONE
     for level in LEVELS:
         if level in failing:
@@ -169,22 +196,107 @@ def level_of(outcomes: Iterable[Outcome]) -> str:
     return reached
 
 
-def card(service: Service, context: Context, rules: tuple[Rule, ...] = RULES) -> Card:
-    outcomes = tuple(outcome(rule, service, context) for rule in rules)
-    return Card(service=service, outcomes=outcomes, level=level_of(outcomes))
+def card(service: Service, context: Context) -> Card:
+    """A service's card computed now, every rule checked."""
+    checked = {rule.id: outcome(rule, service, context) for rule in RULES}
+    statuses = {rule_id: status for rule_id, (status, _) in checked.items()}
+    details = {rule_id: detail for rule_id, (_, detail) in checked.items()}
+    codes = "".join(CODES[statuses[rule_id]] for rule_id in RULE_IDS)
+    return Card(service.name, service.team.slug, service.tier, level_of(statuses), codes, details)
 
 
-def scorecards(services: QuerySet[Service] | None = None, at: datetime | None = None) -> list[Card]:
-    """The cards of these services (by default every active one; a queryset of ``scorecard_services``)."""
-    rows = list(services if services is not None else scorecard_services())
+def valid_until(service: Service, statuses: dict[str, str], at: datetime) -> datetime:
+    """Until when a card computed at ``at`` holds as far as time goes: ``STORED_CARD_MAX_AGE`` (who is on call
+    changes at a hand-over), or sooner when a clean drift check grows too old."""
+    until = at + STORED_CARD_MAX_AGE
+    if statuses.get("drift-clean") == PASS and service.last_drift_at is not None:
+        until = min(until, service.last_drift_at + DRIFT_CHECK_MAX_AGE)
+    return until
+
+
+def compute(services: QuerySet[Service], at: datetime | None = None) -> list[Card]:
+    """The cards of these services (a queryset of ``scorecard_services``), every rule checked now."""
+    rows = list(services)
     context = load_context(rows, at)
     return [card(service, context) for service in rows]
 
 
-def service_scorecard(name: str, at: datetime | None = None) -> Card | None:
-    """One active service's card; None when there is no such active service."""
-    found = scorecards(scorecard_services().filter(name=name), at)
-    return found[0] if found else None
+def compute_and_store(services: QuerySet[Service]) -> dict[int, Card]:
+    """Compute these services' cards now and store them (one upsert); by service id."""
+    at = timezone.now()
+    rows = list(services)
+    context = load_context(rows, at)
+    cards = {service.pk: card(service, context) for service in rows}
+    StoredCard.objects.bulk_create(
+        [
+            StoredCard(
+                service_id=service.pk,
+                level=cards[service.pk].level,
+                rules=RULES_KEY,
+                codes=cards[service.pk].codes,
+                details=cards[service.pk].details,
+                computed_at=at,
+                valid_until=valid_until(service, cards[service.pk].statuses, at),
+            )
+            for service in rows
+        ],
+        update_conflicts=True,
+        unique_fields=["service"],
+        update_fields=["level", "rules", "codes", "details", "computed_at", "valid_until"],
+    )
+    return cards
+
+
+def scorecards(team: str = "", at: datetime | None = None) -> list[Card]:
+    """The cards of every active service (of ``team``, a slug, if given), by name, without their details (see
+    ``with_details``).
+
+    Read from the stored cards: one query for any number of services, plus computing those whose stored card is
+    missing or past its time (a constant number of queries more). With ``at`` every card is computed for that
+    instant instead, and nothing is stored."""
+    active = Service.objects.filter(state=ServiceState.ACTIVE)
+    if team:
+        active = active.filter(team__slug=team)
+    if at is not None:
+        services = scorecard_services().filter(pk__in=active.values("pk"))
+        return sorted(compute(services, at), key=lambda c: c.name)
+    usable = ExpressionWrapper(
+        Q(stored_card__valid_until__gt=timezone.now(), stored_card__rules=RULES_KEY), output_field=BooleanField()
+    )
+    rows = list(
+        active.order_by("name")
+        .annotate(usable=usable)
+        .values_list("pk", "name", "team__slug", "tier", "stored_card__level", "stored_card__codes", "usable")
+    )
+    stale = [row[0] for row in rows if not row[6]]
+    fresh = compute_and_store(scorecard_services().filter(pk__in=stale)) if stale else {}
+    cards = []
+    for pk, name, slug, tier, level, codes, usable in rows:
+        if usable:
+            cards.append(Card(name, slug, tier, level, codes))
+        elif (computed := fresh.get(pk)) is not None:
+            cards.append(Card(name, slug, tier, computed.level, computed.codes, computed.details))
+        # else: no longer active by the time it was computed
+    return cards
+
+
+def with_details(cards: list[Card]) -> list[Card]:
+    """Load what was found for each rule into these cards (one query): for the cards a page or response shows."""
+    missing = [c for c in cards if c.details is None]
+    if missing:
+        rows = StoredCard.objects.filter(service__name__in=[c.name for c in missing]).values_list(
+            "service__name", "details"
+        )
+        details = dict(rows)
+        for c in missing:
+            c.details = details.get(c.name, {})
+    return cards
+
+
+def service_scorecard(name: str) -> Card | None:
+    """One active service's card, computed now (and stored); None when there is no such active service."""
+    found = compute_and_store(scorecard_services().filter(name=name))
+    return next(iter(found.values()), None)
 
 
 # --- lists: filters, order, counts -------------------------------------------------------------------------------
@@ -193,7 +305,7 @@ def service_scorecard(name: str, at: datetime | None = None) -> Card | None:
 SORT_KEYS = {
     "service": lambda c: c.name,
     "team": lambda c: c.team,
-    "tier": lambda c: c.service.tier,
+    "tier": lambda c: c.tier,
     "level": lambda c: LEVEL_ORDER.index(c.level),
     "passed": lambda c: c.passed,
     "failed": lambda c: c.failed,
@@ -212,21 +324,20 @@ def select(cards: list[Card], *, level: str = "", failing: str = "", sort: str =
 def rule_counts(cards: list[Card]) -> list[tuple[Rule, dict[str, int]]]:
     """Each rule with how many of the cards pass it (``passed``), fail it (``failed``) and to how many it does not
     apply (``not_applicable``)."""
-    counts = {rule.id: Counter() for rule in RULES}
-    for c in cards:
-        for o in c.outcomes:
-            counts[o.rule.id][o.status] += 1
-    return [
-        (
-            rule,
-            {
-                "passed": counts[rule.id][PASS],
-                "failed": counts[rule.id][FAIL],
-                "not_applicable": counts[rule.id][NOT_APPLICABLE],
-            },
+    result = []
+    for index, rule in enumerate(RULES):
+        counts = Counter(c.codes[index] for c in cards)
+        result.append(
+            (
+                rule,
+                {
+                    "passed": counts[CODES[PASS]],
+                    "failed": counts[CODES[FAIL]],
+                    "not_applicable": counts[CODES[NOT_APPLICABLE]],
+                },
+            )
         )
-        for rule in RULES
-    ]
+    return result
 
 
 def team_cards(cards: list[Card], teams: QuerySet[Team] | None = None) -> list[TeamCard]:
@@ -238,7 +349,7 @@ def team_cards(cards: list[Card], teams: QuerySet[Team] | None = None) -> list[T
     for slug, name in (teams if teams is not None else Team.objects.all()).order_by("slug").values_list("slug", "name"):
         own = by_team.get(slug, [])
         levels = Counter(c.level for c in own)
-        failing = Counter(o.rule.id for c in own for o in c.outcomes if o.status == FAIL)
+        failing = Counter(RULE_IDS[index] for c in own for index, code in enumerate(c.codes) if code == CODES[FAIL])
         result.append(
             TeamCard(
                 slug=slug,

@@ -69,7 +69,7 @@ class Rule:
     level: str
     title: str
     why: str
-    fix: Callable[..., str]  # (service) -> the page where it is fixed
+    fix: Callable[[str, str], str]  # (service name, team slug) -> the page where it is fixed
     check: Callable[..., Result]  # (service, context) -> Result
     applies: Callable[..., bool] = lambda service: True
     applies_to: str = "every service"
@@ -92,24 +92,24 @@ def _path(viewname: str, argument: str) -> str:
     return _pattern(viewname, get_script_prefix()).replace(_ARGUMENT, argument)
 
 
-def _edit(step: str) -> Callable[..., str]:
-    return lambda service: f"{_path('catalog:service_edit', service.name)}?step={step}"
+def _edit(step: str) -> Callable[[str, str], str]:
+    return lambda name, team: f"{_path('catalog:service_edit', name)}?step={step}"
 
 
-def _service_page(anchor: str) -> Callable[..., str]:
-    return lambda service: f"{_path('catalog:service_detail', service.name)}#{anchor}"
+def _service_page(anchor: str) -> Callable[[str, str], str]:
+    return lambda name, team: f"{_path('catalog:service_detail', name)}#{anchor}"
 
 
-def _team_page(service) -> str:
-    return f"{_path('catalog:team_detail', service.team.slug)}#members-heading"
+def _team_page(name: str, team: str) -> str:
+    return f"{_path('catalog:team_detail', team)}#members-heading"
 
 
-def _team_edit(service) -> str:
-    return _path("catalog:team_edit", service.team.slug)
+def _team_edit(name: str, team: str) -> str:
+    return _path("catalog:team_edit", team)
 
 
-def _oncall_page(service) -> str:
-    return _path("oncall:team", service.team.slug)
+def _oncall_page(name: str, team: str) -> str:
+    return _path("oncall:team", team)
 
 
 # --- when rules apply ----------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from portal.catalog.models import Team
 
-from .cards import DEFAULT_SORT, SORT_KEYS, rule_counts, scorecard_services, scorecards, select, team_cards
+from .cards import DEFAULT_SORT, SORT_KEYS, rule_counts, scorecards, select, team_cards, with_details
 from .rules import LEVEL_ORDER, RULES
 
 PAGE_SIZE = 50
@@ -60,19 +60,18 @@ def scorecard_list(request):
     form = ScorecardFilterForm(request.GET)
     values = form.cleaned_data if form.is_valid() else {}
     team = values.get("team", "")
-    services = scorecard_services()
-    if team:
-        services = services.filter(team__slug=team)
-    cards = scorecards(services)
+    cards = scorecards(team)
     sort = values.get("sort") or DEFAULT_SORT
     chosen = select(cards, level=values.get("level", ""), failing=values.get("failing", ""), sort=sort)
+    page = Paginator(chosen, PAGE_SIZE).get_page(request.GET.get("page"))
+    with_details(page.object_list)
     teams = Team.objects.filter(slug=team) if team else Team.objects.all()
     return render(
         request,
         "scorecards/list.html",
         {
             "form": form,
-            "page": Paginator(chosen, PAGE_SIZE).get_page(request.GET.get("page")),
+            "page": page,
             "headers": _headers(sort),
             "rules": rule_counts(cards),
             "teams": team_cards(cards, teams),

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from portal.catalog.models import Team
 from portal.core.api import SignedIn
 
-from ..cards import rule_counts, scorecard_services, scorecards, select, service_scorecard, team_cards
+from ..cards import rule_counts, scorecards, select, service_scorecard, team_cards, with_details
 from .serializers import (
     RuleSummarySerializer,
     ScorecardQuerySerializer,
@@ -26,11 +26,6 @@ def _query(serializer_class, request) -> dict:
     return query.validated_data
 
 
-def _services(team: str | None):
-    services = scorecard_services()
-    return services.filter(team__slug=team) if team else services
-
-
 class ScorecardListView(GenericAPIView):
     """The active services' scorecards, worst level first by default (``sort``), paginated."""
 
@@ -42,12 +37,12 @@ class ScorecardListView(GenericAPIView):
     def get(self, request):
         query = _query(ScorecardQuerySerializer, request)
         cards = select(
-            scorecards(_services(query.get("team"))),
+            scorecards(query.get("team", "")),
             level=query.get("level", ""),
             failing=query.get("failing", ""),
             sort=query["sort"],
         )
-        page = self.paginate_queryset(cards)
+        page = with_details(self.paginate_queryset(cards))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
@@ -79,7 +74,7 @@ class TeamScorecardListView(GenericAPIView):
     def get(self, request):
         team = _query(TeamQuerySerializer, request).get("team")
         teams = Team.objects.filter(slug=team) if team else Team.objects.all()
-        page = self.paginate_queryset(team_cards(scorecards(_services(team)), teams))
+        page = self.paginate_queryset(team_cards(scorecards(team or ""), teams))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
@@ -108,6 +103,6 @@ class ScorecardRuleListView(GenericAPIView):
                 "applies_to": rule.applies_to,
                 **counts,
             }
-            for rule, counts in rule_counts(scorecards(_services(team)))
+            for rule, counts in rule_counts(scorecards(team or ""))
         ]
         return Response(self.get_serializer(rows, many=True).data)

@@ -1,0 +1,68 @@
+"""A stored card goes when anything it was computed from changes, so the next read computes it again: the service
+and its sections, its runs and plans, its team, the team's members and on-call schedule, the platform settings.
+Changes made without a signal (bulk updates) are seen when the card's time is up (``cards.STORED_CARD_MAX_AGE``)."""
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from portal.catalog.models import Membership, PlatformSettings, Service, Team, Telemetry, Traffic
+from portal.oncall.models import Override, Rotation, RotationMember, Schedule
+from provisioning.models import Plan
+from provisioning.signals import run_finished
+
+from .models import StoredCard
+
+
+def forget_service(service_id: int | None) -> None:
+    if service_id is not None:
+        StoredCard.objects.filter(service_id=service_id).delete()
+
+
+def forget_team(team_id: int | None) -> None:
+    if team_id is not None:
+        StoredCard.objects.filter(service__team_id=team_id).delete()
+
+
+@receiver([post_save, post_delete], sender=Service, dispatch_uid="scorecards-service")
+def service_changed(sender, instance: Service, **kwargs) -> None:
+    forget_service(instance.pk)
+
+
+@receiver([post_save, post_delete], sender=Traffic, dispatch_uid="scorecards-traffic")
+@receiver([post_save, post_delete], sender=Telemetry, dispatch_uid="scorecards-telemetry")
+@receiver([post_save, post_delete], sender=Plan, dispatch_uid="scorecards-plan")
+def section_changed(sender, instance, **kwargs) -> None:
+    forget_service(instance.service_id)
+
+
+@receiver(run_finished, dispatch_uid="scorecards-run")
+def run_ended(sender, run, **kwargs) -> None:
+    forget_service(run.service_id)
+
+
+@receiver([post_save, post_delete], sender=Team, dispatch_uid="scorecards-team")
+def team_changed(sender, instance: Team, **kwargs) -> None:
+    forget_team(instance.pk)
+
+
+@receiver([post_save, post_delete], sender=Membership, dispatch_uid="scorecards-membership")
+@receiver([post_save, post_delete], sender=Schedule, dispatch_uid="scorecards-schedule")
+def team_part_changed(sender, instance, **kwargs) -> None:
+    forget_team(instance.team_id)
+
+
+@receiver([post_save, post_delete], sender=Rotation, dispatch_uid="scorecards-rotation")
+@receiver([post_save, post_delete], sender=Override, dispatch_uid="scorecards-override")
+def schedule_part_changed(sender, instance, **kwargs) -> None:
+    forget_team(Schedule.objects.filter(pk=instance.schedule_id).values_list("team_id", flat=True).first())
+
+
+@receiver([post_save, post_delete], sender=RotationMember, dispatch_uid="scorecards-rotation-member")
+def rotation_member_changed(sender, instance: RotationMember, **kwargs) -> None:
+    team = Rotation.objects.filter(pk=instance.rotation_id).values_list("schedule__team_id", flat=True).first()
+    forget_team(team)
+
+
+@receiver(post_save, sender=PlatformSettings, dispatch_uid="scorecards-platform")
+def platform_changed(sender, **kwargs) -> None:
+    StoredCard.objects.all().delete()

@@ -1,0 +1,122 @@
+"""Lists read the stored cards: one query for any number of services, until something a card was computed from
+changes (its receivers delete it) or its time is up (who is on call, a drift check growing old, a change made
+without a signal)."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from portal.catalog.models import Membership, PlatformSettings, Service, Team
+from portal.oncall.models import Rotation
+from portal.scorecards.cards import STORED_CARD_MAX_AGE, scorecards, with_details
+from portal.scorecards.models import StoredCard
+from provisioning.choices import RunAction, RunStatus
+from provisioning.models import ProvisioningRun
+from provisioning.runs.lifecycle import finish
+
+from .world import plan, run
+
+pytestmark = pytest.mark.django_db
+
+
+def card_of(name: str = "ledger"):
+    return next(c for c in scorecards() if c.name == name)
+
+
+def test_a_second_read_checks_no_rule(gold, slack):
+    assert card_of().level == "gold"
+    stored = StoredCard.objects.get(service=gold)
+    assert stored.level == "gold" and set(stored.codes) == {"p"}
+    with CaptureQueriesContext(connection) as queries:
+        cards = scorecards()
+    assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]
+    assert [(c.name, c.level, c.details) for c in cards] == [("ledger", "gold", None)]
+    with CaptureQueriesContext(connection) as queries:
+        [detailed] = with_details(cards)
+    assert len(queries) == 1
+    assert {o.rule.id: o.detail for o in detailed.outcomes}["runbook"] == f"Runbook: {gold.runbook_url}"
+
+
+def edit_runbook(service: Service) -> None:
+    service.runbook_url = ""
+    service.save()
+
+
+def leave_team(service: Service) -> None:
+    Membership.objects.filter(team=service.team).exclude(user__username="alice").delete()
+
+
+def apply_fails(service: Service) -> None:
+    finish(run(service, RunAction.APPLY, RunStatus.APPLYING, ago=timedelta(0)), RunStatus.FAILED, "the ALB said no")
+
+
+def plan_with_error(service: Service) -> None:
+    plan(service, [{"code": "PA001", "severity": "error"}])
+
+
+def rotation_removed(service: Service) -> None:
+    Rotation.objects.filter(schedule__team=service.team, role="resolver").delete()
+
+
+def platform_without_slack(service: Service) -> None:
+    # The team's incident source goes unseen (a bulk update): only the platform's save makes the card due.
+    Team.objects.filter(pk=service.team_id).update(incident_alertmanager_url="")
+    platform = PlatformSettings.load()
+    platform.slack_webhook_url = ""
+    platform.save()
+
+
+def team_without_receivers(service: Service) -> None:
+    team = Team.objects.get(pk=service.team_id)
+    team.slack_channel, team.incident_alertmanager_url = "", ""
+    team.save()
+
+
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        (edit_runbook, "runbook"),
+        (leave_team, "team-members"),
+        (apply_fails, "apply-succeeded"),
+        (plan_with_error, "wiring-clean"),
+        (rotation_removed, "oncall-rotation"),
+        (platform_without_slack, "alerts-reach-oncall"),
+        (team_without_receivers, "alerts-reach-oncall"),
+    ],
+    ids=lambda v: getattr(v, "__name__", v),
+)
+def test_a_change_to_what_a_card_reads_is_seen_at_once(gold, slack, change, rule):
+    assert card_of().failed == 0
+    change(Service.objects.get(pk=gold.pk))
+    assert not StoredCard.objects.filter(service=gold).exists()
+    assert card_of().status_of(rule) == "fail"
+
+
+def test_a_change_without_a_signal_is_seen_when_the_card_is_due(gold, slack):
+    assert card_of().status_of("runbook") == "pass"
+    Service.objects.filter(pk=gold.pk).update(runbook_url="")  # a bulk update sends no signal
+    assert card_of().status_of("runbook") == "pass"
+    StoredCard.objects.filter(service=gold).update(valid_until=timezone.now())
+    assert card_of().status_of("runbook") == "fail"
+
+
+def test_a_card_is_due_when_its_clean_drift_check_grows_too_old(gold, slack):
+    card_of()
+    stored = StoredCard.objects.get(service=gold)
+    assert stored.valid_until == stored.computed_at + STORED_CARD_MAX_AGE
+    ProvisioningRun.objects.filter(service=gold, action=RunAction.DRIFT_CHECK).delete()
+    StoredCard.objects.all().delete()
+    almost = run(gold, RunAction.DRIFT_CHECK, RunStatus.SUCCEEDED, ago=timedelta(hours=24) - timedelta(minutes=1))
+    almost.refresh_from_db()
+    assert card_of().status_of("drift-clean") == "pass"
+    assert StoredCard.objects.get(service=gold).valid_until == almost.finished_at + timedelta(hours=24)
+
+
+def test_cards_stored_for_other_rules_are_computed_again(gold, slack):
+    card_of()
+    StoredCard.objects.update(rules="0" * 12, codes="f")
+    assert card_of().level == "gold"
+    assert StoredCard.objects.get(service=gold).codes == "p" * 11
