@@ -36,6 +36,9 @@ from .rules import (
 
 # How long a stored card is read without computing it again, at most: who is on call changes at hand-overs.
 STORED_CARD_MAX_AGE = timedelta(minutes=5)
+# The beat's refresh (every minute) computes the cards due within this, and this many services at a time.
+REFRESH_AHEAD = timedelta(seconds=90)
+REFRESH_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -278,6 +281,22 @@ def scorecards(team: str = "", at: datetime | None = None) -> list[Card]:
             cards.append(Card(name, slug, tier, computed.level, computed.codes, computed.details))
         # else: no longer active by the time it was computed
     return cards
+
+
+def refresh_due(ahead: timedelta = REFRESH_AHEAD, batch: int = REFRESH_BATCH) -> int:
+    """Compute again, and store, the cards of active services whose stored card is missing, of other rules, or
+    due within ``ahead``; in batches of ``batch`` services. Returns how many were computed. The beat runs it every
+    minute, so the pages rarely meet a card that is due (all would be at once, five minutes after they were first
+    computed)."""
+    usable = ExpressionWrapper(
+        Q(stored_card__valid_until__gt=timezone.now() + ahead, stored_card__rules=RULES_KEY),
+        output_field=BooleanField(),
+    )
+    rows = Service.objects.filter(state=ServiceState.ACTIVE).annotate(usable=usable).values_list("pk", "usable")
+    due = [pk for pk, fine in rows if not fine]
+    for start in range(0, len(due), batch):
+        compute_and_store(scorecard_services().filter(pk__in=due[start : start + batch]))
+    return len(due)
 
 
 def with_details(cards: list[Card]) -> list[Card]:

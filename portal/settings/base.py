@@ -303,6 +303,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "oncall.refresh_routing",
         "schedule": env.int("PORTAL_ONCALL_REFRESH_SECONDS", default=300),
     },
+    # Stored scorecards due within the next interval are computed again here, not by the page that finds them due.
+    "scorecards-refresh": {"task": "scorecards.refresh", "schedule": 60},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -17,6 +17,7 @@ TASK_NAMES = {
     "provisioning.compact_runs",
     "oncall.refresh_routing",
     "notify.post_to_slack",
+    "scorecards.refresh",
 }
 
 

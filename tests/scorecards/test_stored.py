@@ -120,3 +120,19 @@ def test_cards_stored_for_other_rules_are_computed_again(gold, slack):
     StoredCard.objects.update(rules="0" * 12, codes="f")
     assert card_of().level == "gold"
     assert StoredCard.objects.get(service=gold).codes == "p" * 11
+
+
+def test_the_beat_computes_the_cards_that_are_due_before_a_page_meets_them(gold, slack, settings):
+    from portal.scorecards.tasks import refresh
+
+    assert settings.CELERY_BEAT_SCHEDULE["scorecards-refresh"] == {"task": "scorecards.refresh", "schedule": 60}
+    assert refresh.apply().get() == 1  # never computed
+    assert refresh.apply().get() == 0  # fresh for five minutes
+    StoredCard.objects.update(valid_until=timezone.now() + timedelta(seconds=60))
+    before = StoredCard.objects.get(service=gold).computed_at
+    assert refresh.apply().get() == 1  # due within the next run of the beat
+    stored = StoredCard.objects.get(service=gold)
+    assert stored.computed_at > before and stored.valid_until > timezone.now() + timedelta(minutes=4)
+    with CaptureQueriesContext(connection) as queries:
+        scorecards()
+    assert len(queries) == 1
