@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from portal.catalog.choices import ServiceState
@@ -39,6 +39,9 @@ STORED_CARD_MAX_AGE = timedelta(minutes=5)
 # The beat's refresh (every minute) computes the cards due within this, and this many services at a time.
 REFRESH_AHEAD = timedelta(seconds=90)
 REFRESH_BATCH = 500
+# Per process, by team filter ("" for all): the cards last read, and the state of the stored cards they were read
+# at. A list whose stored cards are all usable and unchanged since is answered from here.
+_KEPT: dict[str, tuple[tuple, list["Card"]]] = {}
 
 
 @dataclass(frozen=True)
@@ -263,8 +266,23 @@ def scorecards(team: str = "", at: datetime | None = None) -> list[Card]:
     if at is not None:
         services = scorecard_services().filter(pk__in=active.values("pk"))
         return sorted(compute(services, at), key=lambda c: c.name)
+    now = timezone.now()
+    # Which state the active services and the stored cards are in (two small aggregates, no join): a service
+    # added, edited or gone, a card dropped or computed again changes it. The cards read last in this process
+    # answer while it holds and no card is due.
+    services = active.aggregate(count=Count("pk"), changed=Max("updated_at"))
+    stored = StoredCard.objects.aggregate(
+        count=Count("pk"),
+        last=Max("computed_at"),
+        due=Min("valid_until"),
+        other=Count("pk", filter=~Q(rules=RULES_KEY)),
+    )
+    version = (services["count"], services["changed"], stored["count"], stored["last"])
+    usable_now = not stored["other"] and (stored["due"] is None or stored["due"] > now)
+    if usable_now and (kept := _KEPT.get(team)) is not None and kept[0] == version:
+        return list(kept[1])
     usable = ExpressionWrapper(
-        Q(stored_card__valid_until__gt=timezone.now(), stored_card__rules=RULES_KEY), output_field=BooleanField()
+        Q(stored_card__valid_until__gt=now, stored_card__rules=RULES_KEY), output_field=BooleanField()
     )
     rows = list(
         active.order_by("name")
@@ -278,9 +296,11 @@ def scorecards(team: str = "", at: datetime | None = None) -> list[Card]:
         if usable:
             cards.append(Card(name, slug, tier, level, codes))
         elif (computed := fresh.get(pk)) is not None:
-            cards.append(Card(name, slug, tier, computed.level, computed.codes, computed.details))
+            cards.append(Card(name, slug, tier, computed.level, computed.codes))
         # else: no longer active by the time it was computed
-    return cards
+    if usable_now and not stale:
+        _KEPT[team] = (version, cards)
+    return list(cards)
 
 
 def refresh_due(ahead: timedelta = REFRESH_AHEAD, batch: int = REFRESH_BATCH) -> int:
@@ -296,20 +316,17 @@ def refresh_due(ahead: timedelta = REFRESH_AHEAD, batch: int = REFRESH_BATCH) ->
     due = [pk for pk, fine in rows if not fine]
     for start in range(0, len(due), batch):
         compute_and_store(scorecard_services().filter(pk__in=due[start : start + batch]))
+    # The cards of services no longer active (being deleted: set without a signal) go too.
+    StoredCard.objects.exclude(service__state=ServiceState.ACTIVE).delete()
     return len(due)
 
 
 def with_details(cards: list[Card]) -> list[Card]:
-    """Load what was found for each rule into these cards (one query): for the cards a page or response shows."""
-    missing = [c for c in cards if c.details is None]
-    if missing:
-        rows = StoredCard.objects.filter(service__name__in=[c.name for c in missing]).values_list(
-            "service__name", "details"
-        )
-        details = dict(rows)
-        for c in missing:
-            c.details = details.get(c.name, {})
-    return cards
+    """These cards with what was found for each rule (one query): for the cards a page or response shows. The
+    cards given are left as they are (the lists share them)."""
+    rows = StoredCard.objects.filter(service__name__in=[c.name for c in cards]).values_list("service__name", "details")
+    details = dict(rows)
+    return [Card(c.name, c.team, c.tier, c.level, c.codes, details.get(c.name, {})) for c in cards]
 
 
 def service_scorecard(name: str) -> Card | None:

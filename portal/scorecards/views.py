@@ -64,7 +64,7 @@ def scorecard_list(request):
     sort = values.get("sort") or DEFAULT_SORT
     chosen = select(cards, level=values.get("level", ""), failing=values.get("failing", ""), sort=sort)
     page = Paginator(chosen, PAGE_SIZE).get_page(request.GET.get("page"))
-    with_details(page.object_list)
+    page.object_list = with_details(page.object_list)
     teams = Team.objects.filter(slug=team) if team else Team.objects.all()
     return render(
         request,

@@ -50,7 +50,8 @@ def test_computing_every_scorecard_costs_the_same_queries_for_3_or_30_services(p
     add_teams(1, 9)
     large = count(lambda: scorecards())
     assert len(scorecards()) == 30
-    assert small == large <= 10, (small, large)
+    # the state of services and cards, the stored cards, the eight queries that compute the missing ones, the upsert
+    assert small == large <= 12, (small, large)
 
 
 def test_pages_and_api_cost_the_same_queries_for_3_or_30_services(client, platform, django_assert_max_num_queries):

@@ -17,7 +17,7 @@ from provisioning.choices import RunAction, RunStatus
 from provisioning.models import ProvisioningRun
 from provisioning.runs.lifecycle import finish
 
-from .world import plan, run
+from .world import GOLD, plan, register, run
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +32,12 @@ def test_a_second_read_checks_no_rule(gold, slack):
     assert stored.level == "gold" and set(stored.codes) == {"p"}
     with CaptureQueriesContext(connection) as queries:
         cards = scorecards()
-    assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]
+    assert len(queries) == 3, [q["sql"] for q in queries.captured_queries]  # their state, then the cards
     assert [(c.name, c.level, c.details) for c in cards] == [("ledger", "gold", None)]
+    with CaptureQueriesContext(connection) as queries:
+        again = scorecards()
+    assert len(queries) == 2  # unchanged since: the cards read last are this process's answer
+    assert [(c.name, c.level) for c in again] == [("ledger", "gold")]
     with CaptureQueriesContext(connection) as queries:
         [detailed] = with_details(cards)
     assert len(queries) == 1
@@ -135,4 +139,25 @@ def test_the_beat_computes_the_cards_that_are_due_before_a_page_meets_them(gold,
     assert stored.computed_at > before and stored.valid_until > timezone.now() + timedelta(minutes=4)
     with CaptureQueriesContext(connection) as queries:
         scorecards()
-    assert len(queries) == 1
+    assert len(queries) == 3  # nothing computed: the state of the cards, then the cards
+
+
+def test_a_kept_list_is_not_answered_once_a_card_changes(gold, slack):
+    register("wallet", **GOLD)
+    assert [c.name for c in scorecards()] == ["ledger", "wallet"]
+    scorecards()  # kept
+    Service.objects.get(name="wallet").delete()
+    assert [c.name for c in scorecards()] == ["ledger"]
+    edit_runbook(Service.objects.get(pk=gold.pk))
+    assert card_of().status_of("runbook") == "fail"
+    assert card_of().status_of("runbook") == "fail"  # kept, and still right
+
+
+def test_the_beat_drops_the_cards_of_services_being_deleted(gold, slack):
+    from portal.scorecards.tasks import refresh
+
+    card_of()
+    Service.objects.filter(pk=gold.pk).update(state="deleting")  # as the catalog marks it: no signal
+    assert scorecards() == []
+    assert refresh.apply().get() == 0
+    assert not StoredCard.objects.exists()
