@@ -1,9 +1,8 @@
 """B4: a mix of API requests served by gunicorn on PostgreSQL, driven at concurrency C by a load generator in a
 separate process: list pages (100 a page, any of the first 50), the list filtered by team, exposure level or a
-search term, details of any service, the scorecards (a page of 100 in any order, those failing a rule, the teams'
-levels, the rules' counts: each reads every service's card), and one request in ten a write (PATCH of the
-description with ``If-Match``, after reading the service for its ETag). Drawn at random with a fixed seed; each
-service is written at most once, so no write meets another's.
+search term, details of any service, and one request in ten a write (PATCH of the description with ``If-Match``,
+after reading the service for its ETag). Drawn at random with a fixed seed; each service is written at most once, so
+no write meets another's.
 
 Services seeded in bulk have no stored document yet (the portal stores one with every edit): one pass over the list
 pages stores them before the measured requests. SQL queries per request are counted in this process afterwards
@@ -31,16 +30,8 @@ PAGE_SIZE = 100
 MAX_PAGE = 50
 LEVELS = ("mesh", "internal", "external")
 # kind -> share of the requests drawn
-MIX = {"list": 0.25, "team": 0.1, "exposure": 0.1, "search": 0.1, "detail": 0.3, "scorecards": 0.05, "write": 0.1}
-READS = ("list", "team", "exposure", "search", "detail", "scorecards")
-SCORECARDS = (
-    "/api/v1/scorecards/?page_size=100&page={page}&sort={sort}",
-    "/api/v1/scorecards/?failing={rule}&page_size=100",
-    "/api/v1/team-scorecards/",
-    "/api/v1/scorecard-rules/",
-)
-SCORECARD_SORTS = ("level", "-level", "service", "team", "-failed", "passed")
-SCORECARD_RULES = ("runbook", "dashboard", "slo", "drift-clean", "apply-succeeded")
+MIX = {"list": 0.3, "team": 0.1, "exposure": 0.1, "search": 0.1, "detail": 0.3, "write": 0.1}
+READS = ("list", "team", "exposure", "search", "detail")
 QUERY_SAMPLES = 3  # requests of each kind whose queries are counted in this process
 SEED = 20261201
 
@@ -71,11 +62,6 @@ class Mix:
             return {"kind": kind, "path": f"{listing}&q={rng.choice(self.names)[:-1]}"}
         if kind == "detail":
             return {"kind": kind, "path": f"{SERVICES}{rng.choice(self.names)}/"}
-        if kind == "scorecards":
-            path = rng.choice(SCORECARDS).format(
-                page=rng.randint(1, self.pages), sort=rng.choice(SCORECARD_SORTS), rule=rng.choice(SCORECARD_RULES)
-            )
-            return {"kind": kind, "path": path}
         if not self.unwritten:
             raise RuntimeError("B4: more writes than services; every service is written at most once")
         name = self.unwritten.pop()
@@ -135,8 +121,6 @@ def run(url: str, user, names: list[str], teams: list[str], requests: int, work:
     # Rows seeded in bulk lack the document the portal stores with every edit; one pass over the list pages
     # stores them, as the portal's own writes would have, before anything is measured.
     pages = [{"kind": "list", "path": f"{SERVICES}?page_size={PAGE_SIZE}&page={p}"} for p in range(1, mix.pages + 1)]
-    # Every scorecard is computed once and stored (the beat keeps them so); the first read computes them.
-    pages.append({"kind": "scorecards", "path": "/api/v1/scorecard-rules/"})
     plan = {
         "warmup": pages + [mix.draw() for _ in range(2 * API_CONCURRENCY)],
         "measured": [mix.draw() for _ in range(requests)],
@@ -164,8 +148,7 @@ def run(url: str, user, names: list[str], teams: list[str], requests: int, work:
         "concurrency": API_CONCURRENCY,
         "pages": mix.pages,
         "note": f"{API_CONCURRENCY} clients in a separate process, {requests} requests drawn at random (list pages "
-        f"1-{mix.pages} of {PAGE_SIZE}, filters by team, exposure level and search term, details, 5% scorecards, "
-        "10% PATCH with "
+        f"1-{mix.pages} of {PAGE_SIZE}, filters by team, exposure level and search term, details, 10% PATCH with "
         "If-Match after a GET, which counts as a detail); queries per request: the most of "
         f"{QUERY_SAMPLES} requests of each kind, counted in-process",
     }
