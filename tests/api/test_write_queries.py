@@ -65,7 +65,8 @@ def test_patching_the_description_writes_the_service_row_and_its_audit_record_on
     read = shop.get("/api/v1/services/shop/")
     response, queries = patch(shop, {"description": "the shop"}, read["ETag"])
     assert len(queries) <= 10, "\n".join(q["sql"][:160] for q in queries.captured_queries)
-    assert written_tables(queries) == {"catalog_service", "audit_auditevent"}
+    # ...and drops its stored scorecard, computed again when next read.
+    assert written_tables(queries) == {"catalog_service", "audit_auditevent", "scorecards_storedcard"}
     document = response.json()
     assert document["description"] == "the shop" and document["revision"] == 2
     assert response["ETag"] == '"r2"'
