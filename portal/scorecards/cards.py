@@ -1,7 +1,8 @@
 """Scorecards: every rule of ``portal.scorecards.rules`` checked for each active service, the level each reaches,
-and each team's level (its lowest service's). Any number of services costs the same few queries: the services
-with their run outcomes, their latest plans' findings, their teams, the teams' on-call schedules, the platform's
-Slack webhook."""
+and each team's level (its lowest service's). Computing any number of cards costs the same few queries (the
+services with their run outcomes, their latest plans' findings, their teams, the teams' on-call schedules, the
+platform's Slack webhook); each card is then stored (``models.StoredCard``), so lists, counts and team levels
+read one row per service and check no rule until a card is dropped (``receivers``) or due."""
 
 import hashlib
 from collections import Counter
@@ -220,37 +221,35 @@ def valid_until(service: Service, statuses: dict[str, str], at: datetime) -> dat
     return until
 
 
-def compute(services: QuerySet[Service], at: datetime | None = None) -> list[Card]:
-    """The cards of these services (a queryset of ``scorecard_services``), every rule checked now."""
+def compute(services: QuerySet[Service], at: datetime) -> list[tuple[Service, Card]]:
+    """Each of these services (a queryset of ``scorecard_services``) with its card at ``at``, every rule checked."""
     rows = list(services)
     context = load_context(rows, at)
-    return [card(service, context) for service in rows]
+    return [(service, card(service, context)) for service in rows]
 
 
 def compute_and_store(services: QuerySet[Service]) -> dict[int, Card]:
     """Compute these services' cards now and store them (one upsert); by service id."""
     at = timezone.now()
-    rows = list(services)
-    context = load_context(rows, at)
-    cards = {service.pk: card(service, context) for service in rows}
+    computed = compute(services, at)
     StoredCard.objects.bulk_create(
         [
             StoredCard(
                 service_id=service.pk,
-                level=cards[service.pk].level,
+                level=c.level,
                 rules=RULES_KEY,
-                codes=cards[service.pk].codes,
-                details=cards[service.pk].details,
+                codes=c.codes,
+                details=c.details,
                 computed_at=at,
-                valid_until=valid_until(service, cards[service.pk].statuses, at),
+                valid_until=valid_until(service, c.statuses, at),
             )
-            for service in rows
+            for service, c in computed
         ],
         update_conflicts=True,
         unique_fields=["service"],
         update_fields=["level", "rules", "codes", "details", "computed_at", "valid_until"],
     )
-    return cards
+    return {service.pk: c for service, c in computed}
 
 
 def scorecards(team: str = "", at: datetime | None = None) -> list[Card]:
@@ -265,7 +264,7 @@ def scorecards(team: str = "", at: datetime | None = None) -> list[Card]:
         active = active.filter(team__slug=team)
     if at is not None:
         services = scorecard_services().filter(pk__in=active.values("pk"))
-        return sorted(compute(services, at), key=lambda c: c.name)
+        return sorted((c for _, c in compute(services, at)), key=lambda c: c.name)
     now = timezone.now()
     # Which state the active services and the stored cards are in (two small aggregates, no join): a service
     # added, edited or gone, a card dropped or computed again changes it. The cards read last in this process

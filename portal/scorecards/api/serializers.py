@@ -32,11 +32,7 @@ class OutcomeSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=STATUSES, help_text="pass, fail, or n/a (the rule does not apply).")
     detail = serializers.CharField(help_text="What was found for this service.")
     why = serializers.CharField(source="rule.why")
-    fix_url = serializers.SerializerMethodField(help_text="The page where it is fixed.")
-
-    def get_fix_url(self, outcome) -> str:
-        request = self.context.get("request")
-        return request.build_absolute_uri(outcome.fix_url) if request else outcome.fix_url
+    fix_url = serializers.CharField(help_text="The page where it is fixed (an absolute URL).")
 
 
 class ScorecardSerializer(serializers.Serializer):
