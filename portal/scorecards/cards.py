@@ -2,15 +2,17 @@
 and each team's level (its lowest service's). Computing any number of cards costs the same few queries (the
 services with their run outcomes, their latest plans' findings, their teams, the teams' on-call schedules, the
 platform's Slack webhook); each card is then stored (``models.StoredCard``), so lists, counts and team levels
-read one row per service and check no rule until a card is dropped (``receivers``) or due."""
+are SQL over one row per service (a rule's status is a letter at its position in ``codes``) and check no rule until a
+card is dropped (``receivers``) or due."""
 
 import hashlib
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Min, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Min, Q, QuerySet
+from django.db.models.functions import Substr
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from portal.catalog.choices import ServiceState
@@ -40,9 +42,6 @@ STORED_CARD_MAX_AGE = timedelta(minutes=5)
 # The beat's refresh (every minute) computes the cards due within this, and this many services at a time.
 REFRESH_AHEAD = timedelta(seconds=90)
 REFRESH_BATCH = 500
-# Per process, by team filter ("" for all): the cards last read, and the state of the stored cards they were read
-# at. A list whose stored cards are all usable and unchanged since is answered from here.
-_KEPT: dict[str, tuple[tuple, list["Card"]]] = {}
 
 
 @dataclass(frozen=True)
@@ -237,6 +236,9 @@ def compute_and_store(services: QuerySet[Service]) -> dict[int, Card]:
             StoredCard(
                 service_id=service.pk,
                 level=c.level,
+                rank=LEVEL_ORDER.index(c.level),
+                passed=c.passed,
+                failed=c.failed,
                 rules=RULES_KEY,
                 codes=c.codes,
                 details=c.details,
@@ -247,59 +249,93 @@ def compute_and_store(services: QuerySet[Service]) -> dict[int, Card]:
         ],
         update_conflicts=True,
         unique_fields=["service"],
-        update_fields=["level", "rules", "codes", "details", "computed_at", "valid_until"],
+        update_fields=["level", "rank", "passed", "failed", "rules", "codes", "details", "computed_at", "valid_until"],
     )
     return {service.pk: c for service, c in computed}
 
 
-def scorecards(team: str = "", at: datetime | None = None) -> list[Card]:
-    """The cards of every active service (of ``team``, a slug, if given), by name, without their details (see
-    ``with_details``).
-
-    Read from the stored cards: one query for any number of services, plus computing those whose stored card is
-    missing or past its time (a constant number of queries more). With ``at`` every card is computed for that
-    instant instead, and nothing is stored."""
+def active_services(team: str = "") -> QuerySet[Service]:
+    """The active services (of ``team``, a slug, if given)."""
     active = Service.objects.filter(state=ServiceState.ACTIVE)
-    if team:
-        active = active.filter(team__slug=team)
-    if at is not None:
-        services = scorecard_services().filter(pk__in=active.values("pk"))
-        return sorted((c for _, c in compute(services, at)), key=lambda c: c.name)
-    now = timezone.now()
-    # Which state the active services and the stored cards are in (two small aggregates, no join): a service
-    # added, edited or gone, a card dropped or computed again changes it. The cards read last in this process
-    # answer while it holds and no card is due.
-    services = active.aggregate(count=Count("pk"), changed=Max("updated_at"))
-    stored = StoredCard.objects.aggregate(
-        count=Count("pk"),
-        last=Max("computed_at"),
-        due=Min("valid_until"),
-        other=Count("pk", filter=~Q(rules=RULES_KEY)),
-    )
-    version = (services["count"], services["changed"], stored["count"], stored["last"])
-    usable_now = not stored["other"] and (stored["due"] is None or stored["due"] > now)
-    if usable_now and (kept := _KEPT.get(team)) is not None and kept[0] == version:
-        return list(kept[1])
-    usable = ExpressionWrapper(
-        Q(stored_card__valid_until__gt=now, stored_card__rules=RULES_KEY), output_field=BooleanField()
-    )
-    rows = list(
-        active.order_by("name")
-        .annotate(usable=usable)
-        .values_list("pk", "name", "team__slug", "tier", "stored_card__level", "stored_card__codes", "usable")
-    )
-    stale = [row[0] for row in rows if not row[6]]
-    fresh = compute_and_store(scorecard_services().filter(pk__in=stale)) if stale else {}
+    return active.filter(team__slug=team) if team else active
+
+
+def due_by(at: datetime) -> Q:
+    """Services whose stored card is missing, of other rules, or no longer holds at ``at``."""
+    return Q(stored_card__isnull=True) | Q(stored_card__valid_until__lte=at) | ~Q(stored_card__rules=RULES_KEY)
+
+
+def store_due(team: str = "") -> int:
+    """Compute and store the cards of the active services (of ``team``) whose stored card is missing (dropped by a
+    change), of other rules, or past its time: one query when there is none, a constant number more when there are
+    (``compute_and_store``). Returns how many were computed. Lists, counts and team levels are then read from the
+    stored cards in the database."""
+    stale = list(active_services(team).filter(due_by(timezone.now())).values_list("pk", flat=True))
+    if stale:
+        compute_and_store(scorecard_services().filter(pk__in=stale))
+    return len(stale)
+
+
+# Columns to sort by (``-`` first for descending); services of equal value stay in name order, either way.
+SORT_KEYS = {
+    "service": "name",
+    "team": "team__slug",
+    "tier": "tier",
+    "level": "stored_card__rank",
+    "passed": "stored_card__passed",
+    "failed": "stored_card__failed",
+}
+DEFAULT_SORT = "level"
+ROW_FIELDS = ("pk", "name", "team__slug", "tier", "stored_card__level", "stored_card__codes")
+
+
+def rule_status(rule_id: str) -> Substr:
+    """A stored card's status letter of this rule, as SQL."""
+    return Substr("stored_card__codes", RULE_INDEX[rule_id] + 1, 1)
+
+
+def card_rows(team: str = "", *, level: str = "", failing: str = "", sort: str = DEFAULT_SORT) -> QuerySet:
+    """The active services (of ``team``) at ``level``, failing rule ``failing``, ordered by ``sort`` (a key of
+    ``SORT_KEYS``), as rows of ``ROW_FIELDS`` for ``cards_of``: filtered, ordered and paginated in the database over
+    the stored cards (``store_due`` first)."""
+    rows = active_services(team)
+    if level:
+        rows = rows.filter(stored_card__level=level)
+    if failing:
+        rows = rows.alias(failing_status=rule_status(failing)).filter(failing_status=CODES[FAIL])
+    key, descending = sort.removeprefix("-"), sort.startswith("-")
+    order = [f"-{SORT_KEYS[key]}" if descending else SORT_KEYS[key]]
+    if key != "service":
+        order.append("name")
+    return rows.order_by(*order).values_list(*ROW_FIELDS)
+
+
+def cards_of(rows: Iterable[tuple], details: bool = False) -> list[Card]:
+    """Cards from rows of ``card_rows`` (a page of them), with what was found for each rule if ``details`` (one query
+    more). A card dropped by a change since ``store_due`` is computed again here."""
+    rows = list(rows)
+    missing = [row[0] for row in rows if row[5] is None]
+    fresh = compute_and_store(scorecard_services().filter(pk__in=missing)) if missing else {}
     cards = []
-    for pk, name, slug, tier, level, codes, usable in rows:
-        if usable:
-            cards.append(Card(name, slug, tier, level, codes))
-        elif (computed := fresh.get(pk)) is not None:
-            cards.append(Card(name, slug, tier, computed.level, computed.codes))
-        # else: no longer active by the time it was computed
-    if usable_now and not stale:
-        _KEPT[team] = (version, cards)
-    return list(cards)
+    for pk, name, slug, tier, level, codes in rows:
+        if codes is None:
+            if (computed := fresh.get(pk)) is None:
+                continue  # no longer active by the time it was computed
+            level, codes = computed.level, computed.codes
+        cards.append(Card(name, slug, tier, level, codes))
+    return with_details(cards) if details else cards
+
+
+def scorecards(team: str = "", at: datetime | None = None) -> list[Card]:
+    """The cards of every active service (of ``team``, a slug, if given), by name, without their details.
+
+    Read from the stored cards (``store_due`` first). With ``at`` every card is computed for that instant instead,
+    and nothing is stored."""
+    if at is not None:
+        services = scorecard_services().filter(pk__in=active_services(team).values("pk"))
+        return sorted((c for _, c in compute(services, at)), key=lambda c: c.name)
+    store_due(team)
+    return cards_of(card_rows(team, sort="service"))
 
 
 def refresh_due(ahead: timedelta = REFRESH_AHEAD, batch: int = REFRESH_BATCH) -> int:
@@ -307,12 +343,7 @@ def refresh_due(ahead: timedelta = REFRESH_AHEAD, batch: int = REFRESH_BATCH) ->
     due within ``ahead``; in batches of ``batch`` services. Returns how many were computed. The beat runs it every
     minute, so the pages rarely meet a card that is due (all would be at once, five minutes after they were first
     computed)."""
-    usable = ExpressionWrapper(
-        Q(stored_card__valid_until__gt=timezone.now() + ahead, stored_card__rules=RULES_KEY),
-        output_field=BooleanField(),
-    )
-    rows = Service.objects.filter(state=ServiceState.ACTIVE).annotate(usable=usable).values_list("pk", "usable")
-    due = [pk for pk, fine in rows if not fine]
+    due = list(active_services().filter(due_by(timezone.now() + ahead)).values_list("pk", flat=True))
     for start in range(0, len(due), batch):
         compute_and_store(scorecard_services().filter(pk__in=due[start : start + batch]))
     # The cards of services no longer active (being deleted: set without a signal) go too.
@@ -334,65 +365,56 @@ def service_scorecard(name: str) -> Card | None:
     return next(iter(found.values()), None)
 
 
-# --- lists: filters, order, counts -------------------------------------------------------------------------------
+# --- counts ---------------------------------------------------------------------------------------------------
 
-# Columns to sort by; services of equal value stay in name order, either way.
-SORT_KEYS = {
-    "service": lambda c: c.name,
-    "team": lambda c: c.team,
-    "tier": lambda c: c.tier,
-    "level": lambda c: LEVEL_ORDER.index(c.level),
-    "passed": lambda c: c.passed,
-    "failed": lambda c: c.failed,
-}
-DEFAULT_SORT = "level"
+STATUS_COUNTS = {"passed": PASS, "failed": FAIL, "not_applicable": NOT_APPLICABLE}
 
 
-def select(cards: list[Card], *, level: str = "", failing: str = "", sort: str = DEFAULT_SORT) -> list[Card]:
-    """The cards at ``level``, failing rule ``failing``, ordered by ``sort`` (a key of ``SORT_KEYS``, ``-`` first
-    for descending)."""
-    chosen = [c for c in cards if (not level or c.level == level) and (not failing or c.status_of(failing) == FAIL)]
-    by_name = sorted(chosen, key=lambda c: c.name)
-    return sorted(by_name, key=SORT_KEYS[sort.removeprefix("-")], reverse=sort.startswith("-"))
+def rule_counts(team: str = "") -> list[tuple[Rule, dict[str, int]]]:
+    """Each rule with how many active services (of ``team``) pass it (``passed``), fail it (``failed``) and to how
+    many it does not apply (``not_applicable``): one query over the stored cards (``store_due`` first)."""
+    counts = active_services(team).aggregate(
+        **{
+            f"{word}_{index}": Count("pk", filter=Exact(rule_status(rule.id), CODES[status]))
+            for index, rule in enumerate(RULES)
+            for word, status in STATUS_COUNTS.items()
+        }
+    )
+    return [(rule, {word: counts[f"{word}_{index}"] for word in STATUS_COUNTS}) for index, rule in enumerate(RULES)]
 
 
-def rule_counts(cards: list[Card]) -> list[tuple[Rule, dict[str, int]]]:
-    """Each rule with how many of the cards pass it (``passed``), fail it (``failed``) and to how many it does not
-    apply (``not_applicable``)."""
-    result = []
-    for index, rule in enumerate(RULES):
-        counts = Counter(c.codes[index] for c in cards)
-        result.append(
-            (
-                rule,
-                {
-                    "passed": counts[CODES[PASS]],
-                    "failed": counts[CODES[FAIL]],
-                    "not_applicable": counts[CODES[NOT_APPLICABLE]],
-                },
-            )
+def team_cards(teams: Iterable[Team] | QuerySet[Team] | None = None) -> list[TeamCard]:
+    """Each of these teams' (all, by slug, if none given) level from its active services' stored cards (teams
+    without an active service have none): one query for the teams given, whichever their number of services
+    (``store_due`` first)."""
+    teams = list(Team.objects.order_by("slug") if teams is None else teams)
+    aggregates = {
+        row["team_id"]: row
+        for row in Service.objects.filter(state=ServiceState.ACTIVE, team__in=[t.pk for t in teams])
+        .values("team_id")
+        .order_by()
+        .annotate(
+            services=Count("pk"),
+            rank=Min("stored_card__rank"),
+            **{f"level_{level}": Count("pk", filter=Q(stored_card__level=level)) for level in LEVEL_ORDER},
+            **{
+                f"failing_{index}": Count("pk", filter=Exact(rule_status(rule.id), CODES[FAIL]))
+                for index, rule in enumerate(RULES)
+            },
         )
-    return result
-
-
-def team_cards(cards: list[Card], teams: QuerySet[Team] | None = None) -> list[TeamCard]:
-    """Each team's level from its services' cards (teams without an active service have none), by slug."""
-    by_team: dict[str, list[Card]] = {}
-    for c in cards:
-        by_team.setdefault(c.team, []).append(c)
+    }
     result = []
-    for slug, name in (teams if teams is not None else Team.objects.all()).order_by("slug").values_list("slug", "name"):
-        own = by_team.get(slug, [])
-        levels = Counter(c.level for c in own)
-        failing = Counter(RULE_IDS[index] for c in own for index, code in enumerate(c.codes) if code == CODES[FAIL])
+    for team in teams:
+        row = aggregates.get(team.pk)
+        failing = {rule.id: row[f"failing_{index}"] for index, rule in enumerate(RULES)} if row else {}
         result.append(
             TeamCard(
-                slug=slug,
-                name=name,
-                level=min((c.level for c in own), key=LEVEL_ORDER.index) if own else None,
-                services=len(own),
-                levels={level: levels[level] for level in LEVEL_ORDER},
-                failing={rule.id: failing[rule.id] for rule in RULES if failing[rule.id]},
+                slug=team.slug,
+                name=team.name,
+                level=LEVEL_ORDER[row["rank"]] if row and row["rank"] is not None else None,
+                services=row["services"] if row else 0,
+                levels={level: row[f"level_{level}"] if row else 0 for level in LEVEL_ORDER},
+                failing={rule_id: n for rule_id, n in failing.items() if n},
             )
         )
     return result

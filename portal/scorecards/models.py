@@ -1,5 +1,5 @@
 """Each active service's card as last computed, so lists, filters, sorts and counts over thousands of services
-read one row per service instead of checking every rule again (``portal.scorecards.cards``)."""
+read one row per service in the database instead of checking every rule again (``portal.scorecards.cards``)."""
 
 from django.db import models
 
@@ -14,6 +14,11 @@ class StoredCard(models.Model):
         "catalog.Service", primary_key=True, on_delete=models.CASCADE, related_name="stored_card"
     )
     level = models.CharField(max_length=8)
+    # What the lists sort by, kept beside the codes so the database orders them: the level's position in
+    # ``rules.LEVEL_ORDER`` (lowest first), and how many rules pass and fail.
+    rank = models.PositiveSmallIntegerField()
+    passed = models.PositiveSmallIntegerField()
+    failed = models.PositiveSmallIntegerField()
     rules = models.CharField(max_length=12, help_text="Which rules, in which order, the codes are of (a digest).")
     codes = models.CharField(
         max_length=64, help_text="Each rule's status, in the rules' order: p(ass), f(ail) or n (does not apply)."

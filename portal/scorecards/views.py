@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from portal.catalog.models import Team
 
-from .cards import DEFAULT_SORT, SORT_KEYS, rule_counts, scorecards, select, team_cards, with_details
+from .cards import DEFAULT_SORT, SORT_KEYS, card_rows, cards_of, rule_counts, store_due, team_cards
 from .rules import LEVEL_ORDER, RULES
 
 PAGE_SIZE = 50
@@ -60,12 +60,13 @@ def scorecard_list(request):
     form = ScorecardFilterForm(request.GET)
     values = form.cleaned_data if form.is_valid() else {}
     team = values.get("team", "")
-    cards = scorecards(team)
+    store_due(team)
     sort = values.get("sort") or DEFAULT_SORT
-    chosen = select(cards, level=values.get("level", ""), failing=values.get("failing", ""), sort=sort)
-    page = Paginator(chosen, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = with_details(page.object_list)
-    teams = Team.objects.filter(slug=team) if team else Team.objects.all()
+    rows = card_rows(team, level=values.get("level", ""), failing=values.get("failing", ""), sort=sort)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = cards_of(page.object_list, details=True)
+    teams = Team.objects.filter(slug=team) if team else Team.objects.order_by("slug")
+    team_levels = team_cards(teams)  # every team's: their services add up to the total
     return render(
         request,
         "scorecards/list.html",
@@ -73,9 +74,9 @@ def scorecard_list(request):
             "form": form,
             "page": page,
             "headers": _headers(sort),
-            "rules": rule_counts(cards),
-            "teams": team_cards(cards, teams),
-            "total": len(cards),
+            "rules": rule_counts(team),
+            "teams": team_levels,
+            "total": sum(t.services for t in team_levels),
             "team_slugs": Team.objects.values_list("slug", flat=True),
         },
     )

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from portal.catalog.models import Team
 from portal.core.api import SignedIn
 
-from ..cards import rule_counts, scorecards, select, service_scorecard, team_cards, with_details
+from ..cards import card_rows, cards_of, rule_counts, service_scorecard, store_due, team_cards
 from .serializers import (
     RuleSummarySerializer,
     ScorecardQuerySerializer,
@@ -36,13 +36,10 @@ class ScorecardListView(GenericAPIView):
     @extend_schema(operation_id="v1_scorecards_list", parameters=[ScorecardQuerySerializer])
     def get(self, request):
         query = _query(ScorecardQuerySerializer, request)
-        cards = select(
-            scorecards(query.get("team", "")),
-            level=query.get("level", ""),
-            failing=query.get("failing", ""),
-            sort=query["sort"],
-        )
-        page = with_details(self.paginate_queryset(cards))
+        team = query.get("team", "")
+        store_due(team)
+        rows = card_rows(team, level=query.get("level", ""), failing=query.get("failing", ""), sort=query["sort"])
+        page = cards_of(self.paginate_queryset(rows), details=True)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
@@ -73,8 +70,9 @@ class TeamScorecardListView(GenericAPIView):
     @extend_schema(operation_id="v1_team_scorecards_list", parameters=[TeamQuerySerializer])
     def get(self, request):
         team = _query(TeamQuerySerializer, request).get("team")
-        teams = Team.objects.filter(slug=team) if team else Team.objects.all()
-        page = self.paginate_queryset(team_cards(scorecards(team or ""), teams))
+        teams = Team.objects.filter(slug=team) if team else Team.objects.order_by("slug")
+        store_due(team or "")
+        page = team_cards(self.paginate_queryset(teams))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
@@ -94,6 +92,7 @@ class ScorecardRuleListView(GenericAPIView):
     )
     def get(self, request):
         team = _query(TeamQuerySerializer, request).get("team")
+        store_due(team or "")
         rows = [
             {
                 "id": rule.id,
@@ -103,6 +102,6 @@ class ScorecardRuleListView(GenericAPIView):
                 "applies_to": rule.applies_to,
                 **counts,
             }
-            for rule, counts in rule_counts(scorecards(team or ""))
+            for rule, counts in rule_counts(team or "")
         ]
         return Response(self.get_serializer(rows, many=True).data)
