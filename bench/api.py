@@ -1,8 +1,13 @@
 """B4: a mix of API requests served by gunicorn on PostgreSQL, driven at concurrency C by a load generator in a
 separate process: list pages (100 a page, any of the first 50), the list filtered by team, exposure level or a
-search term, details of any service, and one request in ten a write (PATCH of the description with ``If-Match``,
-after reading the service for its ETag). Drawn at random with a fixed seed; each service is written at most once, so
-no write meets another's.
+search term, details of any service, one request in ten a scorecard list (the production-readiness cards of all
+services or one team's, filtered by level or failing rule, sorted, paginated; the teams' levels; the rules' counts),
+and one request in ten a write (PATCH of the description with ``If-Match``, after reading the service for its ETag).
+Drawn at random with a fixed seed; each service is written at most once, so no write meets another's.
+
+Scorecards are stored before the measured requests, as the beat keeps them; each write makes its service's card due,
+and the next scorecard request computes it again. The tables are analyzed after the bulk load, as autovacuum would
+within a minute of it: without statistics the planner takes 5,000 rows for a few dozen.
 
 Services seeded in bulk have no stored document yet (the portal stores one with every edit): one pass over the list
 pages stores them before the measured requests. SQL queries per request are counted in this process afterwards
@@ -22,6 +27,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
+from portal.scorecards.cards import refresh_due
+from portal.scorecards.rules import LEVEL_ORDER, RULE_IDS
+
 from .config import API_CONCURRENCY, ROOT
 from .instrument import percentile
 
@@ -30,8 +38,10 @@ PAGE_SIZE = 100
 MAX_PAGE = 50
 LEVELS = ("mesh", "internal", "external")
 # kind -> share of the requests drawn
-MIX = {"list": 0.3, "team": 0.1, "exposure": 0.1, "search": 0.1, "detail": 0.3, "write": 0.1}
-READS = ("list", "team", "exposure", "search", "detail")
+MIX = {"list": 0.25, "team": 0.1, "exposure": 0.1, "search": 0.1, "detail": 0.25, "scorecards": 0.1, "write": 0.1}
+READS = ("list", "team", "exposure", "search", "detail", "scorecards")
+SCORECARDS = "/api/v1/scorecards/"
+SCORECARD_SORTS = ("level", "-failed", "passed", "team", "-tier", "service")
 QUERY_SAMPLES = 3  # requests of each kind whose queries are counted in this process
 SEED = 20261201
 
@@ -62,11 +72,30 @@ class Mix:
             return {"kind": kind, "path": f"{listing}&q={rng.choice(self.names)[:-1]}"}
         if kind == "detail":
             return {"kind": kind, "path": f"{SERVICES}{rng.choice(self.names)}/"}
+        if kind == "scorecards":
+            return {"kind": kind, "path": self.scorecards()}
         if not self.unwritten:
             raise RuntimeError("B4: more writes than services; every service is written at most once")
         name = self.unwritten.pop()
         self.writes += 1
         return {"kind": kind, "path": f"{SERVICES}{name}/", "patch": {"description": f"Edited {self.writes}"}}
+
+    def scorecards(self) -> str:
+        """One of the scorecard reads: a page of all cards, sorted; filtered by team, level or failing rule; the
+        teams' levels (all, one team); the rules' counts."""
+        rng = self.rng
+        sort = f"sort={rng.choice(SCORECARD_SORTS)}"
+        return rng.choice(
+            (
+                f"{SCORECARDS}?page_size={PAGE_SIZE}&page={rng.randint(1, self.pages)}&{sort}",
+                f"{SCORECARDS}?page_size={PAGE_SIZE}&team={rng.choice(self.teams)}&{sort}",
+                f"{SCORECARDS}?page_size={PAGE_SIZE}&level={rng.choice(LEVEL_ORDER)}&{sort}",
+                f"{SCORECARDS}?page_size={PAGE_SIZE}&failing={rng.choice(RULE_IDS)}&{sort}",
+                f"/api/v1/team-scorecards/?page_size={PAGE_SIZE}",
+                f"/api/v1/team-scorecards/?team={rng.choice(self.teams)}",
+                "/api/v1/scorecard-rules/",
+            )
+        )
 
 
 def queries(item: dict, client: Client) -> int:
@@ -125,9 +154,22 @@ def run(url: str, user, names: list[str], teams: list[str], requests: int, work:
         "warmup": pages + [mix.draw() for _ in range(2 * API_CONCURRENCY)],
         "measured": [mix.draw() for _ in range(requests)],
     }
+    refresh_due()  # every card stored, as the beat keeps them
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # as autovacuum does within a minute of a bulk load; the planner needs it
     result = load(url, token, plan, work)
     client = Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_HOST="127.0.0.1")
     per_kind_queries = {kind: max(queries(mix.item(kind), client) for _ in range(QUERY_SAMPLES)) for kind in MIX}
+    # A scorecard read right after a write computes the card that write dropped (the cards are SQL otherwise).
+    after_write = 0
+    for _ in range(QUERY_SAMPLES):
+        queries(mix.item("write"), client)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"{SCORECARDS}?page_size={PAGE_SIZE}", secure=True)
+        if response.status_code != 200:
+            raise RuntimeError(f"B4: GET {SCORECARDS} answered {response.status_code}: {response.content[:500]!r}")
+        after_write = max(after_write, len(captured))
     by_kind: dict[str, list[float]] = {}
     for kind, seconds in result["samples"]:
         by_kind.setdefault(kind, []).append(seconds)
@@ -145,10 +187,13 @@ def run(url: str, user, names: list[str], teams: list[str], requests: int, work:
         "error_examples": result["errors"],
         "throughput_rps": round(len(result["samples"]) / result["wall_s"], 1) if result["wall_s"] else 0.0,
         "kinds": kinds,
+        "scorecards_p95_ms": kinds["scorecards"]["p95_ms"],
+        "scorecard_queries_after_write": after_write,
         "concurrency": API_CONCURRENCY,
         "pages": mix.pages,
         "note": f"{API_CONCURRENCY} clients in a separate process, {requests} requests drawn at random (list pages "
-        f"1-{mix.pages} of {PAGE_SIZE}, filters by team, exposure level and search term, details, 10% PATCH with "
-        "If-Match after a GET, which counts as a detail); queries per request: the most of "
-        f"{QUERY_SAMPLES} requests of each kind, counted in-process",
+        f"1-{mix.pages} of {PAGE_SIZE}, filters by team, exposure level and search term, details, 10% scorecard "
+        "reads, 10% PATCH with If-Match after a GET, which counts as a detail); queries per request: the most of "
+        f"{QUERY_SAMPLES} requests of each kind, counted in-process; a scorecard read after a write (which drops a "
+        "card): scorecard_queries_after_write",
     }

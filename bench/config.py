@@ -57,7 +57,8 @@ SCENARIOS = {
     "double over HTTP) + moto; every check must succeed",
     "B3": "render_service of 2,000 services on one core",
     "B4": "gunicorn (3 workers), 5,000 services, 8 concurrent clients: random list pages, filters (team, exposure, "
-    "search), details and 10 % PATCH with If-Match",
+    "search), details, 10 % scorecard reads (cards sorted and filtered, team levels, rule counts) and 10 % PATCH "
+    "with If-Match",
     "B5": "peak RSS (VmHWM) per process",
     "B6": "one external service's Kubernetes objects applied by the portal's kubernetes target and by kubectl apply "
     "--server-side, each to a fresh API double: first apply, no-op, one field changed; requests the double received",

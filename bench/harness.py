@@ -151,7 +151,18 @@ class Harness:
         web.stop()
         self.memory["web_peak_rss_mb"] = round(max(peaks.values()), 1)
         self.memory["web_processes_rss_mb"] = sorted(round(v, 1) for v in peaks.values())
-        self.record("B4", figures, ["read_p50_ms", "write_p50_ms", "throughput_rps", "requests"])
+        self.record(
+            "B4",
+            figures,
+            [
+                "read_p50_ms",
+                "write_p50_ms",
+                "scorecards_p95_ms",
+                "scorecard_queries_after_write",
+                "throughput_rps",
+                "requests",
+            ],
+        )
 
     def analyze(self) -> None:
         self.say(f"B8: analyze -f on {self.sizes.analyze_objects} objects")

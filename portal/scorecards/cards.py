@@ -2,17 +2,18 @@
 and each team's level (its lowest service's). Computing any number of cards costs the same few queries (the
 services with their run outcomes, their latest plans' findings, their teams, the teams' on-call schedules, the
 platform's Slack webhook); each card is then stored (``models.StoredCard``), so lists, counts and team levels
-are SQL over one row per service (a rule's status is a letter at its position in ``codes``) and check no rule until a
-card is dropped (``receivers``) or due."""
+are SQL over one row per service (filtered and sorted on columns kept beside each rule's status) and check no rule
+until a card is dropped (``receivers``) or due."""
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Min, Q, QuerySet
-from django.db.models.functions import Substr
-from django.db.models.lookups import Exact
+from django.db import transaction
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet
+from django.urls import get_script_prefix
 from django.utils import timezone
 
 from portal.catalog.choices import ServiceState
@@ -20,7 +21,7 @@ from portal.catalog.models import PlatformSettings, Service, Team
 from portal.oncall.current import pair_at, schedule_queryset, to_schedule
 from provisioning.queries import plan_findings, with_run_outcomes
 
-from .models import StoredCard
+from .models import CardDetails, StoredCard
 from .rules import (
     DRIFT_CHECK_MAX_AGE,
     FAIL,
@@ -82,10 +83,10 @@ class Card:
         """Each rule's outcome, in the rules' order; needs the details (``with_details``)."""
         if self.details is None:
             raise ValueError(f"the card of {self.name} was loaded without its details")
-        statuses = self.statuses
+        prefix = get_script_prefix()  # once: a page of cards names 1,100 fix pages
         return tuple(
-            Outcome(rule, statuses[rule.id], self.details.get(rule.id, ""), rule.fix(self.name, self.team))
-            for rule in RULES
+            Outcome(rule, STATUS_OF_CODE[code], self.details.get(rule.id, ""), rule.fix(self.name, self.team, prefix))
+            for rule, code in zip(RULES, self.codes, strict=True)
         )
 
     def count(self, status: str) -> int:
@@ -98,6 +99,11 @@ class Card:
     @property
     def failed(self) -> int:
         return self.count(FAIL)
+
+    @property
+    def failing_bits(self) -> int:
+        """Which rules fail: bit i for the i-th rule."""
+        return sum(1 << index for index, code in enumerate(self.codes) if code == CODES[FAIL])
 
     @property
     def not_applicable(self) -> int:
@@ -227,30 +233,57 @@ def compute(services: QuerySet[Service], at: datetime) -> list[tuple[Service, Ca
     return [(service, card(service, context)) for service in rows]
 
 
+# What computing a card again writes over.
+STORED_FIELDS = (
+    "name",
+    "team",
+    "tier",
+    "level",
+    "rank",
+    "passed",
+    "failed",
+    "failing",
+    "rules",
+    "codes",
+    "computed_at",
+    "valid_until",
+)
+
+
 def compute_and_store(services: QuerySet[Service]) -> dict[int, Card]:
-    """Compute these services' cards now and store them (one upsert); by service id."""
+    """Compute these services' cards now and store them (two upserts: the cards, what was found); by service id."""
     at = timezone.now()
     computed = compute(services, at)
-    StoredCard.objects.bulk_create(
-        [
-            StoredCard(
-                service_id=service.pk,
-                level=c.level,
-                rank=LEVEL_ORDER.index(c.level),
-                passed=c.passed,
-                failed=c.failed,
-                rules=RULES_KEY,
-                codes=c.codes,
-                details=c.details,
-                computed_at=at,
-                valid_until=valid_until(service, c.statuses, at),
-            )
-            for service, c in computed
-        ],
-        update_conflicts=True,
-        unique_fields=["service"],
-        update_fields=["level", "rank", "passed", "failed", "rules", "codes", "details", "computed_at", "valid_until"],
-    )
+    with transaction.atomic():  # one commit for both
+        StoredCard.objects.bulk_create(
+            [
+                StoredCard(
+                    service_id=service.pk,
+                    name=service.name,
+                    team_id=service.team_id,
+                    tier=service.tier,
+                    level=c.level,
+                    rank=LEVEL_ORDER.index(c.level),
+                    passed=c.passed,
+                    failed=c.failed,
+                    failing=c.failing_bits,
+                    rules=RULES_KEY,
+                    codes=c.codes,
+                    computed_at=at,
+                    valid_until=valid_until(service, c.statuses, at),
+                )
+                for service, c in computed
+            ],
+            update_conflicts=True,
+            unique_fields=["service"],
+            update_fields=[*STORED_FIELDS],
+        )
+        CardDetails.objects.bulk_create(
+            [CardDetails(card_id=service.pk, details=c.details) for service, c in computed],
+            update_conflicts=True,
+            unique_fields=["card"],
+            update_fields=["details"],
+        )
     return {service.pk: c for service, c in computed}
 
 
@@ -260,19 +293,24 @@ def active_services(team: str = "") -> QuerySet[Service]:
     return active.filter(team__slug=team) if team else active
 
 
-def due_by(at: datetime) -> Q:
-    """Services whose stored card is missing, of other rules, or no longer holds at ``at``."""
-    return Q(stored_card__isnull=True) | Q(stored_card__valid_until__lte=at) | ~Q(stored_card__rules=RULES_KEY)
-
-
-def store_due(team: str = "") -> int:
-    """Compute and store the cards of the active services (of ``team``) whose stored card is missing (dropped by a
-    change), of other rules, or past its time: one query when there is none, a constant number more when there are
-    (``compute_and_store``). Returns how many were computed. Lists, counts and team levels are then read from the
-    stored cards in the database."""
-    stale = list(active_services(team).filter(due_by(timezone.now())).values_list("pk", flat=True))
-    if stale:
-        compute_and_store(scorecard_services().filter(pk__in=stale))
+def store_due(team: str = "", at: datetime | None = None, batch: int | None = None) -> int:
+    """Bring the stored cards (of ``team``'s services) up to date as of ``at`` (now): compute and store those of
+    active services whose card is missing, of other rules or due by then, and delete those of services no longer
+    active (being deleted is set without a signal). The lists call it before they read, so their filters, sorts,
+    counts and team levels are SQL over the stored cards alone. One query when nothing is due, a constant number
+    more when something is (``compute_and_store``; ``batch`` services at a time if given). Returns how many were
+    computed."""
+    at = at or timezone.now()
+    services = Service.objects.filter(team__slug=team) if team else Service.objects.all()
+    due = Q(stored_card__isnull=True) | Q(stored_card__valid_until__lte=at) | ~Q(stored_card__rules=RULES_KEY)
+    active = Q(state=ServiceState.ACTIVE)
+    rows = list(services.filter((active & due) | (~active & Q(stored_card__isnull=False))).values_list("pk", "state"))
+    if gone := [pk for pk, state in rows if state != ServiceState.ACTIVE]:
+        StoredCard.objects.filter(service_id__in=gone).delete()
+    stale = [pk for pk, state in rows if state == ServiceState.ACTIVE]
+    step = batch or len(stale) or 1
+    for start in range(0, len(stale), step):
+        compute_and_store(scorecard_services().filter(pk__in=stale[start : start + step]))
     return len(stale)
 
 
@@ -281,28 +319,30 @@ SORT_KEYS = {
     "service": "name",
     "team": "team__slug",
     "tier": "tier",
-    "level": "stored_card__rank",
-    "passed": "stored_card__passed",
-    "failed": "stored_card__failed",
+    "level": "rank",
+    "passed": "passed",
+    "failed": "failed",
 }
 DEFAULT_SORT = "level"
-ROW_FIELDS = ("pk", "name", "team__slug", "tier", "stored_card__level", "stored_card__codes")
+ROW_FIELDS = ("name", "team__slug", "tier", "level", "codes")
 
 
-def rule_status(rule_id: str) -> Substr:
-    """A stored card's status letter of this rule, as SQL."""
-    return Substr("stored_card__codes", RULE_INDEX[rule_id] + 1, 1)
+def stored_cards(team: str = "") -> QuerySet[StoredCard]:
+    """The stored cards (of ``team``'s services): after ``store_due``, one per active service."""
+    cards = StoredCard.objects.all()
+    return cards.filter(team__slug=team) if team else cards
 
 
 def card_rows(team: str = "", *, level: str = "", failing: str = "", sort: str = DEFAULT_SORT) -> QuerySet:
-    """The active services (of ``team``) at ``level``, failing rule ``failing``, ordered by ``sort`` (a key of
+    """The active services' (of ``team``) cards at ``level``, failing rule ``failing``, ordered by ``sort`` (a key of
     ``SORT_KEYS``), as rows of ``ROW_FIELDS`` for ``cards_of``: filtered, ordered and paginated in the database over
-    the stored cards (``store_due`` first)."""
-    rows = active_services(team)
+    the stored cards alone (``store_due`` first)."""
+    rows = stored_cards(team)
     if level:
-        rows = rows.filter(stored_card__level=level)
+        rows = rows.filter(level=level)
     if failing:
-        rows = rows.alias(failing_status=rule_status(failing)).filter(failing_status=CODES[FAIL])
+        bit = 1 << RULE_INDEX[failing]
+        rows = rows.alias(failing_bit=F("failing").bitand(bit)).filter(failing_bit=bit)
     key, descending = sort.removeprefix("-"), sort.startswith("-")
     order = [f"-{SORT_KEYS[key]}" if descending else SORT_KEYS[key]]
     if key != "service":
@@ -312,17 +352,8 @@ def card_rows(team: str = "", *, level: str = "", failing: str = "", sort: str =
 
 def cards_of(rows: Iterable[tuple], details: bool = False) -> list[Card]:
     """Cards from rows of ``card_rows`` (a page of them), with what was found for each rule if ``details`` (one query
-    more). A card dropped by a change since ``store_due`` is computed again here."""
-    rows = list(rows)
-    missing = [row[0] for row in rows if row[5] is None]
-    fresh = compute_and_store(scorecard_services().filter(pk__in=missing)) if missing else {}
-    cards = []
-    for pk, name, slug, tier, level, codes in rows:
-        if codes is None:
-            if (computed := fresh.get(pk)) is None:
-                continue  # no longer active by the time it was computed
-            level, codes = computed.level, computed.codes
-        cards.append(Card(name, slug, tier, level, codes))
+    more)."""
+    cards = [Card(*row) for row in rows]
     return with_details(cards) if details else cards
 
 
@@ -340,22 +371,17 @@ def scorecards(team: str = "", at: datetime | None = None) -> list[Card]:
 
 def refresh_due(ahead: timedelta = REFRESH_AHEAD, batch: int = REFRESH_BATCH) -> int:
     """Compute again, and store, the cards of active services whose stored card is missing, of other rules, or
-    due within ``ahead``; in batches of ``batch`` services. Returns how many were computed. The beat runs it every
-    minute, so the pages rarely meet a card that is due (all would be at once, five minutes after they were first
-    computed)."""
-    due = list(active_services().filter(due_by(timezone.now() + ahead)).values_list("pk", flat=True))
-    for start in range(0, len(due), batch):
-        compute_and_store(scorecard_services().filter(pk__in=due[start : start + batch]))
-    # The cards of services no longer active (being deleted: set without a signal) go too.
-    StoredCard.objects.exclude(service__state=ServiceState.ACTIVE).delete()
-    return len(due)
+    due within ``ahead``, in batches of ``batch`` services, and delete those of services no longer active. Returns
+    how many were computed. The beat runs it every minute, so the pages rarely meet a card that is due (all would
+    be at once, five minutes after they were first computed)."""
+    return store_due(at=timezone.now() + ahead, batch=batch)
 
 
 def with_details(cards: list[Card]) -> list[Card]:
     """These cards with what was found for each rule (one query): for the cards a page or response shows. The
-    cards given are left as they are (the lists share them)."""
-    rows = StoredCard.objects.filter(service__name__in=[c.name for c in cards]).values_list("service__name", "details")
-    details = dict(rows)
+    cards given are left as they are."""
+    found = CardDetails.objects.filter(card__name__in=[c.name for c in cards]).values_list("card__name", "details")
+    details = dict(found)
     return [Card(c.name, c.team, c.tier, c.level, c.codes, details.get(c.name, {})) for c in cards]
 
 
@@ -367,54 +393,64 @@ def service_scorecard(name: str) -> Card | None:
 
 # --- counts ---------------------------------------------------------------------------------------------------
 
-STATUS_COUNTS = {"passed": PASS, "failed": FAIL, "not_applicable": NOT_APPLICABLE}
+
+def _tally(rows: Iterable[tuple[str, int]]) -> list[Counter]:
+    """For each rule, how many services have each status letter, from (codes, services) rows."""
+    counts = [Counter() for _ in RULES]
+    for codes, services in rows:
+        for index, code in enumerate(codes):
+            counts[index][code] += services
+    return counts
 
 
 def rule_counts(team: str = "") -> list[tuple[Rule, dict[str, int]]]:
     """Each rule with how many active services (of ``team``) pass it (``passed``), fail it (``failed``) and to how
-    many it does not apply (``not_applicable``): one query over the stored cards (``store_due`` first)."""
-    counts = active_services(team).aggregate(
-        **{
-            f"{word}_{index}": Count("pk", filter=Exact(rule_status(rule.id), CODES[status]))
-            for index, rule in enumerate(RULES)
-            for word, status in STATUS_COUNTS.items()
-        }
-    )
-    return [(rule, {word: counts[f"{word}_{index}"] for word in STATUS_COUNTS}) for index, rule in enumerate(RULES)]
+    many it does not apply (``not_applicable``): one query over the stored cards (``store_due`` first), which
+    counts each distinct set of outcomes (services share a few), and a sum over those."""
+    rows = stored_cards(team).values_list("codes").annotate(services=Count("pk")).order_by()
+    counts = _tally(rows)
+    return [
+        (
+            rule,
+            {
+                "passed": counts[index][CODES[PASS]],
+                "failed": counts[index][CODES[FAIL]],
+                "not_applicable": counts[index][CODES[NOT_APPLICABLE]],
+            },
+        )
+        for index, rule in enumerate(RULES)
+    ]
 
 
 def team_cards(teams: Iterable[Team] | QuerySet[Team] | None = None) -> list[TeamCard]:
     """Each of these teams' (all, by slug, if none given) level from its active services' stored cards (teams
-    without an active service have none): one query for the teams given, whichever their number of services
-    (``store_due`` first)."""
+    without an active service have none): one query for the teams given, which counts each team's distinct sets of
+    outcomes (``store_due`` first)."""
     teams = list(Team.objects.order_by("slug") if teams is None else teams)
-    aggregates = {
-        row["team_id"]: row
-        for row in Service.objects.filter(state=ServiceState.ACTIVE, team__in=[t.pk for t in teams])
-        .values("team_id")
+    rows = (
+        StoredCard.objects.filter(team__in=[t.pk for t in teams])
+        .values_list("team_id", "level", "codes")
+        .annotate(services=Count("pk"))
         .order_by()
-        .annotate(
-            services=Count("pk"),
-            rank=Min("stored_card__rank"),
-            **{f"level_{level}": Count("pk", filter=Q(stored_card__level=level)) for level in LEVEL_ORDER},
-            **{
-                f"failing_{index}": Count("pk", filter=Exact(rule_status(rule.id), CODES[FAIL]))
-                for index, rule in enumerate(RULES)
-            },
-        )
-    }
+    )
+    by_team: dict[int, list[tuple[str, str, int]]] = {}
+    for team_id, level, codes, services in rows:
+        by_team.setdefault(team_id, []).append((level, codes, services))
     result = []
     for team in teams:
-        row = aggregates.get(team.pk)
-        failing = {rule.id: row[f"failing_{index}"] for index, rule in enumerate(RULES)} if row else {}
+        own = by_team.get(team.pk, [])
+        levels = Counter()
+        for level, _, services in own:
+            levels[level] += services
+        failed = [counts[CODES[FAIL]] for counts in _tally((codes, services) for _, codes, services in own)]
         result.append(
             TeamCard(
                 slug=team.slug,
                 name=team.name,
-                level=LEVEL_ORDER[row["rank"]] if row and row["rank"] is not None else None,
-                services=row["services"] if row else 0,
-                levels={level: row[f"level_{level}"] if row else 0 for level in LEVEL_ORDER},
-                failing={rule_id: n for rule_id, n in failing.items() if n},
+                level=min(levels, key=LEVEL_ORDER.index) if levels else None,
+                services=sum(services for _, _, services in own),
+                levels={level: levels[level] for level in LEVEL_ORDER},
+                failing={rule.id: failed[index] for index, rule in enumerate(RULES) if failed[index]},
             )
         )
     return result

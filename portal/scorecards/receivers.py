@@ -1,9 +1,11 @@
-"""A stored card goes when anything it was computed from changes, so the next read computes it again: the service
+"""A stored card is due when anything it was computed from changes, so the next read computes it again: the service
 and its sections, its runs and plans, its team, the team's members and on-call schedule, the platform settings.
-Changes made without a signal (bulk updates) are seen when the card's time is up (``cards.STORED_CARD_MAX_AGE``)."""
+A due card is listed as it was until then (a read that began before the change). Changes made without a signal
+(bulk updates) are seen when the card's time is up (``cards.STORED_CARD_MAX_AGE``)."""
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
 from portal.catalog.models import Membership, PlatformSettings, Service, Team, Telemetry, Traffic
 from portal.oncall.models import Override, Rotation, RotationMember, Schedule
@@ -15,12 +17,12 @@ from .models import StoredCard
 
 def forget_service(service_id: int | None) -> None:
     if service_id is not None:
-        StoredCard.objects.filter(service_id=service_id).delete()
+        StoredCard.objects.filter(service_id=service_id).update(valid_until=timezone.now())
 
 
 def forget_team(team_id: int | None) -> None:
     if team_id is not None:
-        StoredCard.objects.filter(service__team_id=team_id).delete()
+        StoredCard.objects.filter(team_id=team_id).update(valid_until=timezone.now())
 
 
 @receiver([post_save, post_delete], sender=Service, dispatch_uid="scorecards-service")
@@ -65,4 +67,4 @@ def rotation_member_changed(sender, instance: RotationMember, **kwargs) -> None:
 
 @receiver(post_save, sender=PlatformSettings, dispatch_uid="scorecards-platform")
 def platform_changed(sender, **kwargs) -> None:
-    StoredCard.objects.all().delete()
+    StoredCard.objects.update(valid_until=timezone.now())

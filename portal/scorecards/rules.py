@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.urls import get_script_prefix, reverse
+from django.urls import reverse
 
 from portal.catalog.choices import MtlsMode, Protocol
 from portal.oncall.schedule import Role
@@ -69,7 +69,7 @@ class Rule:
     level: str
     title: str
     why: str
-    fix: Callable[[str, str], str]  # (service name, team slug) -> the page where it is fixed
+    fix: Callable[[str, str, str], str]  # (service name, team slug, script prefix) -> the page where it is fixed
     check: Callable[..., Result]  # (service, context) -> Result
     applies: Callable[..., bool] = lambda service: True
     applies_to: str = "every service"
@@ -88,28 +88,28 @@ def _pattern(viewname: str, prefix: str) -> str:
     return reverse(viewname, args=[_ARGUMENT])
 
 
-def _path(viewname: str, argument: str) -> str:
-    return _pattern(viewname, get_script_prefix()).replace(_ARGUMENT, argument)
+def _path(viewname: str, argument: str, prefix: str) -> str:
+    return _pattern(viewname, prefix).replace(_ARGUMENT, argument)
 
 
-def _edit(step: str) -> Callable[[str, str], str]:
-    return lambda name, team: f"{_path('catalog:service_edit', name)}?step={step}"
+def _edit(step: str) -> Callable[[str, str, str], str]:
+    return lambda name, team, prefix: f"{_path('catalog:service_edit', name, prefix)}?step={step}"
 
 
-def _service_page(anchor: str) -> Callable[[str, str], str]:
-    return lambda name, team: f"{_path('catalog:service_detail', name)}#{anchor}"
+def _service_page(anchor: str) -> Callable[[str, str, str], str]:
+    return lambda name, team, prefix: f"{_path('catalog:service_detail', name, prefix)}#{anchor}"
 
 
-def _team_page(name: str, team: str) -> str:
-    return f"{_path('catalog:team_detail', team)}#members-heading"
+def _team_page(name: str, team: str, prefix: str) -> str:
+    return f"{_path('catalog:team_detail', team, prefix)}#members-heading"
 
 
-def _team_edit(name: str, team: str) -> str:
-    return _path("catalog:team_edit", team)
+def _team_edit(name: str, team: str, prefix: str) -> str:
+    return _path("catalog:team_edit", team, prefix)
 
 
-def _oncall_page(name: str, team: str) -> str:
-    return _path("oncall:team", team)
+def _oncall_page(name: str, team: str, prefix: str) -> str:
+    return _path("oncall:team", team, prefix)
 
 
 # --- when rules apply ----------------------------------------------------------------------------------------

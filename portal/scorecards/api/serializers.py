@@ -1,9 +1,10 @@
 """How scorecards are represented, and the lists' query parameters validated."""
 
+from django.urls import get_script_prefix
 from rest_framework import serializers
 
-from ..cards import DEFAULT_SORT, SORT_KEYS
-from ..rules import LEVEL_ORDER, LEVELS, RULE_IDS, STATUSES
+from ..cards import DEFAULT_SORT, SORT_KEYS, STATUS_OF_CODE
+from ..rules import LEVEL_ORDER, LEVELS, RULE_IDS, RULES, STATUSES
 
 SORTS = [*SORT_KEYS, *(f"-{key}" for key in SORT_KEYS)]
 
@@ -53,6 +54,8 @@ class ScorecardSerializer(serializers.Serializer):
         serialization takes most of the response's time over."""
         request = self.context.get("request")
         origin = f"{request.scheme}://{request.get_host()}" if request else ""
+        prefix = get_script_prefix()
+        details = card.details or {}
         return {
             "service": card.name,
             "team": card.team,
@@ -64,15 +67,15 @@ class ScorecardSerializer(serializers.Serializer):
             "not_applicable": card.not_applicable,
             "rules": [
                 {
-                    "id": o.rule.id,
-                    "title": o.rule.title,
-                    "level": o.rule.level,
-                    "status": o.status,
-                    "detail": o.detail,
-                    "why": o.rule.why,
-                    "fix_url": origin + o.fix_url,
+                    "id": rule.id,
+                    "title": rule.title,
+                    "level": rule.level,
+                    "status": STATUS_OF_CODE[code],
+                    "detail": details.get(rule.id, ""),
+                    "why": rule.why,
+                    "fix_url": origin + rule.fix(card.name, card.team, prefix),
                 }
-                for o in card.outcomes
+                for rule, code in zip(RULES, card.codes, strict=True)
             ],
         }
 
