@@ -304,7 +304,8 @@ def store_due(team: str = "", at: datetime | None = None, batch: int | None = No
     services = Service.objects.filter(team__slug=team) if team else Service.objects.all()
     due = Q(stored_card__isnull=True) | Q(stored_card__valid_until__lte=at) | ~Q(stored_card__rules=RULES_KEY)
     active = Q(state=ServiceState.ACTIVE)
-    rows = list(services.filter((active & due) | (~active & Q(stored_card__isnull=False))).values_list("pk", "state"))
+    rows = services.filter((active & due) | (~active & Q(stored_card__isnull=False))).order_by()
+    rows = list(rows.values_list("pk", "state"))
     if gone := [pk for pk, state in rows if state != ServiceState.ACTIVE]:
         StoredCard.objects.filter(service_id__in=gone).delete()
     stale = [pk for pk, state in rows if state == ServiceState.ACTIVE]

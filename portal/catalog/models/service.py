@@ -60,7 +60,11 @@ class Service(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["team", "name"])]
+        indexes = [
+            models.Index(fields=["team", "name"]),
+            # Which services are active, read without their rows: the scorecards check theirs on every list.
+            models.Index(fields=["state", "id"], name="catalog_service_state_id"),
+        ]
 
     def __str__(self) -> str:
         return self.name
