@@ -5,6 +5,7 @@ platform's Slack webhook); each card is then stored (``models.StoredCard``), so 
 are SQL over one row per service (filtered and sorted on columns kept beside each rule's status) and check no rule
 until a card is dropped (``receivers``) or due."""
 
+import functools
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
@@ -141,7 +142,14 @@ class TeamCard:
 
 def scorecard_services() -> QuerySet[Service]:
     """The active services as the rules read them: their traffic and telemetry, their team without its secrets,
-    and the outcomes of their latest runs."""
+    and the outcomes of their latest runs. A copy of a queryset built once per process: resolving its eight
+    subqueries took a third of the time a read spends computing one card."""
+    return _scorecard_services().all()
+
+
+@functools.cache
+def _scorecard_services() -> QuerySet[Service]:
+    """Never evaluated itself (``scorecard_services`` hands out copies), so it holds no rows."""
     services = (
         Service.objects.filter(state=ServiceState.ACTIVE)
         .select_related("team", "traffic", "telemetry")
