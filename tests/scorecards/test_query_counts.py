@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 URLS = (
     "/api/v1/scorecards/",
     "/api/v1/scorecards/?failing=runbook&sort=-passed",
+    "/api/v1/scorecards/?expand=rules&sort=team",
     "/api/v1/team-scorecards/",
     "/api/v1/scorecard-rules/",
     "/scorecards/",

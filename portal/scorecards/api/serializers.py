@@ -3,10 +3,11 @@
 from django.urls import get_script_prefix
 from rest_framework import serializers
 
-from ..cards import DEFAULT_SORT, SORT_KEYS, STATUS_OF_CODE
-from ..rules import LEVEL_ORDER, LEVELS, RULE_IDS, RULES, STATUSES
+from ..cards import CODES, DEFAULT_SORT, SORT_KEYS, STATUS_OF_CODE
+from ..rules import FAIL, LEVEL_ORDER, LEVELS, RULE_IDS, RULES, STATUSES
 
 SORTS = [*SORT_KEYS, *(f"-{key}" for key in SORT_KEYS)]
+FAIL_CODE = CODES[FAIL]
 
 
 class ScorecardQuerySerializer(serializers.Serializer):
@@ -19,6 +20,11 @@ class ScorecardQuerySerializer(serializers.Serializer):
         choices=SORTS,
         default=DEFAULT_SORT,
         help_text="Order by this column (service, team, tier, level, passed, failed); '-' first for descending.",
+    )
+    expand = serializers.ChoiceField(
+        choices=["rules"],
+        required=False,
+        help_text="rules: each card with every rule's outcome, as one card has it (what was found, why, the fix).",
     )
 
 
@@ -47,16 +53,21 @@ class ScorecardSerializer(serializers.Serializer):
     passed = serializers.IntegerField()
     failed = serializers.IntegerField()
     not_applicable = serializers.IntegerField()
-    rules = OutcomeSerializer(source="outcomes", many=True)
+    failing = serializers.ListField(
+        child=serializers.ChoiceField(choices=RULE_IDS), help_text="The rules it fails, in the rules' order."
+    )
+    rules = OutcomeSerializer(
+        source="outcomes",
+        many=True,
+        required=False,
+        help_text="Every rule's outcome, in the rules' order: always on one card, in a list with expand=rules.",
+    )
 
     def to_representation(self, card) -> dict:
         """The fields above, written out directly: a page of 100 cards has 1,100 outcomes, which field-by-field
-        serialization takes most of the response's time over."""
-        request = self.context.get("request")
-        origin = f"{request.scheme}://{request.get_host()}" if request else ""
-        prefix = get_script_prefix()
-        details = card.details or {}
-        return {
+        serialization takes most of the response's time over. ``rules`` when the card was loaded with what was
+        found (``cards.with_details``)."""
+        summary = {
             "service": card.name,
             "team": card.team,
             "tier": card.tier,
@@ -65,6 +76,16 @@ class ScorecardSerializer(serializers.Serializer):
             "passed": card.passed,
             "failed": card.failed,
             "not_applicable": card.not_applicable,
+            "failing": [rule.id for rule, code in zip(RULES, card.codes, strict=True) if code == FAIL_CODE],
+        }
+        if card.details is None:
+            return summary
+        request = self.context.get("request")
+        origin = f"{request.scheme}://{request.get_host()}" if request else ""
+        prefix = get_script_prefix()
+        details = card.details
+        return {
+            **summary,
             "rules": [
                 {
                     "id": rule.id,

@@ -27,7 +27,8 @@ def _query(serializer_class, request) -> dict:
 
 
 class ScorecardListView(GenericAPIView):
-    """The active services' scorecards, worst level first by default (``sort``), paginated."""
+    """The active services' scorecards, worst level first by default (``sort``), paginated: each with its level,
+    counts and failing rules, and with every rule's outcome when ``expand=rules`` (one query more)."""
 
     permission_classes = [SignedIn]
     serializer_class = ScorecardSerializer
@@ -39,7 +40,7 @@ class ScorecardListView(GenericAPIView):
         team = query.get("team", "")
         store_due(team)
         rows = card_rows(team, level=query.get("level", ""), failing=query.get("failing", ""), sort=query["sort"])
-        page = cards_of(self.paginate_queryset(rows), details=True)
+        page = cards_of(self.paginate_queryset(rows), details=query.get("expand") == "rules")
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
