@@ -1,8 +1,9 @@
 """B4: a mix of API requests served by gunicorn on PostgreSQL, driven at concurrency C by a load generator in a
 separate process: list pages (100 a page, any of the first 50), the list filtered by team, exposure level or a
 search term, details of any service, one request in ten a scorecard list (the production-readiness cards of all
-services or one team's, filtered by level or failing rule, sorted, paginated; the teams' levels; the rules' counts),
-and one request in ten a write (PATCH of the description with ``If-Match``, after reading the service for its ETag).
+services or one team's, filtered by level or failing rule, sorted, paginated, some with every rule's outcome; the
+teams' levels; the rules' counts), and one request in ten a write (PATCH of the description with ``If-Match``, after
+reading the service for its ETag).
 Drawn at random with a fixed seed; each service is written at most once, so no write meets another's.
 
 Scorecards are stored before the measured requests, as the beat keeps them; each write makes its service's card due,
@@ -82,13 +83,14 @@ class Mix:
         return {"kind": kind, "path": f"{SERVICES}{name}/", "patch": {"description": f"Edited {self.writes}"}}
 
     def scorecards(self) -> str:
-        """One of the scorecard reads: a page of all cards, sorted; filtered by team, level or failing rule; the
-        teams' levels (all, one team); the rules' counts."""
+        """One of the scorecard reads: a page of all cards, sorted, with or without every rule's outcome; filtered
+        by team, level or failing rule; the teams' levels (all, one team); the rules' counts."""
         rng = self.rng
         sort = f"sort={rng.choice(SCORECARD_SORTS)}"
         return rng.choice(
             (
                 f"{SCORECARDS}?page_size={PAGE_SIZE}&page={rng.randint(1, self.pages)}&{sort}",
+                f"{SCORECARDS}?page_size={PAGE_SIZE}&page={rng.randint(1, self.pages)}&{sort}&expand=rules",
                 f"{SCORECARDS}?page_size={PAGE_SIZE}&team={rng.choice(self.teams)}&{sort}",
                 f"{SCORECARDS}?page_size={PAGE_SIZE}&level={rng.choice(LEVEL_ORDER)}&{sort}",
                 f"{SCORECARDS}?page_size={PAGE_SIZE}&failing={rng.choice(RULE_IDS)}&{sort}",
