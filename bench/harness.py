@@ -158,6 +158,7 @@ class Harness:
                 "read_p50_ms",
                 "write_p50_ms",
                 "scorecards_p95_ms",
+                "read_p95_without_scorecards_ms",
                 "scorecard_queries_after_write",
                 "throughput_rps",
                 "requests",
