@@ -1,10 +1,10 @@
 """One FilterSet per list: the HTML pages and the API filter the same way."""
 
 import django_filters
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from .choices import ExposureLevel, Lifecycle
-from .models import Service, Team
+from .models import Hostname, Service, Team
 
 
 class TeamFilterSet(django_filters.FilterSet):
@@ -29,6 +29,7 @@ class ServiceFilterSet(django_filters.FilterSet):
         fields = ["q", "team", "lifecycle", "exposure"]
 
     def search(self, queryset, name, value):
-        return queryset.filter(
-            Q(name__icontains=value) | Q(description__icontains=value) | Q(exposure__hostnames__fqdn__icontains=value)
-        ).distinct()
+        # A hostname matches through EXISTS, not a join: a service with several matching hostnames is still one row,
+        # without DISTINCT over its whole row (its stored document included).
+        hostnames = Hostname.objects.filter(exposure_id=OuterRef("pk"), fqdn__icontains=value)
+        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value) | Exists(hostnames))

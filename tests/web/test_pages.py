@@ -210,6 +210,23 @@ def test_service_list_filters_with_the_shared_filterset(client_for, member, serv
     assert "No service matches these filters." in page
 
 
+def test_a_search_matching_several_hostnames_of_a_service_lists_it_once(client_for, member, service):
+    register(
+        name="shop",
+        description="Storefront",
+        exposure={"level": "external", "hostnames": ["shop.example.com", "shop-api.example.com"]},
+    )
+    client = client_for(member)
+    found = client.get("/api/v1/services/", {"q": "shop-"}).json()
+    assert (found["count"], [s["name"] for s in found["results"]]) == (1, ["shop"])  # by a hostname alone
+    found = client.get("/api/v1/services/", {"q": ".example.com"}).json()
+    assert (found["count"], [s["name"] for s in found["results"]]) == (1, ["shop"])  # two hostnames, one service
+    found = client.get("/api/v1/services/", {"q": "LEDG"}).json()
+    assert [s["name"] for s in found["results"]] == ["ledger"]
+    page = client.get(reverse("catalog:service_list"), {"q": "example.com"}).content.decode()
+    assert page.count('href="/services/shop/"') == 1 and ">ledger<" not in page
+
+
 def test_plan_page_shows_every_change_by_provider_with_words_and_icons(client_for, member, plan):
     page = client_for(member).get(reverse("provisioning:plan_detail", args=[plan.pk])).content.decode()
     k8s, aws = page.index('id="provider-kubernetes"'), page.index('id="provider-aws"')
