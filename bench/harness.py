@@ -144,9 +144,14 @@ class Harness:
         self.more_services(more)
         web, url = start_gunicorn(self.env, self.logs, GUNICORN_WORKERS)
         self.started.append(web)
+        # One worker process, as production has beside the web: it computes the scorecards the writes make due.
+        app.control.purge()
+        worker = start_worker(self.env, self.logs, 1)
+        self.started.append(worker)
         names = list(Service.objects.order_by("name").values_list("name", flat=True))
         slugs = list(Team.objects.order_by("slug").values_list("slug", flat=True))
         figures = api.run(url, self.owner, names, slugs, self.sizes.api_requests, self.work)
+        worker.stop()
         peaks = web.peak_rss_mb()
         web.stop()
         self.memory["web_peak_rss_mb"] = round(max(peaks.values()), 1)
@@ -159,7 +164,7 @@ class Harness:
                 "write_p50_ms",
                 "scorecards_p95_ms",
                 "read_p95_without_scorecards_ms",
-                "scorecard_queries_after_write",
+                "scorecard_queries_one_overdue",
                 "throughput_rps",
                 "requests",
             ],

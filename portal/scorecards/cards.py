@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet
 from django.urls import get_script_prefix
@@ -321,6 +322,14 @@ def store_due(team: str = "", at: datetime | None = None, batch: int | None = No
     for start in range(0, len(stale), step):
         compute_and_store(scorecard_services().filter(pk__in=stale[start : start + step]))
     return len(stale)
+
+
+def store_overdue(team: str = "") -> int:
+    """What the lists call before they read: ``store_due`` for the cards due for longer than
+    ``PORTAL_SCORECARD_GRACE_SECONDS`` (a worker computes the others, ``tasks.compute_due``), and every missing card
+    or card of other rules (never listed as it is)."""
+    grace = timedelta(seconds=settings.PORTAL_SCORECARD_GRACE_SECONDS)
+    return store_due(team, at=timezone.now() - grace)
 
 
 # Columns to sort by (``-`` first for descending); services of equal value stay in name order, either way.

@@ -1,8 +1,10 @@
-"""A stored card is due when anything it was computed from changes, so the next read computes it again: the service
-and its sections, its runs and plans, its team, the team's members and on-call schedule, the platform settings.
-A due card is listed as it was until then (a read that began before the change). Changes made without a signal
-(bulk updates) are seen when the card's time is up (``cards.STORED_CARD_MAX_AGE``)."""
+"""A stored card is due when anything it was computed from changes: the service and its sections, its runs and plans,
+its team, the team's members and on-call schedule, the platform settings. A worker computes it a second after the
+change commits (``tasks.ask_compute``); a list that finds it due for longer computes it itself
+(``PORTAL_SCORECARD_GRACE_SECONDS``). Until then it is listed as it was. Changes made without a signal (bulk
+updates) are seen when the card's time is up (``cards.STORED_CARD_MAX_AGE``)."""
 
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -13,16 +15,23 @@ from provisioning.models import Plan
 from provisioning.signals import run_finished
 
 from .models import StoredCard
+from .tasks import ask_compute
+
+
+def made_due(cards) -> None:
+    """These stored cards are due: a worker computes them once the change commits (``tasks.ask_compute``)."""
+    if cards.update(valid_until=timezone.now()):
+        transaction.on_commit(ask_compute)
 
 
 def forget_service(service_id: int | None) -> None:
     if service_id is not None:
-        StoredCard.objects.filter(service_id=service_id).update(valid_until=timezone.now())
+        made_due(StoredCard.objects.filter(service_id=service_id))
 
 
 def forget_team(team_id: int | None) -> None:
     if team_id is not None:
-        StoredCard.objects.filter(team_id=team_id).update(valid_until=timezone.now())
+        made_due(StoredCard.objects.filter(team_id=team_id))
 
 
 @receiver([post_save, post_delete], sender=Service, dispatch_uid="scorecards-service")
@@ -67,4 +76,4 @@ def rotation_member_changed(sender, instance: RotationMember, **kwargs) -> None:
 
 @receiver(post_save, sender=PlatformSettings, dispatch_uid="scorecards-platform")
 def platform_changed(sender, **kwargs) -> None:
-    StoredCard.objects.update(valid_until=timezone.now())
+    made_due(StoredCard.objects.all())

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from portal.catalog.models import Team
 
-from .cards import DEFAULT_SORT, SORT_KEYS, card_rows, cards_of, rule_counts, store_due, team_cards
+from .cards import DEFAULT_SORT, SORT_KEYS, card_rows, cards_of, rule_counts, store_overdue, team_cards
 from .rules import LEVEL_ORDER, RULES
 
 PAGE_SIZE = 50
@@ -60,7 +60,7 @@ def scorecard_list(request):
     form = ScorecardFilterForm(request.GET)
     values = form.cleaned_data if form.is_valid() else {}
     team = values.get("team", "")
-    store_due(team)
+    store_overdue(team)
     sort = values.get("sort") or DEFAULT_SORT
     rows = card_rows(team, level=values.get("level", ""), failing=values.get("failing", ""), sort=sort)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -308,6 +308,14 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The queue the portal's processes send to and its workers take from: portals sharing one broker each need their own.
+CELERY_TASK_DEFAULT_QUEUE = env("PORTAL_CELERY_QUEUE", default="celery")
+
+# --- Scorecards --------------------------------------------------------------------------------
+# A change makes its cards due and asks a worker to compute them, all those due at once, a second later; until
+# then the lists show the cards as they were. A list computes a due card itself only once it has been due this
+# long (no worker, or one far behind), so lists are never staler than this. 0: lists compute every due card.
+PORTAL_SCORECARD_GRACE_SECONDS = env.int("PORTAL_SCORECARD_GRACE_SECONDS", default=10)
 
 # --- Provisioning runs ---------------------------------------------------------------------------
 # A worker refreshes a run's heartbeat at every step; without one for this long it is presumed dead.

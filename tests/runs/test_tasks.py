@@ -18,6 +18,7 @@ TASK_NAMES = {
     "oncall.refresh_routing",
     "notify.post_to_slack",
     "scorecards.refresh",
+    "scorecards.compute_due",
 }
 
 

@@ -1,6 +1,6 @@
 """Lists read the stored cards: one query for any number of services, until something a card was computed from
-changes (its receivers delete it) or its time is up (who is on call, a drift check growing old, a change made
-without a signal)."""
+changes (its receivers make it due and ask a worker to compute it) or its time is up (who is on call, a drift check
+growing old, a change made without a signal)."""
 
 from datetime import timedelta
 
@@ -167,3 +167,41 @@ def test_the_beat_drops_the_cards_of_services_being_deleted(gold, slack):
     assert scorecards() == []
     assert refresh.apply().get() == 0
     assert not StoredCard.objects.exists()
+
+
+def test_a_change_asks_a_worker_and_lists_show_the_card_as_it_was_until_it_is_overdue(
+    gold, slack, settings, django_capture_on_commit_callbacks
+):
+    from portal.scorecards.cards import card_rows, cards_of, store_overdue
+    from portal.scorecards.tasks import ask_compute, compute_due
+
+    def listed() -> list[tuple[str, str]]:
+        store_overdue()
+        return [(c.name, c.level) for c in cards_of(card_rows(sort="service"))]
+
+    settings.PORTAL_SCORECARD_GRACE_SECONDS = 10
+    register("wallet", **GOLD)
+    assert listed() == [("ledger", "gold"), ("wallet", "none")]  # a missing card is computed at once
+    with django_capture_on_commit_callbacks() as asked:
+        edit_runbook(Service.objects.get(pk=gold.pk))
+    assert asked and set(asked) == {ask_compute}  # once the change commits
+    assert listed() == [("ledger", "gold"), ("wallet", "none")]  # due, not overdue: as it was
+    assert compute_due.apply().get() == 1  # the worker's task: every card due now
+    assert listed() == [("ledger", "none"), ("wallet", "none")]
+    # No worker took it: once due for longer than the grace, the list computes it itself.
+    Service.objects.filter(name="wallet").update(runbook_url="")
+    StoredCard.objects.filter(service__name="wallet").update(valid_until=timezone.now() - timedelta(seconds=11))
+    with CaptureQueriesContext(connection) as queries:
+        store_overdue()
+    assert len(queries) > 2  # computed
+    assert StoredCard.objects.get(service__name="wallet").codes[1] == "f"  # runbook
+
+
+def test_cards_of_other_rules_are_never_listed_even_within_the_grace(gold, slack, settings):
+    from portal.scorecards.cards import card_rows, cards_of, store_overdue
+
+    settings.PORTAL_SCORECARD_GRACE_SECONDS = 10
+    card_of()
+    StoredCard.objects.update(rules="0" * 12, codes="f", valid_until=timezone.now() + timedelta(minutes=5))
+    store_overdue()
+    assert [(c.name, c.level, c.codes) for c in cards_of(card_rows())] == [("ledger", "gold", "p" * 11)]

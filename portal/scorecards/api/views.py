@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from portal.catalog.models import Team
 from portal.core.api import SignedIn
 
-from ..cards import card_rows, cards_of, rule_counts, service_scorecard, store_due, team_cards
+from ..cards import card_rows, cards_of, rule_counts, service_scorecard, store_overdue, team_cards
 from .serializers import (
     RuleSummarySerializer,
     ScorecardQuerySerializer,
@@ -38,7 +38,7 @@ class ScorecardListView(GenericAPIView):
     def get(self, request):
         query = _query(ScorecardQuerySerializer, request)
         team = query.get("team", "")
-        store_due(team)
+        store_overdue(team)
         rows = card_rows(team, level=query.get("level", ""), failing=query.get("failing", ""), sort=query["sort"])
         page = cards_of(self.paginate_queryset(rows), details=query.get("expand") == "rules")
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
@@ -72,7 +72,7 @@ class TeamScorecardListView(GenericAPIView):
     def get(self, request):
         team = _query(TeamQuerySerializer, request).get("team")
         teams = Team.objects.filter(slug=team) if team else Team.objects.order_by("slug")
-        store_due(team or "")
+        store_overdue(team or "")
         page = team_cards(self.paginate_queryset(teams))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -93,7 +93,7 @@ class ScorecardRuleListView(GenericAPIView):
     )
     def get(self, request):
         team = _query(TeamQuerySerializer, request).get("team")
-        store_due(team or "")
+        store_overdue(team or "")
         rows = [
             {
                 "id": rule.id,

@@ -7,7 +7,7 @@ from django.utils.html import format_html
 
 from portal.catalog.models import Team
 
-from ..cards import service_scorecard, store_due, team_cards
+from ..cards import service_scorecard, store_overdue, team_cards
 from ..rules import FAIL, NONE, NOT_APPLICABLE, PASS
 
 register = template.Library()
@@ -43,6 +43,6 @@ def scorecard(name: str) -> dict:
 @register.inclusion_tag("scorecards/includes/team_level.html")
 def team_scorecard(slug: str) -> dict:
     """A team's production-readiness level: the lowest of its active services', with how many are at each."""
-    store_due(slug)
+    store_overdue(slug)
     cards = team_cards(Team.objects.filter(slug=slug))
     return {"team": cards[0] if cards else None}
