@@ -34,6 +34,9 @@ class BoundedManyRelatedField(serializers.ManyRelatedField):
             return super().to_internal_value(data)
         if not all(isinstance(item, str) for item in data):
             return super().to_internal_value(data)
+        for item in data:
+            if "\x00" in item:  # names nothing (PostgreSQL refuses NUL in text): not looked up
+                child.fail("does_not_exist", slug_name=child.slug_field, value=item)
         # Looked up by slug in one query; the first one missing fails as the child would fail it.
         found = {
             getattr(o, child.slug_field): o for o in child.get_queryset().filter(**{f"{child.slug_field}__in": data})

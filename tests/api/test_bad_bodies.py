@@ -107,3 +107,21 @@ def test_a_form_with_too_many_fields_is_a_json_400(call, client, settings):
     assert response.status_code == 400, response.content[:300]
     assert "detail" in response.json()
     assert_healthy(client)
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ({"team": "pay\u0000ments"}, "team"),
+        ({"traffic": {"allowed_callers": ["sh\u0000op"]}}, "traffic"),
+        ({"exposure": {"routes": [{"header": "user-agent", "exact": "x", "service": "sh\u0000op"}]}}, "exposure"),
+    ],
+)
+def test_a_name_with_a_nul_character_names_nothing(call, client, shop, document, field):
+    # PostgreSQL refuses NUL in text: looking such a name up would be a 500; it is the field's "does not exist".
+    body = json.dumps({"name": "wallet", "team": "payments", **document})
+    response = call("post", "/api/v1/services/", body)
+    assert response.status_code == 400 and field in response.json(), response.content
+    assert "does not exist" in json.dumps(response.json())
+    assert not Service.objects.filter(name="wallet").exists()
+    assert_healthy(client)

@@ -257,6 +257,16 @@ def _field_values(instance) -> dict:
 # --- Service: nested documents -----------------------------------------------------------------------
 
 
+class NamedBy(serializers.SlugRelatedField):
+    """An object named by its slug. A value no slug can hold (a NUL character, which PostgreSQL refuses in text)
+    names nothing: the field's own "does not exist", not a database error."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
+
+
 class RouteSerializer(serializers.Serializer):
     """``{"header": "user-agent", "regex": ".*Mobile.*", "service": "payments-sp"}``"""
 
@@ -264,7 +274,7 @@ class RouteSerializer(serializers.Serializer):
     exact = serializers.CharField(required=False, max_length=500)
     prefix = serializers.CharField(required=False, max_length=500)
     regex = serializers.CharField(required=False, max_length=500, validators=[_django_validator(validate_regex)])
-    service = serializers.SlugRelatedField(
+    service = NamedBy(
         slug_field="name",
         queryset=Service.objects.all(),
         error_messages={
@@ -469,7 +479,7 @@ class TrafficSerializer(serializers.Serializer):
     connection_pool = ConnectionPoolSerializer(required=False, allow_null=True, default=spec.Traffic.connection_pool)
     mtls = serializers.ChoiceField(choices=MtlsMode.choices, default=spec.Traffic.mtls)
     allowed_callers = limits.BoundedManyRelatedField(
-        child_relation=serializers.SlugRelatedField(
+        child_relation=NamedBy(
             slug_field="name",
             queryset=Service.objects.all(),
             error_messages={"does_not_exist": "Service {value!r} does not exist."},
@@ -560,7 +570,7 @@ class ServiceListSerializer(serializers.ListSerializer):
         return service_documents(list(data.all() if hasattr(data, "all") else data))
 
 
-class ServiceTeamField(serializers.SlugRelatedField):
+class ServiceTeamField(NamedBy):
     """A service's team by slug; the team it has already is not looked up again."""
 
     def to_internal_value(self, data):
