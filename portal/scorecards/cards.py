@@ -3,7 +3,7 @@ and each team's level (its lowest service's). Computing any number of cards cost
 services with their run outcomes, their latest plans' findings, their teams, the teams' on-call schedules, the
 platform's Slack webhook); each card is then stored (``models.StoredCard``), so lists, counts and team levels
 are SQL over one row per service (filtered and sorted on columns kept beside each rule's status) and check no rule
-until a card is dropped (``receivers``) or due."""
+until a card is due (``receivers``: a change; or its time is up), when a worker computes it again."""
 
 import functools
 import hashlib
@@ -103,9 +103,14 @@ class Card:
         return self.count(FAIL)
 
     @property
+    def failing(self) -> list[str]:
+        """The ids of the rules it fails, in the rules' order."""
+        return [rule_id for rule_id, code in zip(RULE_IDS, self.codes, strict=True) if code == CODES[FAIL]]
+
+    @property
     def failing_bits(self) -> int:
         """Which rules fail: bit i for the i-th rule."""
-        return sum(1 << index for index, code in enumerate(self.codes) if code == CODES[FAIL])
+        return sum(1 << RULE_INDEX[rule_id] for rule_id in self.failing)
 
     @property
     def not_applicable(self) -> int:

@@ -7,9 +7,9 @@ from django.db import models
 class StoredCard(models.Model):
     """A service's card as computed at ``computed_at``: its level, each rule's status and detail. Due (``valid_until``
     set to the time of the change) when anything it was computed from changes (``portal.scorecards.receivers``),
-    and computed again when read once due; time alone also makes it due (who is on call now, a drift check growing
-    old), which bounds how long a change that sends no signal can go unseen. Cards of services no longer active
-    are deleted when the lists or the beat next look."""
+    and computed again by a worker, or by a list that finds it due for longer than the grace; time alone also makes
+    it due (who is on call now, a drift check growing old), which bounds how long a change that sends no signal can
+    go unseen. Cards of services no longer active are deleted when the lists or the beat next look."""
 
     service = models.OneToOneField(
         "catalog.Service", primary_key=True, on_delete=models.CASCADE, related_name="stored_card"

@@ -70,21 +70,12 @@ def test_a_card_in_the_api(client, fleet):
 
 def test_a_list_names_the_failing_rules_and_expands_to_every_outcome(client, fleet):
     listed = {c["service"]: c for c in client.get("/api/v1/scorecards/").json()["results"]}
-    assert listed["ledger-sp"] == {
-        "service": "ledger-sp",
-        "team": "payments",
-        "tier": 1,
-        "level": "silver",
-        "next_level": "gold",
-        "passed": 10,
-        "failed": 1,
-        "not_applicable": 0,
-        "failing": ["mtls-strict"],
-    }
+    card = client.get("/api/v1/scorecards/ledger-sp/").json()
+    assert listed["ledger-sp"] == {key: value for key, value in card.items() if key != "rules"}
+    assert (listed["ledger-sp"]["failing"], listed["ledger-sp"]["level"]) == (["mtls-strict"], "silver")
     assert listed["ledger"]["failing"] == []
     expanded = {c["service"]: c for c in client.get("/api/v1/scorecards/?expand=rules").json()["results"]}
-    assert expanded["ledger-sp"] == client.get("/api/v1/scorecards/ledger-sp/").json()
-    assert expanded["ledger-sp"] == {**listed["ledger-sp"], "rules": expanded["ledger-sp"]["rules"]}
+    assert expanded["ledger-sp"] == card
     response = client.get("/api/v1/scorecards/?expand=everything")
     assert response.status_code == 400 and list(response.json()) == ["expand"]
 

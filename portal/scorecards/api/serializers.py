@@ -3,11 +3,10 @@
 from django.urls import get_script_prefix
 from rest_framework import serializers
 
-from ..cards import CODES, DEFAULT_SORT, SORT_KEYS, STATUS_OF_CODE
-from ..rules import FAIL, LEVEL_ORDER, LEVELS, RULE_IDS, RULES, STATUSES
+from ..cards import DEFAULT_SORT, SORT_KEYS, STATUS_OF_CODE
+from ..rules import LEVEL_ORDER, LEVELS, RULE_IDS, RULES, STATUSES
 
 SORTS = [*SORT_KEYS, *(f"-{key}" for key in SORT_KEYS)]
-FAIL_CODE = CODES[FAIL]
 
 
 class ScorecardQuerySerializer(serializers.Serializer):
@@ -76,7 +75,7 @@ class ScorecardSerializer(serializers.Serializer):
             "passed": card.passed,
             "failed": card.failed,
             "not_applicable": card.not_applicable,
-            "failing": [rule.id for rule, code in zip(RULES, card.codes, strict=True) if code == FAIL_CODE],
+            "failing": card.failing,
         }
         if card.details is None:
             return summary
