@@ -80,6 +80,8 @@ TARGETS = {
     "B3": {"services_per_s": (">=", 1000.0)},
     "B4": {
         "read_p95_ms": ("<=", 100.0),
+        # The read target again for the scorecard reads alone, which a mix of ten reads to one cannot hide.
+        "scorecards_p95_ms": ("<=", 100.0),
         "write_p95_ms": ("<=", 250.0),
         "queries_per_request": ("<=", 10),
         "errors": ("==", 0),

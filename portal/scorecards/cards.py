@@ -356,21 +356,42 @@ def stored_cards(team: str = "") -> QuerySet[StoredCard]:
     return cards.filter(team__slug=team) if team else cards
 
 
-def card_rows(team: str = "", *, level: str = "", failing: str = "", sort: str = DEFAULT_SORT) -> QuerySet:
+class CardRows:
+    """Rows of ``card_rows`` as a paginator takes them: sliced as the ordered rows, counted as the filtered cards
+    alone, without the join the rows make for their team's slug (an unfiltered count is then an index scan, not a
+    join of every card)."""
+
+    def __init__(self, cards: QuerySet[StoredCard], rows: QuerySet):
+        self.cards, self.rows = cards, rows
+
+    def count(self) -> int:
+        return self.cards.count()
+
+    def __getitem__(self, index):
+        return self.rows[index]
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def card_rows(team: str = "", *, level: str = "", failing: str = "", sort: str = DEFAULT_SORT) -> CardRows:
     """The active services' (of ``team``) cards at ``level``, failing rule ``failing``, ordered by ``sort`` (a key of
     ``SORT_KEYS``), as rows of ``ROW_FIELDS`` for ``cards_of``: filtered, ordered and paginated in the database over
     the stored cards alone (``store_due`` first)."""
-    rows = stored_cards(team)
+    cards = stored_cards(team)
     if level:
-        rows = rows.filter(level=level)
+        cards = cards.filter(level=level)
     if failing:
         bit = 1 << RULE_INDEX[failing]
-        rows = rows.alias(failing_bit=F("failing").bitand(bit)).filter(failing_bit=bit)
+        cards = cards.alias(failing_bit=F("failing").bitand(bit)).filter(failing_bit=bit)
     key, descending = sort.removeprefix("-"), sort.startswith("-")
     order = [f"-{SORT_KEYS[key]}" if descending else SORT_KEYS[key]]
     if key != "service":
         order.append("name")
-    return rows.order_by(*order).values_list(*ROW_FIELDS)
+    return CardRows(cards, cards.order_by(*order).values_list(*ROW_FIELDS))
 
 
 def cards_of(rows: Iterable[tuple], details: bool = False) -> list[Card]:

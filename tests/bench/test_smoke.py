@@ -21,7 +21,7 @@ FIGURES = {
     "B1-cold": ["overhead_p50_s", "overhead_p95_s", "calls_vs_minimum", "minimum_per_service"],
     "B2": ["wall_s", "reads", "writes", "k8s_reads", "aws_reads", "drift_found", "checks_succeeded", "checks_missed"],
     "B3": ["services_per_s", "services", "resources"],
-    "B4": ["read_p95_ms", "write_p95_ms", "queries_per_request", "errors", "throughput_rps"],
+    "B4": ["read_p95_ms", "scorecards_p95_ms", "write_p95_ms", "queries_per_request", "errors", "throughput_rps"],
     "B5": ["peak_rss_mb", "worker_peak_rss_mb", "web_peak_rss_mb"],
     "B6": [f"{step}_{figure}" for step in ("first", "noop", "change") for figure in ("requests", "kubectl_requests")]
     + ["noop_writes", "wall_vs_kubectl"],

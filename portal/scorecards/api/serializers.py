@@ -1,5 +1,7 @@
 """How scorecards are represented, and the lists' query parameters validated."""
 
+from functools import cached_property
+
 from django.urls import get_script_prefix
 from rest_framework import serializers
 
@@ -62,6 +64,12 @@ class ScorecardSerializer(serializers.Serializer):
         help_text="Every rule's outcome, in the rules' order: always on one card, in a list with expand=rules.",
     )
 
+    @cached_property
+    def _origin_and_prefix(self) -> tuple[str, str]:
+        """The fix pages' scheme and host (this request's) and script prefix: once per response, not per card."""
+        request = self.context.get("request")
+        return (f"{request.scheme}://{request.get_host()}" if request else ""), get_script_prefix()
+
     def to_representation(self, card) -> dict:
         """The fields above, written out directly: a page of 100 cards has 1,100 outcomes, which field-by-field
         serialization takes most of the response's time over. ``rules`` when the card was loaded with what was
@@ -79,9 +87,7 @@ class ScorecardSerializer(serializers.Serializer):
         }
         if card.details is None:
             return summary
-        request = self.context.get("request")
-        origin = f"{request.scheme}://{request.get_host()}" if request else ""
-        prefix = get_script_prefix()
+        origin, prefix = self._origin_and_prefix
         details = card.details
         return {
             **summary,
