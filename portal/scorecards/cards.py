@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet
 from django.urls import get_script_prefix
 from django.utils import timezone
@@ -160,6 +160,8 @@ def _scorecard_services() -> QuerySet[Service]:
         Service.objects.filter(state=ServiceState.ACTIVE)
         .select_related("team", "traffic", "telemetry")
         .defer(*(f"team__{name}" for name in Team.SECRET_FIELDS), "spec_json")
+        # Read with the service, before anything else the card reads: what ``compute_and_store`` stores over.
+        .annotate(card_version=F("stored_card__version"))
     )
     return with_run_outcomes(services)
 
@@ -265,40 +267,76 @@ STORED_FIELDS = (
 
 
 def compute_and_store(services: QuerySet[Service]) -> dict[int, Card]:
-    """Compute these services' cards now and store them (two upserts: the cards, what was found); by service id."""
+    """Compute these services' cards now and store them (two upserts: the cards, what was found); by service id.
+
+    Each card is stored only over the version of the stored card that was read with the service, before anything
+    else the card reads: a change that commits while the card is computed has made the stored card due and raised
+    its version, so what was computed from before the change is not stored over it, and the card stays due for the
+    worker that change asked for (``receivers.made_due``). The cards are returned either way."""
     at = timezone.now()
     computed = compute(services, at)
-    with transaction.atomic():  # one commit for both
-        StoredCard.objects.bulk_create(
-            [
-                StoredCard(
-                    service_id=service.pk,
-                    name=service.name,
-                    team_id=service.team_id,
-                    tier=service.tier,
-                    level=c.level,
-                    rank=LEVEL_ORDER.index(c.level),
-                    passed=c.passed,
-                    failed=c.failed,
-                    failing=c.failing_bits,
-                    rules=RULES_KEY,
-                    codes=c.codes,
-                    computed_at=at,
-                    valid_until=valid_until(service, c.statuses, at),
-                )
-                for service, c in computed
-            ],
-            update_conflicts=True,
-            unique_fields=["service"],
-            update_fields=[*STORED_FIELDS],
+    cards = [
+        StoredCard(
+            service_id=service.pk,
+            name=service.name,
+            team_id=service.team_id,
+            tier=service.tier,
+            level=c.level,
+            rank=LEVEL_ORDER.index(c.level),
+            passed=c.passed,
+            failed=c.failed,
+            failing=c.failing_bits,
+            rules=RULES_KEY,
+            codes=c.codes,
+            computed_at=at,
+            valid_until=valid_until(service, c.statuses, at),
+            version=service.card_version or 0,
         )
+        for service, c in computed
+    ]
+    with transaction.atomic():  # one commit for both
+        stored = store_unchanged(cards)
         CardDetails.objects.bulk_create(
-            [CardDetails(card_id=service.pk, details=c.details) for service, c in computed],
+            [CardDetails(card_id=service.pk, details=c.details) for service, c in computed if service.pk in stored],
             update_conflicts=True,
             unique_fields=["card"],
             update_fields=["details"],
         )
     return {service.pk: c for service, c in computed}
+
+
+STORE_BATCH = 1000  # cards per statement: 14 parameters each, well within PostgreSQL's 65,535 and SQLite's 32,766
+
+
+def store_unchanged(cards: list[StoredCard]) -> set[int]:
+    """Insert these cards, or write each over the stored one while that still has the card's ``version`` (no change
+    made it due since it was read); returns the service ids of the cards written. ``INSERT ... ON CONFLICT DO
+    UPDATE ... WHERE ... RETURNING``, which PostgreSQL and SQLite both have and Django's ``bulk_create`` cannot
+    make conditional: one statement per ``STORE_BATCH`` cards, in service order (two computations lock rows in
+    the same order)."""
+    meta = StoredCard._meta
+    fields = [meta.get_field(name) for name in ("service", *STORED_FIELDS, "version")]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(field.column) for field in fields)
+    updates = ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in fields if f.name in STORED_FIELDS)
+    key, version = quote(meta.get_field("service").column), quote(meta.get_field("version").column)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    cards = sorted(cards, key=lambda card: card.service_id)
+    written: set[int] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(cards), STORE_BATCH):
+            batch = cards[start : start + STORE_BATCH]
+            # Names quoted from the model, every value a parameter.
+            sql = (
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(batch))} "  # noqa: S608
+                f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE {table}.{version} = EXCLUDED.{version} "
+                f"RETURNING {key}"
+            )
+            values = [f.get_db_prep_save(getattr(card, f.attname), connection) for card in batch for f in fields]
+            cursor.execute(sql, values)
+            written.update(service_id for (service_id,) in cursor.fetchall())
+    return written
 
 
 def active_services(team: str = "") -> QuerySet[Service]:

@@ -33,6 +33,11 @@ class StoredCard(models.Model):
     )
     computed_at = models.DateTimeField()
     valid_until = models.DateTimeField()
+    version = models.PositiveBigIntegerField(
+        default=0,
+        help_text="How many times a change made the card due: a card computed from what was read before a change "
+        "committed is not stored over the card that change made due.",
+    )
 
     def __str__(self) -> str:
         return f"{self.service_id}: {self.level}"

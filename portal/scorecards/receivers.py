@@ -5,6 +5,7 @@ change commits (``tasks.ask_compute``); a list that finds it due for longer comp
 updates) are seen when the card's time is up (``cards.STORED_CARD_MAX_AGE``)."""
 
 from django.db import transaction
+from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -19,8 +20,10 @@ from .tasks import ask_compute
 
 
 def made_due(cards) -> None:
-    """These stored cards are due: a worker computes them once the change commits (``tasks.ask_compute``)."""
-    if cards.update(valid_until=timezone.now()):
+    """These stored cards are due: a worker computes them once the change commits (``tasks.ask_compute``). Their
+    version goes up, so that a computation that read what was there before the change cannot store over them
+    (``cards.compute_and_store``)."""
+    if cards.update(valid_until=timezone.now(), version=F("version") + 1):
         transaction.on_commit(ask_compute)
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from portal.catalog.models import Membership, PlatformSettings, Service, Team
 from portal.oncall.models import Rotation
+from portal.scorecards import cards
 from portal.scorecards.cards import STORED_CARD_MAX_AGE, scorecards, with_details
 from portal.scorecards.models import StoredCard
 from provisioning.choices import RunAction, RunStatus
@@ -101,6 +102,29 @@ def test_a_change_without_a_signal_is_seen_when_the_card_is_due(gold, slack):
     assert card_of().status_of("runbook") == "pass"
     StoredCard.objects.filter(service=gold).update(valid_until=timezone.now())
     assert card_of().status_of("runbook") == "fail"
+
+
+def test_a_card_computed_from_before_a_change_is_not_stored_over_the_card_it_made_due(gold, slack, monkeypatch):
+    """The change lands after the computation read the service and before it stores the card (here in the same
+    transaction; across transactions the change's row lock makes the store wait and see the raised version)."""
+    assert card_of().status_of("runbook") == "pass"
+    before = StoredCard.objects.get(service=gold)
+    StoredCard.objects.filter(service=gold).update(valid_until=timezone.now())  # due with no change: time is up
+    load_context = cards.load_context
+
+    def change_then_load(rows, at):
+        edit_runbook(Service.objects.get(pk=gold.pk))
+        return load_context(rows, at)
+
+    monkeypatch.setattr(cards, "load_context", change_then_load)
+    [computed] = cards.compute_and_store(cards.scorecard_services().filter(pk=gold.pk)).values()
+    assert computed.status_of("runbook") == "pass"  # computed from the service as it was read
+    stored = StoredCard.objects.get(service=gold)
+    assert (stored.computed_at, stored.version) == (before.computed_at, before.version + 1)
+    assert stored.valid_until <= timezone.now()  # still due, for the worker the change asked for
+    monkeypatch.undo()
+    assert card_of().status_of("runbook") == "fail"
+    assert StoredCard.objects.get(service=gold).valid_until > timezone.now()
 
 
 def test_a_card_is_due_when_its_clean_drift_check_grows_too_old(gold, slack):
