@@ -9,18 +9,21 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from django.utils import timezone
 
 from portal.catalog.models import PlatformSettings, Service
+from portal.notify import events
 from portal.oncall.models import Rotation, RotationMember, Schedule
 from portal.oncall.tasks import refresh_routing_at
 from portal.users.models import User
 from provisioning.choices import RunAction, RunStatus
 from provisioning.engine import Engine, service_scope
-from provisioning.models import ProvisioningRun
+from provisioning.models import Plan, ProvisioningRun
 from provisioning.operations import apply_service, approve_run, drift_check_service
 from provisioning.resources import k8s
 from provisioning.runs.lifecycle import finish
 from provisioning.runs.perform import attempt
+from provisioning.scopes import PLATFORM_KEY, team_key
 from tests.engine.conftest import register, run_task, update
 
 from .conftest import PAYMENTS_HOOK, PUBLIC_URL, SRE_HOOK, deliver, enqueued, texts
@@ -164,6 +167,51 @@ def test_drift_is_posted_once_until_it_changes_or_is_put_back(channels, slack, a
     third, sent = drift_check(service, django_capture_on_commit_callbacks)
     assert third.drift_found and deliver(sent) == ["posted"]
     assert len(slack.received(PAYMENTS_HOOK)) == 2
+
+
+# --- the platform layer and a team's own resources --------------------------------------------------------------
+
+
+def scope_run(scope: str, action: str, status: str, *, changes=(), error: str = "") -> ProvisioningRun:
+    """A run of a scope that is not a service's, as it ended (its plan's changes are what a drift check found)."""
+    plan = Plan.objects.create(scope=scope, action=action, fingerprint="0" * 64, changes=list(changes))
+    return ProvisioningRun.objects.create(
+        scope=scope, action=action, status=status, plan=plan, error=error, finished_at=timezone.now()
+    )
+
+
+def test_the_platform_layers_failed_apply_is_posted_to_the_sre_team(
+    channels, slack, django_capture_on_commit_callbacks
+):
+    run = scope_run(PLATFORM_KEY, RunAction.APPLY, RunStatus.FAILED, error="the listener is gone")
+    with django_capture_on_commit_callbacks() as callbacks:
+        events.run_failed(run)
+    assert deliver(callbacks) == ["posted"]
+    [body] = slack.received(SRE_HOOK)
+    assert body["text"] == f"The apply of the platform layer failed (run #{run.pk}): {run_url(run)}"
+    assert "the listener is gone" in texts([body])[0]
+    assert slack.received(PAYMENTS_HOOK) == []
+
+
+def test_drift_in_a_teams_own_resources_is_posted_to_that_team(channels, slack, django_capture_on_commit_callbacks):
+    topic = {"key": "sns/Topic/payments", "kind": "sns.Topic", "namespace": "", "name": "payments", "action": "update"}
+    run = scope_run(team_key("payments"), RunAction.DRIFT_CHECK, RunStatus.SUCCEEDED, changes=[topic])
+    run.drift_found = True
+    run.save()
+    with django_capture_on_commit_callbacks() as callbacks:
+        events.drift_found(run)
+    assert deliver(callbacks) == ["posted"]
+    [body] = slack.received(PAYMENTS_HOOK)
+    assert body["text"] == f"Drift found in team payments (run #{run.pk}): {run_url(run)}"
+    assert "• sns.Topic payments: update" in texts([body])[0]
+    assert slack.received(SRE_HOOK) == []
+
+
+def test_a_scope_whose_team_is_gone_sends_nothing(channels, slack, django_capture_on_commit_callbacks):
+    run = scope_run(team_key("gone"), RunAction.APPLY, RunStatus.FAILED, error="no such team")
+    with django_capture_on_commit_callbacks() as callbacks:
+        events.run_failed(run)
+    assert enqueued(callbacks) == []
 
 
 # --- on-call hand-over ------------------------------------------------------------------------------------------
