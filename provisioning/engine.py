@@ -66,11 +66,22 @@ class Scope:
 
 
 def service_scope(
-    name: str, platform: PlatformSpec, *, destroy: bool = False, loaded: tuple[int, ServiceSpec] | None = None
+    name: str,
+    platform: PlatformSpec,
+    *,
+    destroy: bool = False,
+    loaded: tuple[int, ServiceSpec] | None = None,
+    applying: bool = False,
 ) -> Scope:
     """The scope of one service; when destroying, nothing is desired. ``loaded``: its (pk, snapshot) when read
-    already (the drift sweep reads a batch's services at once, ``snapshot.load_services``)."""
+    already (the drift sweep reads a batch's services at once, ``snapshot.load_services``). ``applying`` (an apply
+    and its plan): a service that moved to another team since its last apply also prunes the shared resources of
+    the team it left, when it was that team's last; a drift check compares the service's own resources only."""
     pk, svc = loaded or (None, load_service(name))
+    if destroy:
+        extra_scopes = _team_key_if_last(svc.team.slug, name)
+    else:
+        extra_scopes = _left_team_key(svc.team.slug, name) if applying else ()
     return Scope(
         key=service_key(name),
         labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_SERVICE: name},
@@ -79,7 +90,7 @@ def service_scope(
         snapshot=stored_snapshot(svc),
         revision=svc.revision,
         service_id=pk or service_id(name),
-        extra_scopes=_team_key_if_last(svc.team.slug, name) if destroy else (),
+        extra_scopes=extra_scopes,
     )
 
 
@@ -100,6 +111,13 @@ def _team_key_if_last(team: str, name: str) -> tuple[str, ...]:
     return () if team_keeps_shared_resources(team, name) else (team_key(team),)
 
 
+def _left_team_key(team: str, name: str) -> tuple[str, ...]:
+    """The team the service was in at its last successful apply, when that is not ``team`` and it has no other
+    active service: the run prunes its shared resources (its SNS topic), as destroying its last service would."""
+    before = ((last_applied_snapshot(service_key(name)) or {}).get("team") or {}).get("slug")
+    return _team_key_if_last(before, name) if before and before != team else ()
+
+
 def stored_snapshot(spec: ServiceSpec | PlatformSpec) -> dict[str, Any]:
     """The catalog input as kept with a plan: plain JSON, without secret values."""
     secret = PLATFORM_SECRET_FIELDS if isinstance(spec, PlatformSpec) else SECRET_FIELDS
@@ -110,7 +128,10 @@ def run_scope(run: ProvisioningRun, platform: PlatformSpec) -> Scope:
     """The scope a run works on: the platform layer, or its service (with nothing desired when destroying)."""
     if run.scope == PLATFORM_KEY:
         return platform_scope(platform)
-    return service_scope(service_of(run.scope), platform, destroy=run.action == RunAction.DESTROY)
+    name = service_of(run.scope)
+    return service_scope(
+        name, platform, destroy=run.action == RunAction.DESTROY, applying=run.action == RunAction.APPLY
+    )
 
 
 def record_to_resource(record: ManagedResource) -> Resource:

@@ -29,7 +29,7 @@ from .targets import AwsBackend
 def plan_service(service, user=None, engine: Engine | None = None) -> Plan:
     """Compute and store a plan now; nothing is changed."""
     engine = engine or Engine()
-    scope = service_scope(service.name, engine.platform)
+    scope = service_scope(service.name, engine.platform, applying=True)
     plan, _ = engine.plan(scope, action=RunAction.APPLY, user=user, last_applied=last_applied_snapshot(scope.key))
     return plan
 

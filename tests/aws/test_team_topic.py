@@ -6,12 +6,13 @@ import json
 from portal.catalog.models import Team
 from provisioning.choices import RunStatus
 from provisioning.models import ManagedResource, Plan, RunLogEntry
-from provisioning.operations import destroy_service, plan_service
-from tests.engine.conftest import register, run_task
+from provisioning.operations import destroy_service, drift_check_service, plan_service
+from tests.engine.conftest import register, run_task, update
 
 from .conftest import apply, tagged
 
 TOPIC = "arn:aws:sns:ap-northeast-1:123456789012:portal-payments-incidents"
+SEARCH_TOPIC = "arn:aws:sns:ap-northeast-1:123456789012:portal-search-incidents"
 WEBHOOK = "https://hooks.example.com/sns/T0/B0/x"  # the team fixture's SNS source, not its Alertmanager one
 
 
@@ -55,6 +56,35 @@ def test_another_teams_service_leaves_the_topic_alone(aws, team, sre, sandbox_cl
     assert apply(other, sre).status == RunStatus.SUCCEEDED
     assert run_task(destroy_service(other)).status == RunStatus.SUCCEEDED
     assert topics(sandbox_client) == [TOPIC]
+
+
+def test_a_service_moving_team_takes_the_topic_of_the_team_it_left_when_it_was_its_last(aws, team, sre, sandbox_client):
+    Team.objects.create(slug="search", name="Search")
+    ledger, billing = register(name="ledger"), register(name="billing")
+    assert apply(ledger, sre).status == RunStatus.SUCCEEDED
+    assert apply(billing, sre).status == RunStatus.SUCCEEDED
+
+    # payments keeps billing: its topic stays.
+    ledger = update(ledger, team="search")
+    assert apply(ledger, sre).status == RunStatus.SUCCEEDED
+    assert sorted(topics(sandbox_client)) == [TOPIC, SEARCH_TOPIC]
+
+    # billing was payments' last service: its plan shows the topic going, its apply removes it and its record.
+    billing = update(billing, team="search")
+    plan = plan_service(billing)
+    assert ("delete", "sns.Topic", "portal-payments-incidents") in {
+        (c["action"], c["kind"], c["name"]) for c in plan.changes
+    }
+    # A drift check compares the service's resources with what was applied: the topic is the apply's to remove.
+    check = run_task(drift_check_service(billing))
+    assert check.status == RunStatus.SUCCEEDED, check.error
+    assert not check.drift_found and check.plan is None
+    run = apply(billing, sre)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert ("delete", "sns.Topic") in set(run.steps.values_list("action", "kind"))
+    assert topics(sandbox_client) == [SEARCH_TOPIC]
+    assert not ManagedResource.objects.filter(scope="team:payments").exists()
+    assert ManagedResource.objects.filter(scope="team:search", kind="sns.Topic").exists()
 
 
 def test_the_webhook_url_never_reaches_a_plan_the_inventory_or_a_log(aws, team, sre):
