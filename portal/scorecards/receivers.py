@@ -16,6 +16,7 @@ from provisioning.models import Plan
 from provisioning.signals import run_finished
 
 from .models import StoredCard
+from .rules import LEVEL_ORDER
 from .tasks import ask_compute
 
 
@@ -37,9 +38,36 @@ def forget_team(team_id: int | None) -> None:
         made_due(StoredCard.objects.filter(team_id=team_id))
 
 
+def hold_place(service: Service) -> None:
+    """A new service's card, held from the transaction that creates the service: due, and of no rules, so no list
+    shows it before it is computed (as with a missing card). A change that commits while the first card is computed
+    raises this card's version, as it would a computed card's, and the computation does not store over it (a
+    missing card has no version to raise)."""
+    now = timezone.now()
+    StoredCard.objects.create(
+        service=service,
+        name=service.name,
+        team_id=service.team_id,
+        tier=service.tier,
+        level=LEVEL_ORDER[0],
+        rank=0,
+        passed=0,
+        failed=0,
+        failing=0,
+        rules="",
+        codes="",
+        computed_at=now,
+        valid_until=now,
+    )
+    transaction.on_commit(ask_compute)
+
+
 @receiver([post_save, post_delete], sender=Service, dispatch_uid="scorecards-service")
-def service_changed(sender, instance: Service, **kwargs) -> None:
-    forget_service(instance.pk)
+def service_changed(sender, instance: Service, created: bool = False, **kwargs) -> None:
+    if created:
+        hold_place(instance)
+    else:
+        forget_service(instance.pk)
 
 
 @receiver([post_save, post_delete], sender=Traffic, dispatch_uid="scorecards-traffic")

@@ -127,6 +127,23 @@ def test_a_card_computed_from_before_a_change_is_not_stored_over_the_card_it_mad
     assert StoredCard.objects.get(service=gold).valid_until > timezone.now()
 
 
+def test_a_new_services_first_card_is_not_stored_over_a_change_made_while_it_was_computed(gold, slack, monkeypatch):
+    held = StoredCard.objects.get(service=gold)  # held since the service was created: due, of no rules
+    assert (held.rules, held.codes) == ("", "") and held.valid_until <= timezone.now()
+    load_context = cards.load_context
+
+    def change_then_load(rows, at):
+        edit_runbook(Service.objects.get(pk=gold.pk))
+        return load_context(rows, at)
+
+    monkeypatch.setattr(cards, "load_context", change_then_load)
+    [computed] = cards.compute_and_store(cards.scorecard_services().filter(pk=gold.pk)).values()
+    assert computed.status_of("runbook") == "pass"
+    assert StoredCard.objects.get(service=gold).rules == ""  # not stored: never listed as computed
+    monkeypatch.undo()
+    assert card_of().status_of("runbook") == "fail"
+
+
 def test_a_card_is_due_when_its_clean_drift_check_grows_too_old(gold, slack):
     card_of()
     stored = StoredCard.objects.get(service=gold)
