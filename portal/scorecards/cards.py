@@ -295,47 +295,45 @@ def compute_and_store(services: QuerySet[Service]) -> dict[int, Card]:
         for service, c in computed
     ]
     with transaction.atomic():  # one commit for both
-        stored = store_unchanged(cards)
-        CardDetails.objects.bulk_create(
-            [CardDetails(card_id=service.pk, details=c.details) for service, c in computed if service.pk in stored],
-            update_conflicts=True,
-            unique_fields=["card"],
-            update_fields=["details"],
-        )
+        stored = upsert(StoredCard, cards, STORED_FIELDS, only_if_same="version")
+        found = [CardDetails(card_id=service.pk, details=c.details) for service, c in computed if service.pk in stored]
+        upsert(CardDetails, found, ("details",))
     return {service.pk: c for service, c in computed}
 
 
-STORE_BATCH = 1000  # cards per statement: 14 parameters each, well within PostgreSQL's 65,535 and SQLite's 32,766
+# Rows per statement: a card has 14 parameters, within PostgreSQL's 65,535 and SQLite's 32,766 (Django's bulk
+# writes assume SQLite's old 999, which would make 1,000 cards' details three statements).
+UPSERT_BATCH = 1000
 
 
-def store_unchanged(cards: list[StoredCard]) -> set[int]:
-    """Insert these cards, or write each over the stored one while that still has the card's ``version`` (no change
-    made it due since it was read); returns the service ids of the cards written. ``INSERT ... ON CONFLICT DO
-    UPDATE ... WHERE ... RETURNING``, which PostgreSQL and SQLite both have and Django's ``bulk_create`` cannot
-    make conditional: one statement per ``STORE_BATCH`` cards, in service order (two computations lock rows in
-    the same order)."""
-    meta = StoredCard._meta
-    fields = [meta.get_field(name) for name in ("service", *STORED_FIELDS, "version")]
+def upsert(model, rows: list, update_fields: Iterable[str], only_if_same: str = "") -> set:
+    """Insert ``rows`` (instances of ``model``) or, where one with the primary key exists, write its
+    ``update_fields`` over it; with ``only_if_same``, only while the stored row still has the value of that field
+    the new row has (for a card: no change made it due since it was read). Returns the primary keys written.
+    ``INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING``, which PostgreSQL and SQLite both have and
+    Django's ``bulk_create`` cannot make conditional: one statement per ``UPSERT_BATCH`` rows, in key order (two
+    computations lock rows in the same order)."""
+    meta = model._meta
+    update = [meta.get_field(name) for name in update_fields]
+    fields = [meta.pk, *update, *([meta.get_field(only_if_same)] if only_if_same else [])]
     quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    columns = ", ".join(quote(field.column) for field in fields)
-    updates = ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in fields if f.name in STORED_FIELDS)
-    key, version = quote(meta.get_field("service").column), quote(meta.get_field("version").column)
+    table, key = quote(meta.db_table), quote(meta.pk.column)
+    sets = ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in update)
+    where = f" WHERE {table}.{quote(fields[-1].column)} = EXCLUDED.{quote(fields[-1].column)}" if only_if_same else ""
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    cards = sorted(cards, key=lambda card: card.service_id)
-    written: set[int] = set()
+    columns = ", ".join(quote(field.column) for field in fields)
+    rows = sorted(rows, key=lambda r: r.pk)
+    written: set = set()
     with connection.cursor() as cursor:
-        for start in range(0, len(cards), STORE_BATCH):
-            batch = cards[start : start + STORE_BATCH]
+        for start in range(0, len(rows), UPSERT_BATCH):
+            batch = rows[start : start + UPSERT_BATCH]
             # Names quoted from the model, every value a parameter.
             sql = (
                 f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(batch))} "  # noqa: S608
-                f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE {table}.{version} = EXCLUDED.{version} "
-                f"RETURNING {key}"
+                f"ON CONFLICT ({key}) DO UPDATE SET {sets}{where} RETURNING {key}"
             )
-            values = [f.get_db_prep_save(getattr(card, f.attname), connection) for card in batch for f in fields]
-            cursor.execute(sql, values)
-            written.update(service_id for (service_id,) in cursor.fetchall())
+            cursor.execute(sql, [f.get_db_prep_save(getattr(r, f.attname), connection) for r in batch for f in fields])
+            written.update(pk for (pk,) in cursor.fetchall())
     return written
 
 
