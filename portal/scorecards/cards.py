@@ -387,8 +387,10 @@ ROW_FIELDS = ("name", "team__slug", "tier", "level", "codes")
 
 
 def stored_cards(team: str = "") -> QuerySet[StoredCard]:
-    """The stored cards (of ``team``'s services): after ``store_due``, one per active service."""
-    cards = StoredCard.objects.all()
+    """The stored cards (of ``team``'s services) of the current rules: after ``store_due``, one per active service,
+    but for a card whose computation a change overtook (``compute_and_store``), which is left out while it is
+    still a new service's held card or of other rules, rather than read with codes of other rules."""
+    cards = StoredCard.objects.filter(rules=RULES_KEY)
     return cards.filter(team__slug=team) if team else cards
 
 
@@ -508,7 +510,7 @@ def team_cards(teams: Iterable[Team] | QuerySet[Team] | None = None) -> list[Tea
     outcomes (``store_due`` first)."""
     teams = list(Team.objects.order_by("slug") if teams is None else teams)
     rows = (
-        StoredCard.objects.filter(team__in=[t.pk for t in teams])
+        StoredCard.objects.filter(team__in=[t.pk for t in teams], rules=RULES_KEY)
         .values_list("team_id", "level", "codes")
         .annotate(services=Count("pk"))
         .order_by()

@@ -8,12 +8,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from portal.catalog.models import Membership, PlatformSettings, Service, Team
 from portal.oncall.models import Rotation
 from portal.scorecards import cards
 from portal.scorecards.cards import STORED_CARD_MAX_AGE, scorecards, with_details
 from portal.scorecards.models import StoredCard
+from portal.users.models import User
 from provisioning.choices import RunAction, RunStatus
 from provisioning.models import ProvisioningRun
 from provisioning.runs.lifecycle import finish
@@ -142,6 +144,31 @@ def test_a_new_services_first_card_is_not_stored_over_a_change_made_while_it_was
     assert StoredCard.objects.get(service=gold).rules == ""  # not stored: never listed as computed
     monkeypatch.undo()
     assert card_of().status_of("runbook") == "fail"
+
+
+def test_a_list_whose_computation_a_change_overtook_leaves_out_the_held_card(gold, slack, monkeypatch):
+    """The list computes the new service's card, a change commits meanwhile: the held card stays (due, of no
+    rules) and the list, its rule counts and the team levels leave it out rather than read it; the next read
+    lists the card computed after the change."""
+    load_context = cards.load_context
+
+    def change_then_load(rows, at):
+        edit_runbook(Service.objects.get(pk=gold.pk))
+        return load_context(rows, at)
+
+    monkeypatch.setattr(cards, "load_context", change_then_load)
+    client = APIClient()
+    client.force_login(User.objects.create(username="reader"))
+    listed = client.get("/api/v1/scorecards/?expand=rules")
+    assert listed.status_code == 200, listed.content[:300]
+    assert listed.json()["results"] == []
+    assert StoredCard.objects.get(service=gold).rules == ""
+    for path in ("/api/v1/team-scorecards/", "/api/v1/scorecard-rules/", "/scorecards/"):
+        assert client.get(path).status_code == 200, path
+    assert {rule["id"]: rule["passed"] for rule in client.get("/api/v1/scorecard-rules/").json()}["runbook"] == 0
+    monkeypatch.undo()
+    [card] = client.get("/api/v1/scorecards/").json()["results"]
+    assert card["service"] == "ledger" and "runbook" in card["failing"]
 
 
 def test_a_card_is_due_when_its_clean_drift_check_grows_too_old(gold, slack):
