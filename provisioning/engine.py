@@ -71,17 +71,18 @@ def service_scope(
     *,
     destroy: bool = False,
     loaded: tuple[int, ServiceSpec] | None = None,
-    applying: bool = False,
+    last_applied: dict | None = None,
 ) -> Scope:
     """The scope of one service; when destroying, nothing is desired. ``loaded``: its (pk, snapshot) when read
-    already (the drift sweep reads a batch's services at once, ``snapshot.load_services``). ``applying`` (an apply
-    and its plan): a service that moved to another team since its last apply also prunes the shared resources of
-    the team it left, when it was that team's last; a drift check compares the service's own resources only."""
+    already (the drift sweep reads a batch's services at once, ``snapshot.load_services``). ``last_applied``: the
+    catalog input of its last successful apply, given by an apply and its plan: a service that moved to another
+    team since then also prunes the shared resources of the team it left, when it was that team's last; a drift
+    check compares the service's own resources only."""
     pk, svc = loaded or (None, load_service(name))
     if destroy:
         extra_scopes = _team_key_if_last(svc.team.slug, name)
     else:
-        extra_scopes = _left_team_key(svc.team.slug, name) if applying else ()
+        extra_scopes = _left_team_key(svc.team.slug, name, last_applied)
     return Scope(
         key=service_key(name),
         labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_SERVICE: name},
@@ -111,10 +112,10 @@ def _team_key_if_last(team: str, name: str) -> tuple[str, ...]:
     return () if team_keeps_shared_resources(team, name) else (team_key(team),)
 
 
-def _left_team_key(team: str, name: str) -> tuple[str, ...]:
+def _left_team_key(team: str, name: str, last_applied: dict | None) -> tuple[str, ...]:
     """The team the service was in at its last successful apply, when that is not ``team`` and it has no other
     active service: the run prunes its shared resources (its SNS topic), as destroying its last service would."""
-    before = ((last_applied_snapshot(service_key(name)) or {}).get("team") or {}).get("slug")
+    before = ((last_applied or {}).get("team") or {}).get("slug")
     return _team_key_if_last(before, name) if before and before != team else ()
 
 
@@ -128,9 +129,9 @@ def run_scope(run: ProvisioningRun, platform: PlatformSpec) -> Scope:
     """The scope a run works on: the platform layer, or its service (with nothing desired when destroying)."""
     if run.scope == PLATFORM_KEY:
         return platform_scope(platform)
-    name = service_of(run.scope)
+    last_applied = last_applied_snapshot(run.scope) if run.action == RunAction.APPLY else None
     return service_scope(
-        name, platform, destroy=run.action == RunAction.DESTROY, applying=run.action == RunAction.APPLY
+        service_of(run.scope), platform, destroy=run.action == RunAction.DESTROY, last_applied=last_applied
     )
 
 

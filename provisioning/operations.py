@@ -29,8 +29,9 @@ from .targets import AwsBackend
 def plan_service(service, user=None, engine: Engine | None = None) -> Plan:
     """Compute and store a plan now; nothing is changed."""
     engine = engine or Engine()
-    scope = service_scope(service.name, engine.platform, applying=True)
-    plan, _ = engine.plan(scope, action=RunAction.APPLY, user=user, last_applied=last_applied_snapshot(scope.key))
+    last_applied = last_applied_snapshot(service_key(service.name))
+    scope = service_scope(service.name, engine.platform, last_applied=last_applied)
+    plan, _ = engine.plan(scope, action=RunAction.APPLY, user=user, last_applied=last_applied)
     return plan
 
 

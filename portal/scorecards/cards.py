@@ -411,9 +411,6 @@ class CardRows:
     def __iter__(self):
         return iter(self.rows)
 
-    def __len__(self) -> int:
-        return len(self.rows)
-
 
 def card_rows(team: str = "", *, level: str = "", failing: str = "", sort: str = DEFAULT_SORT) -> CardRows:
     """The active services' (of ``team``) cards at ``level``, failing rule ``failing``, ordered by ``sort`` (a key of

@@ -106,19 +106,25 @@ def test_a_change_without_a_signal_is_seen_when_the_card_is_due(gold, slack):
     assert card_of().status_of("runbook") == "fail"
 
 
+def runbook_edited_while_computing(service: Service, monkeypatch) -> None:
+    """Every computation of cards from now on meets the runbook's removal after it read the services and before
+    it reads the rest (and stores): a change committed while a card is computed, in this transaction."""
+    load_context = cards.load_context
+
+    def change_then_load(rows, at):
+        edit_runbook(Service.objects.get(pk=service.pk))
+        return load_context(rows, at)
+
+    monkeypatch.setattr(cards, "load_context", change_then_load)
+
+
 def test_a_card_computed_from_before_a_change_is_not_stored_over_the_card_it_made_due(gold, slack, monkeypatch):
     """The change lands after the computation read the service and before it stores the card (here in the same
     transaction; across transactions the change's row lock makes the store wait and see the raised version)."""
     assert card_of().status_of("runbook") == "pass"
     before = StoredCard.objects.get(service=gold)
     StoredCard.objects.filter(service=gold).update(valid_until=timezone.now())  # due with no change: time is up
-    load_context = cards.load_context
-
-    def change_then_load(rows, at):
-        edit_runbook(Service.objects.get(pk=gold.pk))
-        return load_context(rows, at)
-
-    monkeypatch.setattr(cards, "load_context", change_then_load)
+    runbook_edited_while_computing(gold, monkeypatch)
     [computed] = cards.compute_and_store(cards.scorecard_services().filter(pk=gold.pk)).values()
     assert computed.status_of("runbook") == "pass"  # computed from the service as it was read
     stored = StoredCard.objects.get(service=gold)
@@ -132,13 +138,7 @@ def test_a_card_computed_from_before_a_change_is_not_stored_over_the_card_it_mad
 def test_a_new_services_first_card_is_not_stored_over_a_change_made_while_it_was_computed(gold, slack, monkeypatch):
     held = StoredCard.objects.get(service=gold)  # held since the service was created: due, of no rules
     assert (held.rules, held.codes) == ("", "") and held.valid_until <= timezone.now()
-    load_context = cards.load_context
-
-    def change_then_load(rows, at):
-        edit_runbook(Service.objects.get(pk=gold.pk))
-        return load_context(rows, at)
-
-    monkeypatch.setattr(cards, "load_context", change_then_load)
+    runbook_edited_while_computing(gold, monkeypatch)
     [computed] = cards.compute_and_store(cards.scorecard_services().filter(pk=gold.pk)).values()
     assert computed.status_of("runbook") == "pass"
     assert StoredCard.objects.get(service=gold).rules == ""  # not stored: never listed as computed
@@ -150,13 +150,7 @@ def test_a_list_whose_computation_a_change_overtook_leaves_out_the_held_card(gol
     """The list computes the new service's card, a change commits meanwhile: the held card stays (due, of no
     rules) and the list, its rule counts and the team levels leave it out rather than read it; the next read
     lists the card computed after the change."""
-    load_context = cards.load_context
-
-    def change_then_load(rows, at):
-        edit_runbook(Service.objects.get(pk=gold.pk))
-        return load_context(rows, at)
-
-    monkeypatch.setattr(cards, "load_context", change_then_load)
+    runbook_edited_while_computing(gold, monkeypatch)
     client = APIClient()
     client.force_login(User.objects.create(username="reader"))
     listed = client.get("/api/v1/scorecards/?expand=rules")
